@@ -1,0 +1,204 @@
+# ruff: noqa: NPY002  (these tests exercise the legacy global NumPy generator on purpose)
+"""Checkpoints: round trip, exact RNG restore, refusal of bad files."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ctckit.errors import DataError, InputTypeError
+from ctckit.training.checkpoint import (
+    CHECKPOINT_FORMAT,
+    capture_rng_state,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
+
+
+def _trained_setup(seed: int = 0) -> tuple[torch.nn.Module, torch.optim.Optimizer, object]:
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", patience=0, factor=0.5)
+    for _ in range(3):
+        opt.zero_grad()
+        model(torch.randn(5, 4)).pow(2).mean().backward()
+        opt.step()
+    sched.step(3.0)
+    sched.step(4.0)  # worse: halves the learning rate
+    return model, opt, sched
+
+
+def test_round_trip_restores_every_state(tmp_path: Path) -> None:
+    model, opt, sched = _trained_setup()
+    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    sampler_state = {"epoch": 3, "seed": 7, "batches_consumed": 5}
+    path = save_checkpoint(
+        tmp_path / "ck.pt",
+        model=model,
+        optimizer=opt,
+        scheduler=sched,
+        scaler=scaler,
+        sampler_state=sampler_state,
+        epoch=3,
+        batches_consumed=5,
+        best_score=4.25,
+        config={"preset": "compact", "lr": 0.002, "layers": [1, 2]},
+        extra={"loss_sum": 1.5},
+    )
+    model2, opt2, sched2 = _trained_setup(seed=1)
+    scaler2 = torch.amp.GradScaler("cpu", init_scale=2.0)
+    info = load_checkpoint(
+        path,
+        model=model2,
+        optimizer=opt2,
+        scheduler=sched2,
+        scaler=scaler2,
+        expect_config={"preset": "compact"},
+    )
+    for a, b in zip(model.state_dict().values(), model2.state_dict().values()):
+        assert torch.equal(a, b)
+    assert opt2.param_groups[0]["lr"] == pytest.approx(5e-3)
+    st1, st2 = opt.state_dict()["state"], opt2.state_dict()["state"]
+    assert all(torch.equal(st1[k]["exp_avg"], st2[k]["exp_avg"]) for k in st1)
+    assert sched2.state_dict()["best"] == sched.state_dict()["best"]
+    assert scaler2.get_scale() == scaler.get_scale()
+    assert (info.epoch, info.batches_consumed, info.best_score) == (3, 5, 4.25)
+    assert info.sampler_state == sampler_state
+    assert info.config == {"preset": "compact", "lr": 0.002, "layers": [1, 2]}
+    assert info.extra == {"loss_sum": 1.5}
+
+
+def test_rng_states_survive_the_file(tmp_path: Path) -> None:
+    random.seed(1)
+    np.random.seed(2)
+    torch.manual_seed(3)
+    random.random(), np.random.rand(), np.random.randn(), torch.rand(1)  # advance, cache a gauss
+    path = save_checkpoint(tmp_path / "r.pt", model=torch.nn.Linear(1, 1), epoch=0, config={})
+    expected = (
+        random.random(),
+        random.gauss(0, 1),
+        np.random.rand(3),
+        np.random.randn(),
+        torch.rand(4),
+    )
+    random.seed(99), np.random.seed(99), torch.manual_seed(99)
+    load_checkpoint(path, restore_rng=True)
+    got = (random.random(), random.gauss(0, 1), np.random.rand(3), np.random.randn(), torch.rand(4))
+    assert got[0] == expected[0]
+    assert got[1] == expected[1]
+    np.testing.assert_array_equal(got[2], expected[2])
+    assert got[3] == expected[3]
+    assert torch.equal(got[4], expected[4])
+
+
+def test_per_rank_rng_states_pick_this_rank(tmp_path: Path) -> None:
+    torch.manual_seed(10)
+    s0 = capture_rng_state()
+    torch.manual_seed(11)
+    s1 = capture_rng_state()
+    want = torch.rand(2)
+    path = save_checkpoint(
+        tmp_path / "r.pt", model=torch.nn.Linear(1, 1), epoch=0, config={}, rng_states=[s0, s1]
+    )
+    torch.manual_seed(0)
+    load_checkpoint(path, restore_rng=True, rank=1)
+    assert torch.equal(torch.rand(2), want)
+    restore_rng_state(s0)
+
+
+def test_other_preset_is_refused_with_both_names(tmp_path: Path) -> None:
+    path = save_checkpoint(
+        tmp_path / "c.pt", model=torch.nn.Linear(2, 2), epoch=1, config={"preset": "compact"}
+    )
+    with pytest.raises(DataError, match=r"preset='compact' but this run has preset='base01'") as ei:
+        load_checkpoint(path, model=torch.nn.Linear(2, 2), expect_config={"preset": "base01"})
+    assert ei.value.path == os.fspath(path)
+
+
+def test_weights_that_do_not_fit_are_refused(tmp_path: Path) -> None:
+    path = save_checkpoint(tmp_path / "c.pt", model=torch.nn.Linear(2, 2), epoch=1, config={})
+    with pytest.raises(DataError, match="do not fit the model"):
+        load_checkpoint(path, model=torch.nn.Linear(3, 2))
+
+
+@pytest.mark.parametrize("kind", ["garbage", "truncated", "empty"])
+def test_corrupt_files_raise_data_error(tmp_path: Path, kind: str) -> None:
+    good = save_checkpoint(tmp_path / "g.pt", model=torch.nn.Linear(8, 8), epoch=1, config={})
+    bad = tmp_path / "bad.pt"
+    data = good.read_bytes()
+    bad.write_bytes(
+        {"garbage": os.urandom(300), "truncated": data[: len(data) // 2], "empty": b""}[kind]
+    )
+    with pytest.raises(DataError, match=r"corrupt|not a ctckit") as ei:
+        load_checkpoint(bad, model=torch.nn.Linear(8, 8))
+    assert str(bad) in str(ei.value)
+
+
+def test_missing_file_and_foreign_payload(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="not found"):
+        load_checkpoint(tmp_path / "nope.pt")
+    torch.save({"model": {}}, tmp_path / "plain.pt")
+    with pytest.raises(DataError, match=CHECKPOINT_FORMAT):
+        load_checkpoint(tmp_path / "plain.pt")
+
+
+class _Evil:
+    """Unpickling this runs a shell command (the classic pickle attack)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_malicious_pickle_is_refused_and_never_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    torch.save(
+        {"format": CHECKPOINT_FORMAT, "model": {}, "epoch": 0, "config": {}, "x": _Evil(marker)},
+        path,
+    )
+    with pytest.raises(DataError, match="refused to load checkpoint") as ei:
+        load_checkpoint(path, model=torch.nn.Linear(1, 1))
+    assert "system" in str(ei.value)
+    assert not marker.exists()
+    # The payload is real: an unsafe load would have run it.
+    torch.load(path, weights_only=False)
+    assert marker.exists()
+
+
+def test_failed_save_keeps_the_old_file(tmp_path: Path) -> None:
+    path = save_checkpoint(tmp_path / "c.pt", model=torch.nn.Linear(2, 2), epoch=1, config={})
+    before = path.read_bytes()
+    with pytest.raises(Exception, match=r"pickle|lambda|Can.t"):
+        save_checkpoint(
+            path, model=torch.nn.Linear(2, 2), epoch=2, config={}, extra={"f": lambda: 0}
+        )
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
+
+
+def test_model_must_be_a_module(tmp_path: Path) -> None:
+    with pytest.raises(InputTypeError, match=r"torch\.nn\.Module"):
+        save_checkpoint(tmp_path / "c.pt", model="nope", epoch=0, config={})  # type: ignore[arg-type]
+
+
+def test_ddp_style_wrapper_is_unwrapped(tmp_path: Path) -> None:
+    class Wrapper(torch.nn.Module):
+        def __init__(self, module: torch.nn.Module) -> None:
+            super().__init__()
+            self.module = module
+
+    inner = torch.nn.Linear(2, 2)
+    path = save_checkpoint(tmp_path / "c.pt", model=Wrapper(inner), epoch=1, config={})
+    plain = torch.nn.Linear(2, 2)
+    load_checkpoint(path, model=plain)
+    assert torch.equal(plain.weight, inner.weight)
