@@ -180,14 +180,20 @@ class PhonemeDataset(_FeatureFolder):
             utterance.
         transform: Called on each ``(T, F)`` feature tensor at every access
             (after the cache, so random augmentation stays random).
-        feature_dim: Required number of features per frame, or ``None`` for
-            any (all files must still agree only if a model needs it).
+        feature_dim: Required number of features per frame, or ``None`` to
+            accept any width (:func:`ctckit.data.collate_ctc` still rejects a
+            batch that mixes widths).
 
     Raises:
         DataError: Naming the file or folder: a missing folder, mfcc and
             transcript file names that differ, a wrong feature dimension, a
             truncated or non-numeric ``.npy``, non-finite features, an
             unknown symbol (with its position), or an empty utterance.
+
+    Attributes:
+        lengths: ``(N,)`` int64 frame counts, read from the ``.npy`` headers
+            when the dataset is built (contents are not loaded).
+        ids: Utterance ids (file names without ``.npy``) in item order.
 
     Example:
         >>> import tempfile, numpy as np
@@ -303,6 +309,11 @@ class UnlabeledDataset(_FeatureFolder):
         DataError: Naming the file: missing folder or CSV, a CSV without the
             ``file`` header, a listed file that is missing or listed twice,
             and the feature problems of :class:`PhonemeDataset`.
+
+    Attributes:
+        lengths: ``(N,)`` int64 frame counts, read from the ``.npy`` headers
+            when the dataset is built (contents are not loaded).
+        ids: Utterance ids (file names without ``.npy``) in item order.
 
     Example:
         >>> import tempfile, numpy as np
