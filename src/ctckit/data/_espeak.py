@@ -1,0 +1,247 @@
+"""A minimal ctypes binding to the libespeak-ng shipped by ``espeakng-loader`` (private).
+
+The library runs in ``AUDIO_OUTPUT_SYNCHRONOUS`` mode with
+``espeakINITIALIZE_PHONEME_EVENTS``: :func:`synthesize` returns the 16-bit
+audio together with one ``(mnemonic, sample)`` pair per phoneme espeak-ng
+spoke, ``sample`` being the phoneme's first sample in the audio.
+
+espeak-ng keeps its state in process-global C variables, and part of that
+state (the glottal phase, the pitch flutter index, ...) carries over from one
+text to the next even across ``espeak_Terminate``/``espeak_Initialize``: the
+same text spoken twice gives different samples. To make every utterance a pure
+function of its arguments, :func:`synthesize` loads a private copy of the
+shared library, initialises it, speaks, terminates and unloads it (about
+1 ms), so every call starts from the library's pristine state. The private
+copy (one per process, in a temporary folder removed at exit) also keeps this
+module's state apart from any other user of libespeak-ng in the process.
+Calls are serialised by a lock; run several processes for parallelism.
+"""
+
+from __future__ import annotations
+
+import _ctypes
+import atexit
+import ctypes
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ctckit._optional import import_optional
+from ctckit.errors import CTCKitError, InputValueError
+
+__all__ = ["EspeakError", "Synthesis", "synthesize"]
+
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_INITIALIZE_PHONEME_EVENTS = 0x0001
+_INITIALIZE_DONT_EXIT = 0x8000
+_POS_CHARACTER = 1
+_CHARS_UTF8 = 1
+_EVENT_LIST_TERMINATED = 0
+_EVENT_PHONEME = 7
+_PARAM_RATE = 1
+_PARAM_VOLUME = 2
+_PARAM_PITCH = 3
+_PARAM_RANGE = 4
+_PARAM_WORDGAP = 7
+_VOLUME = 80
+
+
+class EspeakError(CTCKitError, RuntimeError):
+    """libespeak-ng reported a failure (bad voice name, synthesis error)."""
+
+
+class _EventId(ctypes.Union):
+    _fields_ = [
+        ("number", ctypes.c_int),
+        ("name", ctypes.c_char_p),
+        ("string", ctypes.c_char * 8),
+    ]
+
+
+class _Event(ctypes.Structure):
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", _EventId),
+    ]
+
+
+_Callback = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """Audio and phoneme events of one synthesised text.
+
+    Attributes:
+        audio: int16 samples, shape ``(N,)``.
+        sample_rate: Samples per second of ``audio`` (22050 for espeak-ng).
+        phonemes: espeak-ng phoneme mnemonics in spoken order (stress marks kept).
+        starts: First sample of each phoneme in ``audio``, same length as ``phonemes``.
+    """
+
+    audio: npt.NDArray[np.int16]
+    sample_rate: int
+    phonemes: tuple[str, ...]
+    starts: tuple[int, ...]
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.chunks: list[npt.NDArray[np.int16]] = []
+        self.phonemes: list[str] = []
+        self.starts: list[int] = []
+
+    def __call__(self, wav: Any, num_samples: int, events: Any) -> int:
+        if num_samples > 0 and wav:
+            self.chunks.append(np.ctypeslib.as_array(wav, (num_samples,)).astype(np.int16))
+        i = 0
+        while events[i].type != _EVENT_LIST_TERMINATED:
+            event = events[i]
+            if event.type == _EVENT_PHONEME:
+                self.phonemes.append(event.id.string.decode("utf-8", errors="replace"))
+                self.starts.append(int(event.sample))
+            i += 1
+        return 0
+
+
+_LOCK = threading.Lock()
+_PATHS: tuple[str, str] | None = None
+
+
+def _paths() -> tuple[str, str]:
+    """Private copy of libespeak-ng and the data path (made once per process)."""
+    global _PATHS
+    if _PATHS is None or not os.path.exists(_PATHS[0]):
+        loader = import_optional("espeakng_loader", extra="synth")
+        source = str(loader.get_library_path())
+        folder = tempfile.mkdtemp(prefix="ctckit-espeak-")
+        atexit.register(shutil.rmtree, folder, True)
+        private = os.path.join(folder, os.path.basename(source))
+        shutil.copyfile(source, private)
+        _PATHS = (private, str(loader.get_data_path()))
+    return _PATHS
+
+
+def _configure(lib: ctypes.CDLL) -> None:
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_Initialize.restype = ctypes.c_int
+    lib.espeak_SetSynthCallback.argtypes = [_Callback]
+    lib.espeak_SetSynthCallback.restype = None
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_SetVoiceByName.restype = ctypes.c_int
+    lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    lib.espeak_SetParameter.restype = ctypes.c_int
+    lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+    lib.espeak_ng_SetRandSeed.restype = None
+    lib.espeak_Synth.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+        ctypes.c_uint,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_uint,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+    ]
+    lib.espeak_Synth.restype = ctypes.c_int
+    lib.espeak_Synchronize.argtypes = []
+    lib.espeak_Synchronize.restype = ctypes.c_int
+    lib.espeak_Terminate.argtypes = []
+    lib.espeak_Terminate.restype = ctypes.c_int
+
+
+def _unload(lib: ctypes.CDLL) -> None:
+    close = getattr(_ctypes, "dlclose", None) or getattr(_ctypes, "FreeLibrary", None)
+    if close is not None:
+        close(lib._handle)
+
+
+def synthesize(
+    text: str,
+    voice: str,
+    rate: int = 175,
+    pitch: int = 50,
+    pitch_range: int = 50,
+    seed: int = 0,
+) -> Synthesis:
+    """Speak ``text`` with a pristine espeak-ng and return its audio and phoneme events.
+
+    Args:
+        text: UTF-8 text to speak.
+        voice: Voice name with optional ``+variant``, e.g. ``"en-gb-x-rp+f3"``.
+        rate: Words per minute, 80 to 450.
+        pitch: Base pitch, 0 to 100.
+        pitch_range: Pitch range, 0 to 100.
+        seed: Seed of espeak-ng's random generator.
+
+    Returns:
+        The :class:`Synthesis` (audio shape ``(N,)`` int16); identical for identical
+        arguments.
+
+    Raises:
+        InputValueError: On an empty text or out-of-range parameters.
+        EspeakError: On an unknown voice or a synthesis failure.
+        MissingDependencyError: When ``espeakng-loader`` (extra ``synth``) is missing.
+    """
+    if not text.strip():
+        raise InputValueError("expected a non-empty text to synthesise, got an empty string")
+    for what, value, low, high in (
+        ("rate", rate, 80, 450),
+        ("pitch", pitch, 0, 100),
+        ("pitch_range", pitch_range, 0, 100),
+    ):
+        if not low <= value <= high:
+            raise InputValueError(f"{what} must be in [{low}, {high}], got {value}")
+    with _LOCK:
+        library_path, data_path = _paths()
+        lib = ctypes.CDLL(library_path)
+        try:
+            _configure(lib)
+            options = _INITIALIZE_PHONEME_EVENTS | _INITIALIZE_DONT_EXIT
+            sample_rate = lib.espeak_Initialize(
+                _AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path.encode(), options
+            )
+            if sample_rate <= 0:
+                raise EspeakError(f"espeak_Initialize failed for data {data_path!r}: {sample_rate}")
+            collector = _Collector()
+            callback = _Callback(collector)  # must outlive the synthesis
+            lib.espeak_SetSynthCallback(callback)
+            try:
+                if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                    raise EspeakError(f"espeak-ng has no voice {voice!r}")
+                lib.espeak_ng_SetRandSeed(seed)
+                for parameter, value in (
+                    (_PARAM_RATE, rate),
+                    (_PARAM_PITCH, pitch),
+                    (_PARAM_RANGE, pitch_range),
+                    (_PARAM_VOLUME, _VOLUME),
+                    (_PARAM_WORDGAP, 0),
+                ):
+                    lib.espeak_SetParameter(parameter, value, 0)
+                data = text.encode("utf-8")
+                status = lib.espeak_Synth(
+                    data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
+                )
+                if status != 0:
+                    raise EspeakError(f"espeak_Synth failed with status {status} for {text!r}")
+                lib.espeak_Synchronize()
+            finally:
+                lib.espeak_Terminate()
+        finally:
+            _unload(lib)
+    audio = np.concatenate(collector.chunks) if collector.chunks else np.zeros(0, np.int16)
+    return Synthesis(audio, int(sample_rate), tuple(collector.phonemes), tuple(collector.starts))
