@@ -1,0 +1,48 @@
+"""CTC decoders: best-path (greedy) and an exact prefix beam search with LM fusion.
+
+* :func:`greedy_decode`: argmax per frame over a whole batch, repeats
+  collapsed, blanks dropped.
+* :class:`BeamSearchDecoder`: CTC prefix beam search in log space, compiled
+  with Numba, threads over the utterances of a batch, optional shallow fusion
+  with a token language model (:class:`NGramLM` or any
+  :class:`~ctckit.decode.lm.LanguageModel`).
+* :class:`Hypothesis`: one result of the beam search.
+
+Numba is imported on the first beam search, not on ``import ctckit.decode``.
+
+Example:
+    >>> import numpy as np
+    >>> from ctckit.decode import BeamSearchDecoder, greedy_decode
+    >>> log_probs = np.log(np.eye(3)[[1, 0, 1, 2]] * 0.9 + 0.1 / 3)  # (T=4, V=3)
+    >>> greedy_decode(log_probs)
+    [[1, 1, 2]]
+    >>> BeamSearchDecoder(beam_width=4).decode(log_probs)[0][0].tokens
+    (1, 1, 2)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ctckit.decode.beam import BeamSearchDecoder
+from ctckit.decode.greedy import greedy_decode
+from ctckit.decode.types import Hypothesis
+
+__all__ = [
+    "BeamSearchDecoder",
+    "Hypothesis",
+    "LMTables",
+    "LanguageModel",
+    "NGramLM",
+    "greedy_decode",
+]
+
+_LAZY = {"NGramLM", "LMTables", "LanguageModel", "compile_lm"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from ctckit.decode import lm
+
+        return getattr(lm, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,96 @@
+"""Validation shared by the decoders (private)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ctckit.errors import InputTypeError, InputValueError, ShapeError
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def is_tensor(x: object) -> bool:
+    """True if ``x`` is a torch tensor (without importing torch)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def check_int(value: object, name: str, low: int, high: int | None = None) -> int:
+    """Return ``value`` as an int in ``[low, high]`` or raise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise InputTypeError(f"{name} must be an int, got {type(value).__name__}")
+    if int(value) < low or (high is not None and int(value) > high):
+        span = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise InputValueError(f"{name} must be {span}, got {value}")
+    return int(value)
+
+
+def check_log_probs(log_probs: Any, blank: object) -> tuple[Any, bool, int]:
+    """Check type, dtype, rank and vocabulary size.
+
+    Returns:
+        ``(x, batched, blank)``: ``x`` is ``(B, T, V)`` (a view when the
+        input was ``(T, V)``), of the input's kind (tensor or array).
+    """
+    if is_tensor(log_probs):
+        dtype_ok = str(log_probs.dtype) in ("torch.float32", "torch.float64")
+    elif isinstance(log_probs, np.ndarray):
+        dtype_ok = log_probs.dtype in _FLOATS
+    else:
+        raise InputTypeError(
+            "log_probs must be a torch.Tensor or numpy.ndarray of shape (B, T, V) or (T, V), "
+            f"got {type(log_probs).__name__}"
+        )
+    if not dtype_ok:
+        raise InputTypeError(f"log_probs must be float32 or float64, got {log_probs.dtype}")
+    shape = tuple(log_probs.shape)
+    if len(shape) not in (2, 3):
+        raise ShapeError(f"log_probs must have shape (B, T, V) or (T, V), got {shape}")
+    blank_id = check_int(blank, "blank", 0)
+    if shape[-1] <= blank_id:
+        raise InputValueError(
+            f"log_probs has V={shape[-1]} classes, so blank must be in [0, {shape[-1]}), "
+            f"got blank={blank_id}"
+        )
+    batched = len(shape) == 3
+    return (log_probs if batched else log_probs[None]), batched, blank_id
+
+
+def check_lengths(lengths: Any, batch: int, time: int, batched: bool) -> npt.NDArray[np.int64]:
+    """Return ``lengths`` as an int64 ``(B,)`` array with values in ``[0, T]``."""
+    if lengths is None:
+        return np.full(batch, time, dtype=np.int64)
+    if is_tensor(lengths):
+        arr = lengths.detach().cpu().numpy()
+    elif isinstance(lengths, (int, np.integer)) and not isinstance(lengths, (bool, np.bool_)):
+        arr = np.asarray([lengths])
+    else:
+        arr = np.asarray(lengths)
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        if arr.size == 0 and arr.dtype == np.float64:  # an empty list
+            arr = arr.astype(np.int64)
+        else:
+            raise InputTypeError(f"lengths must hold integers, got dtype {arr.dtype}")
+    if not batched and arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.shape != (batch,):
+        raise ShapeError(f"lengths must have shape ({batch},), got {tuple(arr.shape)}")
+    out: npt.NDArray[np.int64] = arr.astype(np.int64, copy=False)
+    bad = np.flatnonzero((out < 0) | (out > time))
+    if bad.size:
+        raise InputValueError(
+            f"lengths must lie in [0, T={time}], got lengths[{int(bad[0])}]={int(out[bad[0]])}"
+        )
+    return out
+
+
+def non_finite_error(b: int, t: int, value: float, batched: bool) -> InputValueError:
+    """The error for a NaN or +inf entry at utterance ``b``, frame ``t``."""
+    where = f"log_probs[{b}, {t}]" if batched else f"log_probs[{t}]"
+    return InputValueError(
+        f"log_probs must hold finite values or -inf within lengths, got {value} in {where}"
+    )

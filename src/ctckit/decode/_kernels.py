@@ -1,0 +1,468 @@
+"""Numba kernels of the CTC prefix beam search (private).
+
+One call decodes one utterance and holds no GIL, so a thread pool decodes a
+batch in parallel. All buffers are allocated once per call.
+
+Data structures:
+
+* Prefixes are nodes of a trie held in flat arrays (``parent``, ``token``,
+  ``length``, LM state, LM score, first child, next sibling). Only
+  candidates that survive a frame's selection get a node; a node is never
+  freed during the call, and a prefix that leaves the beam and comes back
+  gets its old node again, so every prefix has exactly one node.
+* The beam is ``n <= W`` node ids with their blank-ending (``pb``) and
+  non-blank-ending (``pnb``) log-probabilities.
+* Per frame, the candidates are the ``n`` beams themselves (a blank, or a
+  repeat of the last label) and each beam extended by each non-blank token.
+  An extension ``(i, c)`` is the same prefix as beam ``j`` only if ``j``'s
+  parent node is beam ``i``'s node and ``j``'s token is ``c``; those are found
+  through ``beam_of_node`` (no hashing) and merged with an exact log-sum-exp.
+* Beside the summed probabilities, each beam keeps its most probable single
+  alignment (ending in a blank / in a label, max instead of log-sum-exp) as
+  a chain of emission records (frame, previous record); the frames of the
+  result are read from that chain.
+* The ``W`` best candidates are kept with a bounded min-heap. Tokens are
+  visited in decreasing log-probability, so the scan over a beam's
+  extensions stops as soon as an upper bound of the remaining ones cannot
+  beat the heap's minimum (or the beam-pruning threshold).
+
+Scores: ``rank = acoustic + extra(node)`` with ``extra = lm_weight * lm +
+insertion_bonus * length``; both terms are exactly ``0.0`` when their
+weight is zero, so the no-LM search does the same float operations.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+_NEG_INF = -np.inf
+_SLACK = 1e-7  # early-exit bounds are loosened by this much against rounding
+
+
+@njit(cache=True, nogil=True)
+def _lse(a: float, b: float) -> float:
+    if a < b:
+        a, b = b, a
+    if b == _NEG_INF:
+        return a
+    return a + math.log1p(math.exp(b - a))
+
+
+@njit(cache=True, nogil=True)
+def _heap_push(hs, hid, hac, hn, cap, score, ident, ac):  # type: ignore[no-untyped-def]
+    """Push into a min-heap bounded to ``cap`` entries; returns the new size."""
+    if hn < cap:
+        k = hn
+        hn += 1
+        while k > 0:
+            p = (k - 1) >> 1
+            if hs[p] <= score:
+                break
+            hs[k] = hs[p]
+            hid[k] = hid[p]
+            hac[k] = hac[p]
+            k = p
+        hs[k] = score
+        hid[k] = ident
+        hac[k] = ac
+        return hn
+    # full: replace the root (the caller checked score > hs[0]) and sift down
+    k = 0
+    while True:
+        left = 2 * k + 1
+        if left >= hn:
+            break
+        child = left
+        right = left + 1
+        if right < hn and hs[right] < hs[left]:
+            child = right
+        if hs[child] >= score:
+            break
+        hs[k] = hs[child]
+        hid[k] = hid[child]
+        hac[k] = hac[child]
+        k = child
+    hs[k] = score
+    hid[k] = ident
+    hac[k] = ac
+    return hn
+
+
+@njit(cache=True, nogil=True)
+def find_non_finite(lp, length):  # type: ignore[no-untyped-def]
+    """Flat index ``t * V + v`` of the first NaN or +inf in ``lp[:length]``, or -1."""
+    vocab = lp.shape[1]
+    for t in range(length):
+        for v in range(vocab):
+            if not lp[t, v] < np.inf:
+                return t * vocab + v
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def prefix_beam_search(  # type: ignore[no-untyped-def]
+    lp,
+    length,
+    blank,
+    beam_width,
+    top_n,
+    token_min_logp,
+    beam_prune_logp,
+    lm_logp,
+    lm_next,
+    lm_end,
+    lm_start,
+    lm_weight,
+    lm_bound,
+    bonus,
+):
+    """CTC prefix beam search over ``lp[:length]`` (``(T, V)`` log-probabilities).
+
+    Args:
+        token_min_logp: Extensions by tokens below it are skipped (the
+            frame's best non-blank token is always tried); ``-inf`` for none.
+        beam_prune_logp: Candidates below ``best + beam_prune_logp`` are
+            dropped; ``-inf`` for none.
+        lm_logp, lm_next, lm_end, lm_start: The LM automaton (``(S, V)``,
+            ``(S, V)``, ``(S,)``, start id); a one-state zero table for none.
+        lm_bound: Upper bound of ``lm_weight * lm_logp[s, c]`` over all
+            entries (``+inf`` disables the early exit).
+
+    Returns:
+        ``(n, lengths, tokens, frames, scores)``: ``n`` hypotheses (best
+        first); ``tokens`` and ``frames`` are ``(top_n, max(length, 1))``
+        int32 rows of which the first ``lengths[k]`` are used; ``scores`` is
+        ``(top_n, 3)`` float64 (total, acoustic, unweighted LM).
+    """
+    vocab = lp.shape[1]
+    width = beam_width
+    use_w = lm_weight != 0.0
+    use_b = bonus != 0.0
+
+    # the prefix trie
+    cap = length * width + 1
+    parent = np.empty(cap, np.int32)
+    token = np.empty(cap, np.int32)
+    nlen = np.empty(cap, np.int32)
+    lm_state = np.empty(cap, np.int32)
+    lm_score = np.empty(cap, np.float64)
+    extra = np.empty(cap, np.float64)
+    beam_of_node = np.empty(cap, np.int32)  # stale entries are detected, no reset needed
+    first_child = np.empty(cap, np.int32)
+    next_sibling = np.empty(cap, np.int32)
+    # best single alignments: a chain of emission records (frame, previous record)
+    rcap = 2 * length * width + 1
+    rec_frame = np.empty(rcap, np.int32)
+    rec_prev = np.empty(rcap, np.int32)
+    n_rec = 0
+
+    # the beam (current and next), per beam: node, summed log-probs ending in blank / label,
+    # best-alignment log-probs ending in blank / label and their records
+    cur_node = np.empty(width, np.int32)
+    cur_pb = np.empty(width, np.float64)
+    cur_pnb = np.empty(width, np.float64)
+    cur_vb = np.empty(width, np.float64)
+    cur_vnb = np.empty(width, np.float64)
+    cur_rb = np.empty(width, np.int32)
+    cur_rnb = np.empty(width, np.int32)
+    new_node = np.empty(width, np.int32)
+    new_pb = np.empty(width, np.float64)
+    new_pnb = np.empty(width, np.float64)
+    new_vb = np.empty(width, np.float64)
+    new_vnb = np.empty(width, np.float64)
+    new_rb = np.empty(width, np.int32)
+    new_rnb = np.empty(width, np.int32)
+    # stay candidates
+    ptot = np.empty(width, np.float64)
+    s_pb = np.empty(width, np.float64)
+    s_pnb = np.empty(width, np.float64)
+    s_vb = np.empty(width, np.float64)
+    s_vnb = np.empty(width, np.float64)
+    s_rb = np.empty(width, np.int32)
+    s_rnb = np.empty(width, np.int32)
+    stamp = np.zeros(width * vocab, np.int32)
+    # bounded min-heap of the selection
+    hs = np.empty(width, np.float64)
+    hid = np.empty(width, np.int64)
+    hac = np.empty(width, np.float64)
+    toks = np.empty(vocab, np.int32)
+
+    # the root: the empty prefix
+    parent[0] = -1
+    token[0] = -1
+    nlen[0] = 0
+    lm_state[0] = lm_start
+    lm_score[0] = 0.0
+    extra[0] = 0.0
+    first_child[0] = -1
+    next_sibling[0] = -1
+    n_nodes = 1
+    n = 1
+    cur_node[0] = 0
+    cur_pb[0] = 0.0
+    cur_pnb[0] = _NEG_INF
+    cur_vb[0] = 0.0
+    cur_vnb[0] = _NEG_INF
+    cur_rb[0] = -1
+    cur_rnb[0] = -1
+
+    for t in range(length):
+        row = lp[t]
+        lb = row[blank]
+        mark = t + 1
+
+        # stay candidates: the prefix unchanged (blank, or a repeat of its last label)
+        for i in range(n):
+            nd = cur_node[i]
+            beam_of_node[nd] = i
+            tot = _lse(cur_pb[i], cur_pnb[i])
+            ptot[i] = tot
+            s_pb[i] = tot + lb
+            if cur_vb[i] >= cur_vnb[i]:
+                s_vb[i] = cur_vb[i] + lb
+                s_rb[i] = cur_rb[i]
+            else:
+                s_vb[i] = cur_vnb[i] + lb
+                s_rb[i] = cur_rnb[i]
+            if nlen[nd] > 0:
+                v = row[token[nd]]
+                s_pnb[i] = cur_pnb[i] + v
+                s_vnb[i] = cur_vnb[i] + v
+            else:
+                s_pnb[i] = _NEG_INF
+                s_vnb[i] = _NEG_INF
+            s_rnb[i] = cur_rnb[i]
+        # extensions that land on another beam: merge into that beam's stay candidate
+        for j in range(n):
+            nd = cur_node[j]
+            if nlen[nd] == 0:
+                continue
+            p = parent[nd]
+            k = beam_of_node[p]
+            if k < 0 or k >= n or cur_node[k] != p:
+                continue
+            c = token[nd]
+            v = row[c]
+            if c == token[p]:
+                e = cur_pb[k] + v
+                ev = cur_vb[k] + v
+                er = cur_rb[k]
+            else:
+                e = ptot[k] + v
+                if cur_vb[k] >= cur_vnb[k]:
+                    ev = cur_vb[k] + v
+                    er = cur_rb[k]
+                else:
+                    ev = cur_vnb[k] + v
+                    er = cur_rnb[k]
+            s_pnb[j] = _lse(s_pnb[j], e)
+            if ev > s_vnb[j]:
+                s_vnb[j] = ev
+                rec_frame[n_rec] = t
+                rec_prev[n_rec] = er
+                s_rnb[j] = n_rec
+                n_rec += 1
+            stamp[k * vocab + c] = mark
+
+        hn = 0
+        best = _NEG_INF
+        thr = _NEG_INF
+        for j in range(n):
+            r = _lse(s_pb[j], s_pnb[j]) + extra[cur_node[j]]
+            if r > thr:
+                hn = _heap_push(hs, hid, hac, hn, width, r, j, 0.0)
+                if r > best:
+                    best = r
+                thr = best + beam_prune_logp
+                if hn == width and hs[0] > thr:
+                    thr = hs[0]
+
+        # an upper bound of any extension's rank, without the token's log-prob
+        gmax = _NEG_INF
+        for i in range(n):
+            nd = cur_node[i]
+            bnd = ptot[i] + lm_bound
+            if use_w:
+                bnd += lm_weight * lm_score[nd]
+            if use_b:
+                bnd += bonus * (nlen[nd] + 1)
+            if bnd > gmax:
+                gmax = bnd
+        # candidate tokens, best first: above token_min_logp (the best one always), and able
+        # to beat the current threshold from at least one beam
+        cbest = -1
+        vbest = _NEG_INF
+        for c in range(vocab):
+            if c != blank and (cbest < 0 or row[c] > vbest):
+                cbest = c
+                vbest = row[c]
+        nt = 0
+        for c in range(vocab):
+            if c == blank:
+                continue
+            v = row[c]
+            if v < token_min_logp and c != cbest:
+                continue
+            if gmax + v + _SLACK <= thr or v == _NEG_INF:
+                continue
+            # insertion sort, descending by log-prob
+            q = nt
+            while q > 0 and row[toks[q - 1]] < v:
+                toks[q] = toks[q - 1]
+                q -= 1
+            toks[q] = c
+            nt += 1
+
+        if nt > 0:
+            for i in range(n):
+                nd = cur_node[i]
+                base = ptot[i]
+                if base == _NEG_INF:
+                    continue
+                ext_lm = 0.0
+                if use_w:
+                    ext_lm = lm_weight * lm_score[nd]
+                ext_b = 0.0
+                if use_b:
+                    ext_b = bonus * (nlen[nd] + 1)
+                bnd = base + lm_bound + ext_lm + ext_b
+                last = token[nd]
+                st = lm_state[nd]
+                off = i * vocab
+                for q in range(nt):
+                    c = toks[q]
+                    v = row[c]
+                    if bnd + v + _SLACK <= thr:
+                        break
+                    if stamp[off + c] == mark:
+                        continue
+                    ac = (cur_pb[i] if c == last else base) + v
+                    x = 0.0
+                    if use_w:
+                        x = lm_weight * (lm_score[nd] + lm_logp[st, c])
+                    r = ac + (x + ext_b)
+                    if r > thr:
+                        hn = _heap_push(hs, hid, hac, hn, width, r, width + off + c, ac)
+                        if r > best:
+                            best = r
+                        thr = best + beam_prune_logp
+                        if hn == width and hs[0] > thr:
+                            thr = hs[0]
+
+        # the survivors become the next beam; extensions get trie nodes
+        cut = best + beam_prune_logp
+        m = 0
+        for h in range(hn):
+            if hs[h] < cut:
+                continue
+            ident = hid[h]
+            if ident < width:
+                new_node[m] = cur_node[ident]
+                new_pb[m] = s_pb[ident]
+                new_pnb[m] = s_pnb[ident]
+                new_vb[m] = s_vb[ident]
+                new_vnb[m] = s_vnb[ident]
+                new_rb[m] = s_rb[ident]
+                new_rnb[m] = s_rnb[ident]
+            else:
+                flat = ident - width
+                i = flat // vocab
+                c = flat - i * vocab
+                p = cur_node[i]
+                # one node per prefix: reuse the child (p, c) if the prefix was in the beam
+                # before (so a merge is found by comparing parent nodes)
+                nd = first_child[p]
+                while nd >= 0 and token[nd] != c:
+                    nd = next_sibling[nd]
+                if nd < 0:
+                    nd = n_nodes
+                    n_nodes += 1
+                    parent[nd] = p
+                    token[nd] = c
+                    first_child[nd] = -1
+                    next_sibling[nd] = first_child[p]
+                    first_child[p] = nd
+                    nlen[nd] = nlen[p] + 1
+                    st = lm_state[p]
+                    lm_state[nd] = lm_next[st, c]
+                    lm_score[nd] = lm_score[p] + lm_logp[st, c]
+                    x = 0.0
+                    if use_w:
+                        x = lm_weight * lm_score[nd]
+                    extra[nd] = x + (bonus * nlen[nd] if use_b else 0.0)
+                new_node[m] = nd
+                new_pb[m] = _NEG_INF
+                new_pnb[m] = hac[h]
+                v = row[c]
+                if c == token[p] or cur_vb[i] >= cur_vnb[i]:
+                    new_vnb[m] = cur_vb[i] + v
+                    rec_prev[n_rec] = cur_rb[i]
+                else:
+                    new_vnb[m] = cur_vnb[i] + v
+                    rec_prev[n_rec] = cur_rnb[i]
+                rec_frame[n_rec] = t
+                new_rnb[m] = n_rec
+                n_rec += 1
+                new_vb[m] = _NEG_INF
+                new_rb[m] = -1
+            m += 1
+        n = m
+        cur_node, new_node = new_node, cur_node
+        cur_pb, new_pb = new_pb, cur_pb
+        cur_pnb, new_pnb = new_pnb, cur_pnb
+        cur_vb, new_vb = new_vb, cur_vb
+        cur_vnb, new_vnb = new_vnb, cur_vnb
+        cur_rb, new_rb = new_rb, cur_rb
+        cur_rnb, new_rnb = new_rnb, cur_rnb
+        if n == 0:
+            break
+
+    # end of sentence, then the N best
+    final = np.empty(max(n, 1), np.float64)
+    acoustic = np.empty(max(n, 1), np.float64)
+    lm_total = np.empty(max(n, 1), np.float64)
+    for i in range(n):
+        nd = cur_node[i]
+        ac = _lse(cur_pb[i], cur_pnb[i])
+        lmt = lm_score[nd] + lm_end[lm_state[nd]]
+        x = 0.0
+        if use_w:
+            x = lm_weight * lmt
+        acoustic[i] = ac
+        lm_total[i] = lmt
+        final[i] = ac + (x + (bonus * nlen[nd] if use_b else 0.0))
+    order = np.argsort(-final[:n], kind="mergesort")
+    rows = max(length, 1)
+    out_len = np.zeros(top_n, np.int64)
+    out_tok = np.zeros((top_n, rows), np.int32)
+    out_frm = np.zeros((top_n, rows), np.int32)
+    out_sc = np.zeros((top_n, 3), np.float64)
+    k = 0
+    for q in range(n):
+        if k == top_n:
+            break
+        i = order[q]
+        if final[i] == _NEG_INF:
+            break
+        nd = cur_node[i]
+        size = nlen[nd]
+        out_len[k] = size
+        pos = size - 1
+        while nd > 0:
+            out_tok[k, pos] = token[nd]
+            nd = parent[nd]
+            pos -= 1
+        rec = cur_rb[i] if cur_vb[i] >= cur_vnb[i] else cur_rnb[i]
+        pos = size - 1
+        while rec >= 0:
+            out_frm[k, pos] = rec_frame[rec]
+            rec = rec_prev[rec]
+            pos -= 1
+        out_sc[k, 0] = final[i]
+        out_sc[k, 1] = acoustic[i]
+        out_sc[k, 2] = lm_total[i]
+        k += 1
+    return k, out_len, out_tok, out_frm, out_sc

@@ -1,0 +1,267 @@
+"""CTC prefix beam search: exact prefix merging, Numba kernel, threads, LM fusion."""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ctckit.decode._input import (
+    check_int,
+    check_lengths,
+    check_log_probs,
+    is_tensor,
+    non_finite_error,
+)
+from ctckit.decode.types import Hypothesis
+from ctckit.errors import InputTypeError, InputValueError, ShapeError
+
+if TYPE_CHECKING:
+    from ctckit.decode.lm import LanguageModel, LMTables
+
+__all__ = ["BeamSearchDecoder"]
+
+_Tables = tuple[npt.NDArray[np.float64], npt.NDArray[np.int32], npt.NDArray[np.float64], int, float]
+
+
+def _check_float(value: object, name: str, *, high: float | None = None) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise InputTypeError(f"{name} must be a float, got {type(value).__name__}")
+    out = float(value)
+    if not math.isfinite(out) or (high is not None and out > high):
+        limit = "a finite float" if high is None else f"a finite float <= {high}"
+        raise InputValueError(f"{name} must be {limit}, got {value}")
+    return out
+
+
+class BeamSearchDecoder:
+    """CTC prefix beam search with exact merging of identical prefixes.
+
+    Each frame, every prefix in the beam either stays (the frame is a blank,
+    or repeats the prefix's last label) or is extended by a non-blank token;
+    candidates that spell the same labelling are merged with an exact
+    log-sum-exp, keeping the probability of ending in a blank apart from
+    that of ending in a label, so a repeated label only extends a prefix
+    through its blank-ending paths. The ``beam_width`` best candidates
+    survive. With a beam wide enough to hold every prefix and no pruning,
+    the search is exact: the best hypothesis is the most probable labelling
+    and each ``acoustic_score`` equals ``-ctc_loss`` of its tokens.
+
+    The search runs in a Numba kernel (compiled on first use and cached on
+    disk) that releases the GIL; a batch is spread over ``num_threads``
+    threads, one utterance at a time.
+
+    Shallow fusion: with a language model, a candidate's ranking score is
+    ``acoustic + lm_weight * lm + insertion_bonus * len(tokens)``, where
+    ``lm`` is the LM log-probability of the prefix, updated at each
+    extension; the end-of-sentence log-probability is added to the final
+    beams before the N best are chosen.
+
+    Args:
+        beam_width: Prefixes kept per frame (``W >= 1``).
+        blank: Index of the CTC blank.
+        top_n: Hypotheses returned per utterance, in ``[1, beam_width]``.
+        token_min_logp: If set, a frame extends prefixes only by tokens whose
+            log-probability is at least this (the frame's best non-blank
+            token is always tried). Blanks, repeats and merges into prefixes
+            already in the beam are never pruned. ``None``: no token pruning.
+        beam_prune_logp: If set (``<= 0``), candidates whose score is below
+            the frame's best score plus this are dropped. ``None``: none.
+        lm: A language model: :class:`~ctckit.decode.lm.LMTables`, or any
+            :class:`~ctckit.decode.lm.LanguageModel` (such as
+            :class:`~ctckit.decode.lm.NGramLM`), compiled to tables on first
+            use for the vocabulary size of the input.
+        lm_weight: Weight of the LM log-probability (alpha, ``>= 0``). Needs
+            ``lm``.
+        insertion_bonus: Added per emitted token (beta); may be negative.
+        num_threads: Threads over the utterances of a batch; ``None`` means
+            ``os.cpu_count()``.
+
+    Raises:
+        InputTypeError: If an option has the wrong type.
+        InputValueError: If an option is out of range, or ``lm_weight`` is
+            non-zero without ``lm``.
+
+    Example:
+        >>> import numpy as np
+        >>> probs = np.array([[0.6, 0.4], [0.6, 0.4]])  # (T=2, V=2): blank, "a"
+        >>> decoder = BeamSearchDecoder(beam_width=2, top_n=2)
+        >>> [(h.tokens, round(h.acoustic_score, 4)) for h in decoder.decode(np.log(probs))[0]]
+        [((1,), -0.4463), ((), -1.0217)]
+
+        Greedy decoding would say ``()`` here (blank wins each frame), but
+        ``"a"`` has probability ``0.4*0.4 + 0.4*0.6 + 0.6*0.4 = 0.64``.
+    """
+
+    def __init__(
+        self,
+        beam_width: int = 10,
+        blank: int = 0,
+        top_n: int = 1,
+        token_min_logp: float | None = None,
+        beam_prune_logp: float | None = None,
+        lm: LMTables | LanguageModel | None = None,
+        lm_weight: float = 0.0,
+        insertion_bonus: float = 0.0,
+        num_threads: int | None = None,
+    ) -> None:
+        self.beam_width = check_int(beam_width, "beam_width", 1)
+        self.blank = check_int(blank, "blank", 0)
+        self.top_n = check_int(top_n, "top_n", 1, self.beam_width)
+        self.token_min_logp = (
+            None if token_min_logp is None else _check_float(token_min_logp, "token_min_logp")
+        )
+        self.beam_prune_logp = (
+            None
+            if beam_prune_logp is None
+            else _check_float(beam_prune_logp, "beam_prune_logp", high=0.0)
+        )
+        self.lm_weight = _check_float(lm_weight, "lm_weight")
+        if self.lm_weight < 0:
+            raise InputValueError(f"lm_weight must be >= 0, got {lm_weight}")
+        if self.lm_weight != 0 and lm is None:
+            raise InputValueError(f"lm_weight={lm_weight} needs a language model (lm=None)")
+        self.insertion_bonus = _check_float(insertion_bonus, "insertion_bonus")
+        if lm is not None:
+            from ctckit.decode.lm import LanguageModel, LMTables
+
+            if not isinstance(lm, (LMTables, LanguageModel)):
+                raise InputTypeError(
+                    "lm must be LMTables or implement LanguageModel (start_state, score, "
+                    f"end_score), got {type(lm).__name__}"
+                )
+        self.lm = lm
+        cpus = os.cpu_count() or 1
+        self.num_threads = cpus if num_threads is None else check_int(num_threads, "num_threads", 1)
+        self._tables: dict[int, _Tables] = {}
+
+    def __repr__(self) -> str:
+        lm = None if self.lm is None else type(self.lm).__name__
+        return (
+            f"BeamSearchDecoder(beam_width={self.beam_width}, blank={self.blank}, "
+            f"top_n={self.top_n}, token_min_logp={self.token_min_logp}, "
+            f"beam_prune_logp={self.beam_prune_logp}, lm={lm}, "
+            f"lm_weight={self.lm_weight}, insertion_bonus={self.insertion_bonus}, "
+            f"num_threads={self.num_threads})"
+        )
+
+    def _lm_tables(self, vocab: int) -> _Tables:
+        tables = self._tables.get(vocab)
+        if tables is not None:
+            return tables
+        if self.lm is None:
+            tables = (
+                np.zeros((1, vocab), np.float64),
+                np.zeros((1, vocab), np.int32),
+                np.zeros(1, np.float64),
+                0,
+                0.0,
+            )
+        else:
+            from ctckit.decode.lm import LMTables, compile_lm
+
+            lm = self.lm
+            compiled = lm if isinstance(lm, LMTables) else compile_lm(lm, vocab, self.blank)
+            if compiled.vocab_size != vocab:
+                raise ShapeError(
+                    f"the language model covers V={compiled.vocab_size} tokens but log_probs "
+                    f"has V={vocab}"
+                )
+            logp = np.ascontiguousarray(compiled.logp, dtype=np.float64)
+            bound = self.lm_weight * float(logp.max()) if self.lm_weight != 0 else 0.0
+            tables = (
+                logp,
+                np.ascontiguousarray(compiled.next_state, dtype=np.int32),
+                np.ascontiguousarray(compiled.end_logp, dtype=np.float64),
+                int(compiled.start),
+                bound,
+            )
+        self._tables[vocab] = tables
+        return tables
+
+    def decode(self, log_probs: Any, lengths: Any = None) -> list[list[Hypothesis]]:
+        """Decode a batch (or one utterance) of log-probabilities.
+
+        Args:
+            log_probs: ``(B, T, V)`` or ``(T, V)`` float32/float64
+                log-probabilities, a torch tensor (any device; copied to the
+                CPU) or a numpy array. ``-inf`` entries are allowed; NaN and
+                ``+inf`` within ``lengths`` are not.
+            lengths: Valid frames per utterance, integers in ``[0, T]``,
+                shape ``(B,)``; for ``(T, V)`` input an int or shape ``(1,)``.
+                ``None``: all ``T`` frames. Frames beyond are ignored.
+
+        Returns:
+            ``B`` lists (one for ``(T, V)`` input) of at most ``top_n``
+            hypotheses each, best first, no two with the same tokens. An
+            utterance of length 0 gives one empty hypothesis of score 0; one
+            in which every labelling has probability 0 gives one empty
+            hypothesis of score ``-inf``.
+
+        Raises:
+            InputTypeError: Wrong type or dtype of ``log_probs`` or ``lengths``.
+            ShapeError: Wrong rank of ``log_probs``, shape of ``lengths``, or
+                an LM for another vocabulary size.
+            InputValueError: ``blank >= V``, a length outside ``[0, T]``, or
+                NaN / ``+inf`` in a valid frame.
+
+        Example:
+            >>> import torch
+            >>> lp = torch.full((2, 5, 4), -10.0)
+            >>> lp[:, :, 0] = 0.0
+            >>> lp[0, 1] = torch.tensor([-10.0, 0.0, -10.0, -10.0])
+            >>> [h[0].tokens for h in BeamSearchDecoder(num_threads=1).decode(lp)]
+            [(1,), ()]
+        """
+        x, batched, blank = check_log_probs(log_probs, self.blank)
+        arr = x.detach().cpu().numpy() if is_tensor(x) else x
+        arr = np.ascontiguousarray(arr)
+        batch, time, vocab = arr.shape
+        lens = check_lengths(lengths, batch, time, batched)
+        tables = self._lm_tables(vocab)
+
+        from ctckit.decode import _kernels
+
+        width, top_n = self.beam_width, self.top_n
+        tmin = -math.inf if self.token_min_logp is None else self.token_min_logp
+        prune = -math.inf if self.beam_prune_logp is None else self.beam_prune_logp
+        lm_logp, lm_next, lm_end, lm_start, lm_bound = tables
+        weight, bonus = self.lm_weight, self.insertion_bonus
+
+        def one(b: int) -> list[Hypothesis]:
+            length = int(lens[b])
+            if length == 0:
+                return [Hypothesis((), 0.0, 0.0, 0.0, ())]
+            lp = arr[b, :length]
+            bad = int(_kernels.find_non_finite(lp, length))
+            if bad >= 0:
+                raise non_finite_error(b, bad // vocab, float(lp.flat[bad]), batched)
+            k, sizes, toks, frames, scores = _kernels.prefix_beam_search(
+                lp, length, blank, width, top_n, tmin, prune,
+                lm_logp, lm_next, lm_end, lm_start, weight, lm_bound, bonus,
+            )  # fmt: skip
+            if k == 0:
+                return [Hypothesis((), -math.inf, -math.inf, 0.0, ())]
+            out = []
+            for i, size in enumerate(sizes[:k].tolist()):
+                total, acoustic, lm = scores[i].tolist()
+                out.append(
+                    Hypothesis(
+                        tuple(toks[i, :size].tolist()),
+                        total,
+                        acoustic,
+                        lm,
+                        tuple(frames[i, :size].tolist()),
+                    )
+                )
+            return out
+
+        threads = min(self.num_threads, batch)
+        if threads <= 1:
+            return [one(b) for b in range(batch)]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            return list(pool.map(one, range(batch)))

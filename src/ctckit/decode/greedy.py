@@ -1,0 +1,74 @@
+"""Best-path (greedy) CTC decoding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ctckit.decode._input import check_lengths, check_log_probs, is_tensor, non_finite_error
+
+__all__ = ["greedy_decode"]
+
+
+def greedy_decode(log_probs: Any, lengths: Any = None, blank: int = 0) -> list[list[int]]:
+    """Best-path decoding: the most likely label per frame, repeats collapsed, blanks dropped.
+
+    The argmax runs over the whole batch at once where the input lives (a
+    torch tensor stays on its device; a numpy array uses numpy); only the
+    ``(B, T)`` winners travel to the CPU to be collapsed.
+
+    Args:
+        log_probs: Log-probabilities, ``(B, T, V)`` or ``(T, V)``, a float32 or
+            float64 torch tensor (any device) or numpy array. ``-inf`` entries
+            are allowed; NaN and ``+inf`` within ``lengths`` are not.
+        lengths: Valid frames per utterance, integers in ``[0, T]``, shape
+            ``(B,)`` (a tensor, array or sequence); for ``(T, V)`` input an int
+            or shape ``(1,)``. ``None`` means every frame is valid. Frames
+            beyond an utterance's length are ignored.
+        blank: Index of the CTC blank.
+
+    Returns:
+        ``B`` label-id lists (one list for ``(T, V)`` input).
+
+    Raises:
+        InputTypeError: If ``log_probs`` is not a float32/float64 tensor or
+            array, or ``lengths`` does not hold integers.
+        ShapeError: If ``log_probs`` is not of rank 2 or 3, or ``lengths`` is
+            not ``(B,)``.
+        InputValueError: If ``blank >= V``, a length is outside ``[0, T]``, or
+            a valid frame holds NaN or ``+inf``.
+
+    Example:
+        >>> import numpy as np
+        >>> frames = [1, 1, 0, 1, 2, 2]  # a, a, blank, a, b, b
+        >>> log_probs = np.log(np.eye(3)[frames] * 0.9 + 0.1 / 3)
+        >>> greedy_decode(log_probs)
+        [[1, 1, 2]]
+        >>> greedy_decode(log_probs[None], lengths=[3])
+        [[1]]
+    """
+    x, batched, blank_id = check_log_probs(log_probs, blank)
+    batch, time, _ = x.shape
+    lens = check_lengths(lengths, batch, time, batched)
+    if is_tensor(x):
+        values_t, best_t = x.detach().max(dim=-1)
+        values = values_t.cpu().numpy()
+        best = best_t.cpu().numpy()
+    else:
+        best = x.argmax(axis=-1)
+        values = np.take_along_axis(x, best[..., None], axis=-1)[..., 0]
+    inside = np.arange(time) < lens[:, None]
+    bad = inside & ~(values < np.inf)  # NaN wins argmax/max, so this sees every NaN / +inf
+    if bad.any():
+        b, t = (int(i) for i in np.argwhere(bad)[0])
+        raise non_finite_error(b, t, float(x[b, t].max()), batched)
+    keep = inside & (best != blank_id)
+    keep[:, 1:] &= best[:, 1:] != best[:, :-1]
+    flat = best[keep].tolist()
+    out: list[list[int]] = []
+    pos = 0
+    for count in keep.sum(axis=1).tolist():
+        out.append(flat[pos : pos + count])
+        pos += count
+    return out

@@ -1,0 +1,43 @@
+"""Result types of the decoders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Hypothesis"]
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One labelling proposed by a decoder, with its scores.
+
+    All scores are natural-log values. Without a language model and without
+    an insertion bonus, ``score == acoustic_score``.
+
+    Attributes:
+        tokens: The label ids, blanks removed and repeats collapsed.
+        score: The ranking score: ``acoustic_score + lm_weight * lm_score +
+            insertion_bonus * len(tokens)``.
+        acoustic_score: Log-probability of the labelling under the acoustic
+            model, summed over the alignments the search kept. When no
+            pruning cut any path it equals ``-ctc_loss`` of ``tokens``.
+        lm_score: Unweighted log-probability of ``tokens`` under the language
+            model, end-of-sentence included (``0.0`` without a model).
+        frames: ``frames[k]`` is the frame at which the search first emitted
+            ``tokens[k]`` after ``tokens[:k]`` (the frame where the prefix
+            ``tokens[:k + 1]`` entered the beam). Strictly increasing, each
+            below the utterance length; for peaky CTC outputs it is the frame
+            of the token's spike.
+
+    Example:
+        >>> h = Hypothesis(tokens=(3, 1), score=-1.5, acoustic_score=-1.5, lm_score=0.0,
+        ...                frames=(2, 7))
+        >>> len(h.tokens), h.frames[-1]
+        (2, 7)
+    """
+
+    tokens: tuple[int, ...]
+    score: float
+    acoustic_score: float
+    lm_score: float
+    frames: tuple[int, ...]

@@ -1,0 +1,254 @@
+"""Independent references for the decoder tests, and input generators.
+
+* :func:`brute_force` scores every labelling of a tiny input with
+  ``torch.nn.functional.ctc_loss`` (the exact answer).
+* :func:`reference_beam_search` is a plain-Python CTC prefix beam search
+  over tuple prefixes and dicts, written for clarity, with the same pruning
+  and fusion semantics as the Numba kernel.
+* :func:`naive_greedy` is the per-frame best-path loop.
+
+The tests reach them through session-scoped fixtures (no package imports
+between test folders).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+NEG_INF = -math.inf
+
+
+@dataclass(frozen=True)
+class RefHyp:
+    tokens: tuple[int, ...]
+    score: float
+    acoustic_score: float
+    lm_score: float
+    frames: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Tables:
+    """A hand-built LM automaton (same fields as ctckit.decode.lm.LMTables)."""
+
+    logp: np.ndarray
+    next_state: np.ndarray
+    end_logp: np.ndarray
+    start: int
+
+
+def lse(a: float, b: float) -> float:
+    if a < b:
+        a, b = b, a
+    if b == NEG_INF:
+        return a
+    return a + math.log1p(math.exp(b - a))
+
+
+def ctc_log_prob(lp: np.ndarray, labellings: list[tuple[int, ...]], blank: int) -> np.ndarray:
+    """``-ctc_loss`` (float64) of each labelling under ``lp`` ``(T, V)``."""
+    if not labellings:
+        return np.zeros(0)
+    n = len(labellings)
+    x = torch.from_numpy(np.asarray(lp, dtype=np.float64)).unsqueeze(1).expand(-1, n, -1)
+    flat = [tok for lab in labellings for tok in lab]
+    targets = torch.tensor(flat if flat else [1 if blank != 1 else 0], dtype=torch.long)
+    target_lengths = torch.tensor([len(lab) for lab in labellings], dtype=torch.long)
+    input_lengths = torch.full((n,), lp.shape[0], dtype=torch.long)
+    loss = torch.nn.functional.ctc_loss(
+        x.contiguous(), targets, input_lengths, target_lengths, blank=blank, reduction="none"
+    )
+    return -loss.numpy()
+
+
+def all_labellings(time: int, vocab: int, blank: int) -> list[tuple[int, ...]]:
+    symbols = [v for v in range(vocab) if v != blank]
+    out: list[tuple[int, ...]] = []
+    for k in range(time + 1):
+        out.extend(itertools.product(symbols, repeat=k))
+    return out
+
+
+def brute_force(lp: np.ndarray, blank: int) -> dict[tuple[int, ...], float]:
+    """Exact log-probability of every labelling of length <= T."""
+    labs = all_labellings(lp.shape[0], lp.shape[1], blank)
+    return dict(zip(labs, ctc_log_prob(lp, labs, blank).tolist()))
+
+
+def lm_path_score(tables: Tables, tokens: tuple[int, ...]) -> float:
+    """Sum of table log-probs along ``tokens``, end of sentence included."""
+    state, total = tables.start, 0.0
+    for tok in tokens:
+        total += float(tables.logp[state, tok])
+        state = int(tables.next_state[state, tok])
+    return total + float(tables.end_logp[state])
+
+
+def reference_beam_search(
+    lp: np.ndarray,
+    beam_width: int,
+    blank: int = 0,
+    top_n: int = 1,
+    token_min_logp: float | None = None,
+    beam_prune_logp: float | None = None,
+    lm: Tables | None = None,
+    lm_weight: float = 0.0,
+    insertion_bonus: float = 0.0,
+) -> list[RefHyp]:
+    """CTC prefix beam search over tuple prefixes (pure Python).
+
+    Each beam also keeps its best single alignment ending in blank / in a label
+    (``vb``/``vnb``, with the emission frames ``fb``/``fnb``), which gives the frames.
+    """
+    lp = np.asarray(lp, dtype=np.float64)
+    time, vocab = lp.shape
+    if time == 0:
+        return [RefHyp((), 0.0, 0.0, 0.0, ())]
+    w, b = lm_weight, insertion_bonus
+
+    def extra(lm_score: float, size: int) -> float:
+        return (w * lm_score if w != 0 else 0.0) + (b * size if b != 0 else 0.0)
+
+    def best_path(vb: float, vnb: float, fb: tuple, fnb: tuple) -> tuple[float, tuple]:
+        return (vb, fb) if vb >= vnb else (vnb, fnb)
+
+    start = lm.start if lm is not None else 0
+    # prefix -> {pb, pnb, st, lms, vb, vnb, fb, fnb}
+    beams: dict[tuple[int, ...], dict[str, Any]] = {
+        (): {"pb": 0.0, "pnb": NEG_INF, "st": start, "lms": 0.0,
+             "vb": 0.0, "vnb": NEG_INF, "fb": (), "fnb": ()}
+    }  # fmt: skip
+    nonblank = [c for c in range(vocab) if c != blank]
+    for t in range(time):
+        row = lp[t].tolist()
+        cands: dict[tuple[int, ...], dict[str, Any]] = {}
+        for prefix, s in beams.items():
+            tot = lse(s["pb"], s["pnb"])
+            s["tot"] = tot
+            vb, fb = best_path(s["vb"], s["vnb"], s["fb"], s["fnb"])
+            last = row[prefix[-1]] if prefix else NEG_INF
+            cands[prefix] = {
+                "pb": tot + row[blank], "pnb": s["pnb"] + last, "st": s["st"], "lms": s["lms"],
+                "vb": vb + row[blank], "fb": fb, "vnb": s["vnb"] + last, "fnb": s["fnb"],
+            }  # fmt: skip
+        best_c = max(nonblank, key=lambda c: (row[c], -c)) if nonblank else None
+        for prefix, s in beams.items():
+            for c in nonblank:
+                ext = (*prefix, c)
+                if prefix and prefix[-1] == c:
+                    e, ev, ef = s["pb"] + row[c], s["vb"] + row[c], s["fb"]
+                else:
+                    e = s["tot"] + row[c]
+                    ev, ef = best_path(s["vb"], s["vnb"], s["fb"], s["fnb"])
+                    ev += row[c]
+                if ext in beams:  # an existing beam: merge (never pruned)
+                    cand = cands[ext]
+                    cand["pnb"] = lse(cand["pnb"], e)
+                    if ev > cand["vnb"]:
+                        cand["vnb"], cand["fnb"] = ev, (*ef, t)
+                    continue
+                if token_min_logp is not None and row[c] < token_min_logp and c != best_c:
+                    continue
+                if row[c] == NEG_INF or s["tot"] == NEG_INF:
+                    continue
+                if lm is not None:
+                    new_st = int(lm.next_state[s["st"], c])
+                    new_lms = s["lms"] + float(lm.logp[s["st"], c])
+                else:
+                    new_st, new_lms = 0, 0.0
+                cands[ext] = {
+                    "pb": NEG_INF, "pnb": e, "st": new_st, "lms": new_lms,
+                    "vb": NEG_INF, "fb": (), "vnb": ev, "fnb": (*ef, t),
+                }  # fmt: skip
+        ranked = []
+        for prefix, s in cands.items():
+            r = lse(s["pb"], s["pnb"]) + extra(s["lms"], len(prefix))
+            if r > NEG_INF:
+                ranked.append((r, prefix))
+        ranked.sort(key=lambda x: -x[0])
+        ranked = ranked[:beam_width]
+        if ranked and beam_prune_logp is not None:
+            cut = ranked[0][0] + beam_prune_logp
+            ranked = [x for x in ranked if x[0] >= cut]
+        beams = {prefix: cands[prefix] for _, prefix in ranked}
+        if not beams:
+            break
+    final = []
+    for prefix, s in beams.items():
+        ac = lse(s["pb"], s["pnb"])
+        lm_total = s["lms"] + (float(lm.end_logp[s["st"]]) if lm is not None else 0.0)
+        score = ac + ((w * lm_total if w != 0 else 0.0) + (b * len(prefix) if b != 0 else 0.0))
+        if score > NEG_INF:
+            _, frames = best_path(s["vb"], s["vnb"], s["fb"], s["fnb"])
+            final.append(RefHyp(prefix, score, ac, lm_total, frames))
+    final.sort(key=lambda h: -h.score)
+    if not final:
+        return [RefHyp((), NEG_INF, NEG_INF, 0.0, ())]
+    return final[:top_n]
+
+
+def naive_greedy(lp: np.ndarray, blank: int) -> list[int]:
+    """Per-frame loop: argmax, collapse repeats, drop blanks."""
+    out: list[int] = []
+    prev = None
+    for t in range(lp.shape[0]):
+        best = int(np.argmax(lp[t]))
+        if best != blank and best != prev:
+            out.append(best)
+        prev = best
+    return out
+
+
+def random_log_probs(
+    seed: int, time: int, vocab: int, *, peaky: bool = False, neg_inf: float = 0.0
+) -> np.ndarray:
+    """Random ``(T, V)`` float64 log-probabilities; ``neg_inf`` of the entries (never a
+    whole row) are ``-inf``."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(scale=3.0 if peaky else 1.0, size=(time, vocab))
+    if neg_inf > 0:
+        mask = rng.random((time, vocab)) < neg_inf
+        mask[np.arange(time), rng.integers(0, vocab, time)] = False
+        logits[mask] = NEG_INF
+    logits = logits - logits.max(axis=1, keepdims=True)
+    return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+
+
+def random_tables(seed: int, vocab: int, blank: int, states: int) -> Tables:
+    """A random normalised LM automaton over the non-blank tokens."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(scale=1.5, size=(states, vocab + 1))
+    logits[:, blank] = NEG_INF
+    logits = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    nxt = rng.integers(0, states, size=(states, vocab)).astype(np.int32)
+    nxt[:, blank] = np.arange(states, dtype=np.int32)
+    return Tables(
+        logp=np.ascontiguousarray(logits[:, :vocab]),
+        next_state=nxt,
+        end_logp=np.ascontiguousarray(logits[:, vocab]),
+        start=int(rng.integers(0, states)),
+    )
+
+
+@pytest.fixture(scope="session")
+def refs() -> dict[str, Callable[..., Any]]:
+    """The reference functions, by name."""
+    return {
+        "brute_force": brute_force,
+        "ctc_log_prob": ctc_log_prob,
+        "reference_beam_search": reference_beam_search,
+        "naive_greedy": naive_greedy,
+        "random_log_probs": random_log_probs,
+        "random_tables": random_tables,
+        "lm_path_score": lm_path_score,
+        "all_labellings": all_labellings,
+        "Tables": Tables,
+    }
