@@ -1171,7 +1171,7 @@ def _read_arpa(
         if i == len(lines):
             raise fail(len(lines), f"the file ends before the \\{k}-grams: section (truncated)")
         if lines[i].strip() != f"\\{k}-grams:":
-            raise fail(i + 1, f"expected '\\{k}-grams:', got {lines[i].strip()!r}")
+            raise fail(i + 1, f"expected '\\{k}-grams:', got '{lines[i].strip()}'")
         i += 1
         section: list[tuple[int, float, list[str], float]] = []
         while i < len(lines):
@@ -1208,7 +1208,7 @@ def _read_arpa(
     if i == len(lines):
         raise fail(len(lines), "the file ends without \\end\\ (truncated)")
     if lines[i].strip() != "\\end\\":
-        raise fail(i + 1, f"expected '\\end\\', got {lines[i].strip()!r}")
+        raise fail(i + 1, f"expected '\\end\\', got '{lines[i].strip()}'")
 
     # --- vocabulary -----------------------------------------------------------
     if isinstance(vocab, Vocabulary):
