@@ -158,6 +158,7 @@ def test_batched_equals_per_utterance_and_int_input() -> None:
     assert batched.shape == (3, num_frames(8000, SR), 13)
     for b in range(3):
         torch.testing.assert_close(batched[b], mfcc(x[b], SR), rtol=1e-5, atol=1e-4)
+    assert mfcc(x[:0], SR).shape == (0, num_frames(8000, SR), 13)
     pcm = (x[0] * 8000).to(torch.int16)
     out = mfcc(pcm, SR)
     assert out.dtype == torch.float32
