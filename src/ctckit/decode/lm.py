@@ -37,7 +37,7 @@ from ctckit.vocab import Vocabulary
 __all__ = ["LMTables", "LanguageModel", "NGramLM", "compile_lm"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LMTables:
     """A language model compiled to a deterministic automaton of integer states.
 
@@ -45,7 +45,7 @@ class LMTables:
     history the model knows). Emitting token ``v`` from state ``s`` costs
     ``logp[s, v]`` and moves to ``next_state[s, v]``; ending the sentence in
     ``s`` costs ``end_logp[s]``. The blank column holds ``logp = -inf`` and
-    ``next_state[s, blank] = s``.
+    ``next_state[s, blank] = s``. Tables compare and hash by identity.
 
     Attributes:
         logp: ``(S, V)`` float64, natural-log ``P(token | state)``; the blank
@@ -210,11 +210,8 @@ def compile_lm(
     if blank >= vocab_size:
         raise InputValueError(f"blank must be in [0, {vocab_size}), got {blank}")
     max_states = _check_int(max_states, "max_states", low=1)
-    own = getattr(lm, "_compiled_tables", None)
-    if callable(own):
-        tables = own(vocab_size, blank)
-        if isinstance(tables, LMTables):
-            return tables
+    if isinstance(lm, NGramLM):
+        return lm._compiled_tables(vocab_size, blank)
 
     tokens = [v for v in range(vocab_size) if v != blank]
     start = lm.start_state()
