@@ -203,7 +203,7 @@ def _forward(
     features = batch.features.to(device, non_blocking=True)
     lengths = batch.feature_lengths.to(device, non_blocking=True)
     if augment is not None and model.training:
-        features = augment(features, lengths)
+        features, lengths = augment(features, lengths)
     with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
         log_probs, out_lengths = model(features, lengths)
     return log_probs.float(), out_lengths
@@ -253,8 +253,9 @@ def train_step(
         scaler: An enabled ``GradScaler`` turns on float16 autocast (CUDA).
         clip_norm: Clip the global gradient norm to this value (``None``: no
             clipping).
-        augment: A module ``augment(features, lengths) -> features`` applied
-            in training mode (e.g. :class:`ctckit.data.TimeFrequencyMask`).
+        augment: A module ``augment(features, lengths) -> (features,
+            lengths)`` applied in training mode (e.g.
+            :class:`ctckit.data.TimeFrequencyMask`).
         blank: Blank index.
 
     Returns:
