@@ -174,8 +174,10 @@ class PhonemeDataset(_FeatureFolder):
         root: The corpus root folder.
         partition: Sub-folder name, e.g. ``"train"`` or ``"dev"``.
         vocab: Symbol inventory; defaults to :func:`ctckit.hw3p2_vocabulary`.
-        cache: Keep loaded items in memory (each ``DataLoader`` worker keeps
-            its own copy).
+        cache: Keep loaded items in memory. Each ``DataLoader`` worker
+            process keeps its own cache (use ``persistent_workers=True`` so it
+            survives epochs); for corpora larger than memory / workers, pass
+            ``cache=False``.
         normalize: Apply :func:`ctckit.features.cepstral_normalize` to each
             utterance.
         transform: Called on each ``(T, F)`` feature tensor at every access
