@@ -126,14 +126,16 @@ class ConvEmbedder(nn.Module):
         """
         for conv in self.convs:
             assert isinstance(conv, nn.Conv1d)
-            lengths = conv_output_lengths(
-                lengths,
-                conv.kernel_size[0],
-                conv.stride[0],
-                int(conv.padding[0]),
-                conv.dilation[0],
-            )
+            lengths = self._conv_lengths(conv, lengths)
         return lengths
+
+    @staticmethod
+    def _conv_lengths(conv: nn.Conv1d, lengths: Tensor) -> Tensor:
+        pad = conv.padding[0]
+        assert isinstance(pad, int)
+        return conv_output_lengths(
+            lengths, conv.kernel_size[0], conv.stride[0], pad, conv.dilation[0]
+        )
 
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         """Embed a batch.
@@ -152,25 +154,23 @@ class ConvEmbedder(nn.Module):
                 frame.
         """
         lengths = check_features(x, lengths, "x", self.in_features)
-        out = self.output_lengths(lengths)
-        if out.numel() and int(out.min()) < 1:
-            bad = torch.nonzero(out < 1).flatten().tolist()
+        shortest, current = lengths, lengths
+        for conv in self.convs:
+            assert isinstance(conv, nn.Conv1d)
+            current = self._conv_lengths(conv, current)
+            shortest = torch.minimum(shortest, current)
+        if shortest.numel() and int(shortest.min()) < 1:
+            bad = torch.nonzero(shortest < 1).flatten().tolist()
             raise InputValueError(
-                f"utterances {bad} are too short for the conv stack (no output frame); "
-                f"lengths {lengths[bad].tolist()}"
+                f"utterances {bad} are too short for the conv stack (a layer would have no "
+                f"output frame); lengths {lengths[bad].tolist()}"
             )
         h = x.transpose(1, 2)
         mask = time_mask(lengths, h.shape[2], h.dtype)
         for conv, norm in zip(self.convs, self.norms):
             assert isinstance(conv, nn.Conv1d)
             h = conv(apply_mask(h, mask))
-            lengths = conv_output_lengths(
-                lengths,
-                conv.kernel_size[0],
-                conv.stride[0],
-                int(conv.padding[0]),
-                conv.dilation[0],
-            )
+            lengths = self._conv_lengths(conv, lengths)
             mask = None if mask is None else time_mask(lengths, h.shape[2], h.dtype)
             h = norm(h, mask) if isinstance(norm, MaskedBatchNorm1d) else norm(h)
             h = self.dropout(self.activation(h))
