@@ -535,6 +535,26 @@ def test_to_arpa_is_atomic_and_rejects_bad_symbols(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == ["x.arpa"]
 
 
+@pytest.mark.parametrize("smoothing", SMOOTHINGS)
+def test_kenlm_reads_our_arpa_files_and_agrees(tmp_path: Path, smoothing: str) -> None:
+    """Interoperability with KenLM's own reader (runs where the ``kenlm`` module is installed)."""
+    kenlm = pytest.importorskip("kenlm")
+    rng = np.random.default_rng(6)
+    vocab = hw3p2_vocabulary()
+    corpus = [rng.integers(1, 15, size=rng.integers(1, 25)).tolist() for _ in range(150)]
+    lm = NGramLM.fit(corpus, order=4, vocab_size=len(vocab), smoothing=smoothing)
+    lm.to_arpa(tmp_path / "lm.arpa", vocab)
+    model = kenlm.Model(str(tmp_path / "lm.arpa"))
+    assert model.order == 4
+    for _ in range(30):
+        sentence = rng.integers(1, 41, size=rng.integers(0, 12)).tolist()
+        if rng.random() < 0.5:
+            sentence = corpus[rng.integers(len(corpus))]
+        text = " ".join(vocab.decode(sentence))
+        theirs = model.score(text, bos=True, eos=True) * math.log(10)  # float32 inside KenLM
+        assert theirs == pytest.approx(lm.log_prob(sentence), abs=1e-4)
+
+
 KENLM_STYLE = """\\data\\
 ngram 1=6
 ngram 2=5
