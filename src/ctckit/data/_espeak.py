@@ -13,7 +13,8 @@ function of its arguments, :func:`synthesize` loads a private copy of the
 shared library, initialises it, speaks, terminates and unloads it (about
 1 ms), so every call starts from the library's pristine state. The private
 copy (one per process, in a temporary folder removed at exit) also keeps this
-module's state apart from any other user of libespeak-ng in the process.
+module's state apart from any other user of libespeak-ng in the process; it
+holds only the English voices, so only English voices work here.
 Calls are serialised by a lock; run several processes for parallelism.
 """
 
@@ -119,21 +120,52 @@ class _Collector:
 
 
 _LOCK = threading.Lock()
-_PATHS: tuple[str, str] | None = None
+_PRIVATE: tuple[str, str, str] | None = None  # library copy, data folder, source data folder
+_DATA_FILES = ("phondata", "phontab", "phonindex", "intonations", "en_dict")
 
 
-def _paths() -> tuple[str, str]:
-    """Private copy of libespeak-ng and the data path (made once per process)."""
-    global _PATHS
-    if _PATHS is None or not os.path.exists(_PATHS[0]):
+def _private() -> tuple[str, str, str]:
+    """Make (once per process) a private copy of libespeak-ng and of its English data.
+
+    The data copy holds only the English voices and the voice variants used so
+    far: espeak-ng scans every voice file on each voice change, and scanning the
+    ~300 files of the full data takes several milliseconds per utterance.
+    """
+    global _PRIVATE
+    if _PRIVATE is None or not os.path.exists(_PRIVATE[0]):
         loader = import_optional("espeakng_loader", extra="synth")
-        source = str(loader.get_library_path())
+        source_lib = str(loader.get_library_path())
+        source_data = str(loader.get_data_path())
         folder = tempfile.mkdtemp(prefix="ctckit-espeak-")
         atexit.register(shutil.rmtree, folder, True)
-        private = os.path.join(folder, os.path.basename(source))
-        shutil.copyfile(source, private)
-        _PATHS = (private, str(loader.get_data_path()))
-    return _PATHS
+        library = os.path.join(folder, os.path.basename(source_lib))
+        shutil.copyfile(source_lib, library)
+        data = os.path.join(folder, "espeak-ng-data")
+        os.makedirs(os.path.join(data, "voices", "!v"))
+        os.makedirs(os.path.join(data, "lang", "gmw"))
+        for name in _DATA_FILES:
+            shutil.copyfile(os.path.join(source_data, name), os.path.join(data, name))
+        languages = os.path.join(source_data, "lang", "gmw")
+        for name in os.listdir(languages):
+            if name.startswith("en"):
+                target = os.path.join(data, "lang", "gmw", name)
+                shutil.copyfile(os.path.join(languages, name), target)
+        _PRIVATE = (library, data, source_data)
+    return _PRIVATE
+
+
+def _add_variant(voice: str) -> None:
+    """Copy the variant of ``voice`` (``accent+variant``) into the private data."""
+    _, data, source_data = _private()
+    if "+" not in voice:
+        return
+    variant = voice.split("+", 1)[1]
+    target = os.path.join(data, "voices", "!v", variant)
+    source = os.path.join(source_data, "voices", "!v", variant)
+    if os.sep in variant or "/" in variant or not os.path.isfile(source):
+        raise EspeakError(f"espeak-ng has no voice variant {variant!r} (in voice {voice!r})")
+    if not os.path.exists(target):
+        shutil.copyfile(source, target)
 
 
 def _configure(lib: ctypes.CDLL) -> None:
@@ -207,7 +239,8 @@ def synthesize(
         if not low <= value <= high:
             raise InputValueError(f"{what} must be in [{low}, {high}], got {value}")
     with _LOCK:
-        library_path, data_path = _paths()
+        library_path, data_path, _ = _private()
+        _add_variant(voice)
         lib = ctypes.CDLL(library_path)
         try:
             _configure(lib)

@@ -98,7 +98,7 @@ ACCENTS: tuple[str, ...] = (
 VARIANTS: tuple[str, ...] = (
     "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
     "klatt", "klatt2", "klatt3", "klatt4", "klatt5", "klatt6", "adam", "Alex", "Andy",
-    "annie", "aunty", "belinda", "benjamin", "david", "ed", "edward", "grandma", "grandpa",
+    "Annie", "aunty", "belinda", "benjamin", "david", "ed", "edward", "grandma", "grandpa",
     "ian", "iven", "john", "linda", "max", "michel", "Mike", "norbert", "paul", "quincy",
     "rob", "robert", "shelby", "steph",
 )  # fmt: skip
@@ -268,7 +268,7 @@ def _polyphase_kernel(up: int, down: int, half_width: int) -> npt.NDArray[np.flo
 
 
 def resample(
-    waveform: npt.NDArray[np.floating[Any]], orig_rate: int, new_rate: int, half_width: int = 16
+    waveform: npt.NDArray[np.floating[Any]], orig_rate: int, new_rate: int, half_width: int = 24
 ) -> npt.NDArray[np.float32]:
     """Resample a 1-D signal by an exact rational factor with a windowed-sinc filter.
 
@@ -304,22 +304,23 @@ def resample(
         raise InputValueError(
             f"rates and half_width must be positive, got {orig_rate}, {new_rate}, {half_width}"
         )
-    g = np.gcd(orig_rate, new_rate)
+    g = int(np.gcd(orig_rate, new_rate))
     up, down = new_rate // g, orig_rate // g
     n_out = -(-x.size * up // down)
-    kernel = _polyphase_kernel(up, down, half_width)
-    padded = np.concatenate(
-        [np.zeros(half_width, np.float32), x, np.zeros(half_width + 1, np.float32)]
-    )
-    out = np.empty(n_out, np.float32)
-    offsets = np.arange(-half_width + 1, half_width + 1)
-    block = 8192
-    for start in range(0, n_out, block):
-        n = np.arange(start, min(start + block, n_out), dtype=np.int64)
-        base, phase = np.divmod(n * down, up)
-        idx = base[:, None] + offsets[None, :] + half_width
-        out[start : start + n.size] = np.einsum("ij,ij->i", padded[idx], kernel[phase])
-    return out
+    if n_out == 0:
+        return np.zeros(0, np.float32)
+    # Output n = up * m + r reads inputs down * m + base[r] + (1 - W ... W) with the
+    # filter of phase[r]: gather one (up, 2W) block of windows per m and contract.
+    base, phase = np.divmod(np.arange(up) * down, up)
+    kernel = _polyphase_kernel(up, down, half_width)[phase]  # (up, 2W)
+    blocks = -(-n_out // up)
+    size = (blocks - 1) * down + int(base.max()) + 2 * half_width + 1
+    padded = np.zeros(max(size, half_width + x.size), np.float32)
+    padded[half_width : half_width + x.size] = x  # padded[i] = x[i - half_width]
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_width)
+    rows = np.arange(blocks)[:, None] * down + base[None, :] + 1
+    out = np.einsum("mrk,rk->mr", windows[rows], kernel).reshape(-1)[:n_out]
+    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 # --------------------------------------------------------------------------- synthesis
@@ -465,13 +466,21 @@ def _write(root: Path, spec: UtteranceSpec, utterance: _Utterance) -> None:
 
 
 def _work(root: str, seed: int, jobs: Sequence[tuple[str, int]]) -> float:
-    """Synthesise and write ``jobs``; returns the audio seconds produced (runs in workers)."""
+    """Synthesise and write ``jobs``; returns the audio seconds produced (runs in workers).
+
+    Writing (with its fsyncs) runs in a background thread, overlapping the next
+    utterance's synthesis; every write has finished when this returns.
+    """
     seconds = 0.0
-    for partition, index in jobs:
-        spec = utterance_spec(seed, partition, index)
-        utterance = _synthesize(spec)
-        _write(Path(root), spec, utterance)
-        seconds += utterance.audio_seconds
+    with concurrent.futures.ThreadPoolExecutor(1) as writer:
+        pending = []
+        for partition, index in jobs:
+            spec = utterance_spec(seed, partition, index)
+            utterance = _synthesize(spec)
+            pending.append(writer.submit(_write, Path(root), spec, utterance))
+            seconds += utterance.audio_seconds
+        for future in pending:
+            future.result()
     return seconds
 
 
