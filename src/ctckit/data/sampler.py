@@ -196,8 +196,9 @@ class BucketBatchSampler(Sampler[list[int]]):
     # -- Sampler protocol ---------------------------------------------------
 
     def __iter__(self) -> Iterator[list[int]]:
+        # Eager, not a generator: a pending resume is consumed by this call to iter().
         skip, self._skip = self._skip, 0
-        yield from (list(b) for b in self._rank_batches(self.epoch)[skip:])
+        return iter([list(b) for b in self._rank_batches(self.epoch)[skip:]])
 
     def __len__(self) -> int:
         """Batches the next iteration yields on this rank."""
