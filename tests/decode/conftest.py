@@ -46,11 +46,13 @@ class Tables:
 
 
 def lse(a: float, b: float) -> float:
+    """log(exp(a) + exp(b)), dropping a term below exp(-50) of the other (as the kernel)."""
     if a < b:
         a, b = b, a
-    if b == NEG_INF:
+    d = b - a
+    if not d >= -50.0:
         return a
-    return a + math.log1p(math.exp(b - a))
+    return a + math.log1p(math.exp(d))
 
 
 def ctc_log_prob(lp: np.ndarray, labellings: list[tuple[int, ...]], blank: int) -> np.ndarray:

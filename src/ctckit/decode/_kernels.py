@@ -44,11 +44,14 @@ _SLACK = 1e-7  # early-exit bounds are loosened by this much against rounding
 
 @njit(cache=True, nogil=True)
 def _lse(a: float, b: float) -> float:
+    """log(exp(a) + exp(b)); the smaller term is dropped when below exp(-50) of the larger
+    (it could not change a float64 sum by more than 2e-22 relative)."""
     if a < b:
         a, b = b, a
-    if b == _NEG_INF:
+    d = b - a
+    if not d >= -50.0:  # also both -inf (d is NaN)
         return a
-    return a + math.log1p(math.exp(b - a))
+    return a + math.log1p(math.exp(d))
 
 
 @njit(cache=True, nogil=True)
@@ -176,7 +179,9 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     new_rb = np.empty(width, np.int32)
     new_rnb = np.empty(width, np.int32)
     # stay candidates
-    ptot = np.empty(width, np.float64)
+    cur_tot = np.empty(width, np.float64)  # log(exp(pb) + exp(pnb)), carried over
+    new_tot = np.empty(width, np.float64)
+    s_tot = np.empty(width, np.float64)
     s_pb = np.empty(width, np.float64)
     s_pnb = np.empty(width, np.float64)
     s_vb = np.empty(width, np.float64)
@@ -204,6 +209,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     cur_node[0] = 0
     cur_pb[0] = 0.0
     cur_pnb[0] = _NEG_INF
+    cur_tot[0] = 0.0
     cur_vb[0] = 0.0
     cur_vnb[0] = _NEG_INF
     cur_rb[0] = -1
@@ -218,8 +224,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         for i in range(n):
             nd = cur_node[i]
             beam_of_node[nd] = i
-            tot = _lse(cur_pb[i], cur_pnb[i])
-            ptot[i] = tot
+            tot = cur_tot[i]
             s_pb[i] = tot + lb
             if cur_vb[i] >= cur_vnb[i]:
                 s_vb[i] = cur_vb[i] + lb
@@ -251,7 +256,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                 ev = cur_vb[k] + v
                 er = cur_rb[k]
             else:
-                e = ptot[k] + v
+                e = cur_tot[k] + v
                 if cur_vb[k] >= cur_vnb[k]:
                     ev = cur_vb[k] + v
                     er = cur_rb[k]
@@ -271,7 +276,9 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         best = _NEG_INF
         thr = _NEG_INF
         for j in range(n):
-            r = _lse(s_pb[j], s_pnb[j]) + extra[cur_node[j]]
+            tot = _lse(s_pb[j], s_pnb[j])
+            s_tot[j] = tot
+            r = tot + extra[cur_node[j]]
             if r > thr:
                 hn = _heap_push(hs, hid, hac, hn, width, r, j, 0.0)
                 if r > best:
@@ -284,7 +291,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         gmax = _NEG_INF
         for i in range(n):
             nd = cur_node[i]
-            bnd = ptot[i] + lm_bound
+            bnd = cur_tot[i] + lm_bound
             if use_w:
                 bnd += lm_weight * lm_score[nd]
             if use_b:
@@ -319,7 +326,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         if nt > 0:
             for i in range(n):
                 nd = cur_node[i]
-                base = ptot[i]
+                base = cur_tot[i]
                 if base == _NEG_INF:
                     continue
                 ext_lm = 0.0
@@ -363,6 +370,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                 new_node[m] = cur_node[ident]
                 new_pb[m] = s_pb[ident]
                 new_pnb[m] = s_pnb[ident]
+                new_tot[m] = s_tot[ident]
                 new_vb[m] = s_vb[ident]
                 new_vnb[m] = s_vnb[ident]
                 new_rb[m] = s_rb[ident]
@@ -396,6 +404,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                 new_node[m] = nd
                 new_pb[m] = _NEG_INF
                 new_pnb[m] = hac[h]
+                new_tot[m] = hac[h]
                 v = row[c]
                 if c == token[p] or cur_vb[i] >= cur_vnb[i]:
                     new_vnb[m] = cur_vb[i] + v
@@ -413,6 +422,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         cur_node, new_node = new_node, cur_node
         cur_pb, new_pb = new_pb, cur_pb
         cur_pnb, new_pnb = new_pnb, cur_pnb
+        cur_tot, new_tot = new_tot, cur_tot
         cur_vb, new_vb = new_vb, cur_vb
         cur_vnb, new_vnb = new_vnb, cur_vnb
         cur_rb, new_rb = new_rb, cur_rb
@@ -426,7 +436,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     lm_total = np.empty(max(n, 1), np.float64)
     for i in range(n):
         nd = cur_node[i]
-        ac = _lse(cur_pb[i], cur_pnb[i])
+        ac = cur_tot[i]
         lmt = lm_score[nd] + lm_end[lm_state[nd]]
         x = 0.0
         if use_w:

@@ -263,5 +263,12 @@ class BeamSearchDecoder:
         threads = min(self.num_threads, batch)
         if threads <= 1:
             return [one(b) for b in range(batch)]
+
+        def chunk(start: int) -> list[list[Hypothesis]]:  # every threads-th utterance
+            return [one(b) for b in range(start, batch, threads)]
+
+        out: list[list[Hypothesis]] = [[] for _ in range(batch)]
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            return list(pool.map(one, range(batch)))
+            for start, part in enumerate(pool.map(chunk, range(threads))):
+                out[start::threads] = part
+        return out

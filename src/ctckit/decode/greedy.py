@@ -15,8 +15,9 @@ def greedy_decode(log_probs: Any, lengths: Any = None, blank: int = 0) -> list[l
     """Best-path decoding: the most likely label per frame, repeats collapsed, blanks dropped.
 
     The argmax runs over the whole batch at once where the input lives (a
-    torch tensor stays on its device; a numpy array uses numpy); only the
-    ``(B, T)`` winners travel to the CPU to be collapsed.
+    tensor on an accelerator stays there; CPU tensors and numpy arrays use
+    numpy's argmax on a zero-copy view); only the ``(B, T)`` winners travel
+    to the CPU to be collapsed.
 
     Args:
         log_probs: Log-probabilities, ``(B, T, V)`` or ``(T, V)``, a float32 or
@@ -51,11 +52,13 @@ def greedy_decode(log_probs: Any, lengths: Any = None, blank: int = 0) -> list[l
     x, batched, blank_id = check_log_probs(log_probs, blank)
     batch, time, _ = x.shape
     lens = check_lengths(lengths, batch, time, batched)
-    if is_tensor(x):
+    if is_tensor(x) and x.device.type != "cpu":
         values_t, best_t = x.detach().max(dim=-1)
         values = values_t.cpu().numpy()
         best = best_t.cpu().numpy()
-    else:
+    else:  # numpy's argmax is faster than torch's on the CPU; a CPU tensor is viewed, not copied
+        if is_tensor(x):
+            x = x.detach().numpy()
         best = x.argmax(axis=-1)
         values = np.take_along_axis(x, best[..., None], axis=-1)[..., 0]
     inside = np.arange(time) < lens[:, None]
