@@ -189,7 +189,7 @@ def test_non_numeric_features(tmp_path: Path) -> None:
     # object arrays would need pickle, which is never allowed
     mfcc = tmp_path / "t" / "mfcc" / "a.npy"
     np.save(mfcc, np.array([[object()] * 13] * 3, dtype=object), allow_pickle=True)
-    with pytest.raises(DataError, match=r"a\.npy: not a readable"):
+    with pytest.raises(DataError, match=r"a\.npy: expected a real numeric array, got dtype object"):
         PhonemeDataset(tmp_path, "t")
 
 
@@ -296,3 +296,14 @@ def test_unlabeled_checks_features(tmp_path: Path) -> None:
     np.save(tmp_path / "test" / "mfcc" / "a.npy", np.zeros((3, 40), np.float32))
     with pytest.raises(DataError, match=r"a\.npy: expected 13 features"):
         UnlabeledDataset(tmp_path)
+
+
+@pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
+def test_every_npy_format_version_and_fortran_order(tmp_path: Path, version: tuple) -> None:
+    feats = np.asfortranarray(np.arange(6 * 13, dtype=np.float32).reshape(6, 13))
+    write_partition(tmp_path, "t", {"a": (feats, ["AA"])})
+    with open(tmp_path / "t" / "mfcc" / "a.npy", "wb") as f:
+        np.lib.format.write_array(f, feats, version=version)
+    ds = PhonemeDataset(tmp_path, "t")
+    assert ds.lengths.tolist() == [6]
+    np.testing.assert_array_equal(ds[0].features.numpy(), feats)

@@ -14,6 +14,7 @@ phonemes, empty transcripts) are checked when an item is first read.
 from __future__ import annotations
 
 import csv
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import torch
+from numpy.lib import format as npformat
 from torch.utils.data import Dataset
 
 from ctckit.errors import DataError, InputTypeError, InputValueError
@@ -68,6 +70,40 @@ def _load_npy(path: Path, *, mmap: bool) -> np.ndarray[Any, Any]:
     return arr
 
 
+def _read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """Shape and dtype from a ``.npy`` header, checking the file holds all the data.
+
+    Reads only the header (faster than a memory map); formats other than
+    1.0 and 2.0 go through ``numpy.load(mmap_mode="r")``.
+    """
+    try:
+        with open(path, "rb") as f:
+            version = npformat.read_magic(f)  # type: ignore[no-untyped-call]
+            if version == (1, 0):
+                shape, _, dtype = npformat.read_array_header_1_0(f)  # type: ignore[no-untyped-call]
+            elif version == (2, 0):
+                shape, _, dtype = npformat.read_array_header_2_0(f)  # type: ignore[no-untyped-call]
+            else:
+                arr = _load_npy(path, mmap=True)
+                return tuple(arr.shape), arr.dtype
+            offset = f.tell()
+    except FileNotFoundError:
+        raise DataError("file not found", path=path) from None
+    except (ValueError, OSError, EOFError, SyntaxError) as err:
+        raise DataError(f"not a readable .npy array (truncated or corrupt?): {err}", path) from err
+    if dtype.hasobject:
+        raise DataError(f"expected a real numeric array, got dtype {dtype} (pickled)", path)
+    needed = offset + math.prod(shape) * dtype.itemsize
+    size = os.path.getsize(path)
+    if size < needed:
+        raise DataError(
+            f"not a readable .npy array (truncated?): shape {shape} of {dtype} needs "
+            f"{needed} bytes, the file has {size}",
+            path=path,
+        )
+    return tuple(int(d) for d in shape), dtype
+
+
 def _list_npy(folder: Path) -> list[str]:
     if not folder.is_dir():
         raise DataError("folder not found", path=folder)
@@ -93,6 +129,7 @@ class _FeatureFolder(Dataset[Utterance]):
             raise InputValueError(f"feature_dim must be positive or None, got {feature_dim}")
         self._mfcc_dir = mfcc_dir
         self._names = list(names)
+        self._ids = [n[: -len(".npy")] for n in self._names]
         self._cache_enabled = cache
         self._normalize = normalize
         self._transform = transform
@@ -103,18 +140,18 @@ class _FeatureFolder(Dataset[Utterance]):
         ).reshape(-1)
 
     def _check_header(self, path: Path) -> int:
-        arr = _load_npy(path, mmap=True)
-        if arr.dtype.kind not in "fiu":
-            raise DataError(f"expected a real numeric array, got dtype {arr.dtype}", path=path)
-        if arr.ndim != 2:
-            raise DataError(f"expected a 2-D (frames, features) array, got {arr.shape}", path)
-        if self._feature_dim is not None and arr.shape[1] != self._feature_dim:
+        shape, dtype = _read_npy_header(path)
+        if dtype.kind not in "fiu":
+            raise DataError(f"expected a real numeric array, got dtype {dtype}", path=path)
+        if len(shape) != 2:
+            raise DataError(f"expected a 2-D (frames, features) array, got {shape}", path)
+        if self._feature_dim is not None and shape[1] != self._feature_dim:
             raise DataError(
-                f"expected {self._feature_dim} features per frame, got shape {arr.shape}", path
+                f"expected {self._feature_dim} features per frame, got shape {shape}", path
             )
-        if arr.shape[0] == 0:
-            raise DataError(f"empty utterance: 0 frames (shape {arr.shape})", path=path)
-        return int(arr.shape[0])
+        if shape[0] == 0:
+            raise DataError(f"empty utterance: 0 frames (shape {shape})", path=path)
+        return int(shape[0])
 
     @property
     def lengths(self) -> torch.Tensor:
@@ -124,7 +161,7 @@ class _FeatureFolder(Dataset[Utterance]):
     @property
     def ids(self) -> list[str]:
         """Utterance ids (file names without ``.npy``) in item order."""
-        return [n[: -len(".npy")] for n in self._names]
+        return list(self._ids)
 
     def __len__(self) -> int:
         return len(self._names)
@@ -155,7 +192,9 @@ class _FeatureFolder(Dataset[Utterance]):
         index %= n
         item = self._cache.get(index)
         if item is None:
-            item = Utterance(self._load_features(index), self._load_targets(index), self.ids[index])
+            item = Utterance(
+                self._load_features(index), self._load_targets(index), self._ids[index]
+            )
             if self._cache_enabled:
                 self._cache[index] = item
         if self._transform is not None:
