@@ -34,6 +34,7 @@ from ctckit.nn.presets import PRESETS, build_preset
 from ctckit.training import (
     EpochResult,
     MetricsLog,
+    all_reduce_sum,
     capture_rng_state,
     evaluate,
     init_distributed,
@@ -49,6 +50,8 @@ from ctckit.training.distributed import barrier, cleanup_distributed
 
 #: Size of the embedded corpus generated when --data is not given.
 CORPUS_SIZE = {"train": 1500, "dev": 200, "test": 200}
+#: Seconds kept for the final beam evaluation and plots when budgeting wall time.
+FINAL_RESERVE_S = 30.0
 #: Keys that must match between a checkpoint and the run resuming it.
 MODEL_KEYS = ("preset", "num_classes", "in_features", "normalize")
 
@@ -120,7 +123,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--beam-width", type=int, default=10, help="beam for the final dev evaluation (0: skip)"
     )
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads per process")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch intra-op threads per process (default on CPU: half the cores per "
+        "process, 1 to 4; small-batch LSTMs gain little from more and lose much when "
+        "the cores are shared)",
+    )
     p.add_argument(
         "--checkpoint-every",
         type=int,
@@ -131,7 +141,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--max-minutes",
         type=float,
         default=None,
-        help="stop after the epoch that passes this wall time",
+        help="wall-time budget: no epoch is started that would end past it "
+        "(default: 9 on the embedded corpus, unlimited with --data)",
     )
     # For the tests: SIGKILL this process after N training batches (a crash mid-epoch).
     p.add_argument("--kill-after-batches", type=int, default=None, help=argparse.SUPPRESS)
@@ -190,12 +201,12 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     wall0 = time.perf_counter()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     info = init_distributed(args.device)
     device = info.device
-    if info.distributed and device.type == "cpu" and not args.threads:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // info.world_size))
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    elif device.type == "cpu":
+        torch.set_num_threads(max(1, min(4, (os.cpu_count() or 1) // (2 * info.world_size))))
     seed_everything(args.seed + info.rank, deterministic=args.deterministic)
     root = ensure_corpus(args, info)
 
@@ -342,6 +353,13 @@ def main(argv: list[str] | None = None) -> int:
                 extra=extra,
             )
 
+    budget = 60 * (
+        args.max_minutes
+        if args.max_minutes is not None
+        else (9.0 if args.data is None else math.inf)
+    )
+    budget = None if math.isinf(budget) else budget
+    setup_seconds = time.perf_counter() - wall0
     epoch = start_epoch
     steps_run = [0]
     for epoch in range(start_epoch, args.epochs):
@@ -404,8 +422,15 @@ def main(argv: list[str] | None = None) -> int:
             save_checkpoint(
                 out / "best.pt", model=model, epoch=epoch + 1, best_score=best, config=config
             )
-        if args.max_minutes is not None and (time.perf_counter() - wall0) / 60 > args.max_minutes:
-            log(info, f"stopping: --max-minutes {args.max_minutes} reached")
+        elapsed = time.perf_counter() - wall0
+        epoch_cost = (elapsed - setup_seconds) / (epoch + 1 - start_epoch)
+        over = budget is not None and elapsed + epoch_cost + FINAL_RESERVE_S > budget
+        if epoch + 1 < args.epochs and all_reduce_sum([float(over)])[0] > 0:  # ranks agree
+            log(
+                info,
+                f"stopping after epoch {epoch + 1}: another epoch (~{epoch_cost:.0f} s) "
+                f"would pass the {budget / 60:.1f}-minute budget (--max-minutes)",
+            )
             epoch += 1
             break
     else:
