@@ -191,3 +191,25 @@ def test_lm_errors(refs: dict[str, Any]) -> None:
         BeamSearchDecoder(lm=tables, lm_weight=-1.0)
     with pytest.raises(InputValueError, match="lm_weight"):
         BeamSearchDecoder(lm=tables, lm_weight=math.inf)
+
+
+def test_ngram_lm_fusion_scores_match_the_model(refs: dict[str, Any]) -> None:
+    from ctckit.decode import NGramLM
+
+    rng = np.random.default_rng(3)
+    corpus = [rng.integers(1, 5, size=rng.integers(2, 9)).tolist() for _ in range(40)]
+    lm = NGramLM.fit(corpus, order=3, vocab_size=5)
+    lp = np.stack([refs["random_log_probs"](s, 12, 5, peaky=True) for s in range(3)])
+    decoder = BeamSearchDecoder(beam_width=6, top_n=4, lm=lm, lm_weight=0.7, insertion_bonus=0.5)
+    out = decoder.decode(lp)
+    assert out == BeamSearchDecoder(
+        beam_width=6, top_n=4, lm=lm.tables, lm_weight=0.7, insertion_bonus=0.5
+    ).decode(lp)
+    for hyps in out:
+        for h in hyps:  # the fused LM score is the model's own sentence log-probability
+            state, total = lm.start_state(), 0.0
+            for tok in h.tokens:
+                logp, state = lm.score(state, tok)
+                total += logp
+            total += lm.end_score(state)
+            assert h.lm_score == pytest.approx(total, abs=1e-9)
