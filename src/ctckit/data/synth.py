@@ -71,10 +71,13 @@ from ctckit.errors import InputValueError
 
 __all__ = [
     "ACCENTS",
+    "PARTITIONS",
     "PHONEME_MAP",
+    "SAMPLE_RATE",
     "VARIANTS",
     "CorpusInfo",
     "UtteranceSpec",
+    "ctc_min_frames",
     "main",
     "make_corpus",
     "resample",
@@ -106,7 +109,9 @@ VARIANTS: tuple[str, ...] = (
 #: espeak-ng English phoneme mnemonic (without stress marks) -> HW3P2 symbols.
 PHONEME_MAP: dict[str, tuple[str, ...]] = ESPEAK_TO_ARPABET
 
+#: The partitions :func:`make_corpus` writes.
 PARTITIONS: tuple[str, ...] = ("train", "dev", "test")
+#: Sample rate of the audio the MFCCs are computed from, in Hz.
 SAMPLE_RATE = 16000
 _FRAME = 160  # 10 ms hop at 16 kHz
 _MIN_PAUSE_S = 0.03
@@ -379,6 +384,12 @@ def _labels(segments: Sequence[tuple[str, int, int]], rate: int) -> list[str]:
 def ctc_min_frames(labels: Sequence[str]) -> int:
     """Frames CTC needs for ``labels``: their count plus one blank per adjacent repeat.
 
+    Args:
+        labels: A label sequence, length ``U``.
+
+    Returns:
+        ``U`` plus the number of positions where a label repeats its predecessor.
+
     Example:
         >>> ctc_min_frames(["SIL", "AH", "AH", "SIL"])
         5
@@ -407,7 +418,7 @@ def _synthesize(spec: UtteranceSpec) -> _Utterance:
         power = float(np.mean(speech.astype(np.float64) ** 2)) if speech.size else 0.0
         noise_rng = np.random.default_rng(spec.noise_seed)
         noise_std = np.sqrt(max(power, 1e-10) / 10.0 ** (spec.snr_db / 10.0))
-        signal += (noise_rng.standard_normal(signal.size) * noise_std).astype(np.float32)
+        signal += noise_rng.standard_normal(signal.size, dtype=np.float32) * np.float32(noise_std)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # the same arithmetic whatever the worker layout
         try:
@@ -531,6 +542,8 @@ def make_corpus(
         n_test: Utterances in ``test/`` (voices held out from train and dev).
         seed: Corpus seed; the same seed gives identical files.
         workers: Worker processes; ``None`` uses every CPU, ``1`` works in this process.
+            More than one starts a ``forkserver`` (or ``spawn``) pool, so a script
+            must call this under ``if __name__ == "__main__":``.
         progress: Show a tqdm progress bar.
         chunk_size: Utterances per task sent to a worker.
 
