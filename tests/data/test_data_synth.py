@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import sys
 from pathlib import Path
 
@@ -11,9 +12,7 @@ import pytest
 
 pytest.importorskip("espeakng_loader")
 
-import itertools
-
-from ctckit.data import PhonemeDataset, UnlabeledDataset
+from ctckit.data import PhonemeDataset, UnlabeledDataset, synth
 from ctckit.data._espeak import synthesize
 from ctckit.data.synth import (
     ACCENTS,
@@ -183,9 +182,10 @@ def test_synthesized_utterance_is_pure() -> None:
 
 
 def test_same_seed_identical_across_worker_counts(
-    corpus: tuple[Path, CorpusInfo], tmp_path: Path
+    corpus: tuple[Path, CorpusInfo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root, _ = corpus
+    monkeypatch.setattr(synth, "_PER_WORKER", 1)  # a real 2-process pool for 10 utterances
     info = make_corpus(tmp_path, 6, 2, 2, seed=0, workers=2, progress=False, chunk_size=3)
     assert info.written == 10
     assert _files(tmp_path) == _files(root)

@@ -118,6 +118,7 @@ _MIN_PAUSE_S = 0.03
 _HELD_OUT_PER_ACCENT = 3
 _SPLIT_SEED = 20240521  # fixed: the voice split does not change with the corpus seed
 _MAX_TRIES = 4
+_PER_WORKER = 100
 
 
 @dataclass(frozen=True)
@@ -541,7 +542,8 @@ def make_corpus(
         n_dev: Utterances in ``dev/`` (voices held out from train).
         n_test: Utterances in ``test/`` (voices held out from train and dev).
         seed: Corpus seed; the same seed gives identical files.
-        workers: Worker processes; ``None`` uses every CPU, ``1`` works in this process.
+        workers: Worker processes; ``None`` uses every CPU, ``1`` works in this
+            process. At most one process per 100 utterances to synthesise is started.
             More than one starts a ``forkserver`` (or ``spawn``) pool, so a script
             must call this under ``if __name__ == "__main__":``.
         progress: Show a tqdm progress bar.
@@ -581,7 +583,9 @@ def make_corpus(
         for index in range(counts[partition])
         if not _is_done(out, utterance_spec(seed, partition, index))
     ]
-    n_workers = min(workers or os.cpu_count() or 1, max(1, -(-len(todo) // chunk_size)))
+    # A worker process costs seconds to start (it imports torch): one per
+    # _PER_WORKER utterances at most, so small corpora stay in this process.
+    n_workers = min(workers or os.cpu_count() or 1, max(1, len(todo) // _PER_WORKER))
     bar = tqdm(total=len(todo), disable=not progress, unit="utt", desc="synthesising")
     audio_seconds = 0.0
     try:
