@@ -202,3 +202,14 @@ def test_ddp_style_wrapper_is_unwrapped(tmp_path: Path) -> None:
     plain = torch.nn.Linear(2, 2)
     load_checkpoint(path, model=plain)
     assert torch.equal(plain.weight, inner.weight)
+
+
+def test_cpu_checkpoint_resumes_with_an_enabled_scaler(tmp_path: Path) -> None:
+    # a disabled scaler (CPU run) saves an empty state; resuming on CUDA must not fail
+    disabled = torch.amp.GradScaler("cpu", enabled=False)
+    path = save_checkpoint(
+        tmp_path / "c.pt", model=torch.nn.Linear(2, 2), epoch=1, config={}, scaler=disabled
+    )
+    enabled = torch.amp.GradScaler("cpu", enabled=True, init_scale=8.0)
+    load_checkpoint(path, scaler=enabled)
+    assert enabled.get_scale() == 8.0

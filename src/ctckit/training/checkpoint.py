@@ -320,7 +320,8 @@ def load_checkpoint(
                 f"checkpoint weights do not fit the model: {str(err).strip()}", path=path
             ) from err
     for name, target in (("optimizer", optimizer), ("scheduler", scheduler), ("scaler", scaler)):
-        if target is not None and payload.get(name) is not None:
+        # an empty state (a disabled GradScaler's, e.g. saved on the CPU) restores nothing
+        if target is not None and payload.get(name):
             try:
                 target.load_state_dict(payload[name])
             except (RuntimeError, KeyError, ValueError) as err:
