@@ -23,6 +23,7 @@ from __future__ import annotations
 import _ctypes
 import atexit
 import ctypes
+import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -132,12 +133,15 @@ def _private() -> tuple[str, str, str]:
     ~300 files of the full data takes several milliseconds per utterance.
     """
     global _PRIVATE
-    if _PRIVATE is None or not os.path.exists(_PRIVATE[0]):
+    if _PRIVATE is None or not all(os.path.exists(path) for path in _PRIVATE[:2]):
         loader = import_optional("espeakng_loader", extra="synth")
         source_lib = str(loader.get_library_path())
         source_data = str(loader.get_data_path())
         folder = tempfile.mkdtemp(prefix="ctckit-espeak-")
         atexit.register(shutil.rmtree, folder, True)
+        # Worker processes leave through os._exit, which skips atexit: also register
+        # with multiprocessing's own exit hook.
+        multiprocessing.util.Finalize(None, shutil.rmtree, args=(folder, True), exitpriority=0)
         library = os.path.join(folder, os.path.basename(source_lib))
         shutil.copyfile(source_lib, library)
         data = os.path.join(folder, "espeak-ng-data")
