@@ -80,7 +80,7 @@ def _persistent_engine() -> Callable[[str, str, int, int, int], int]:
 
 def stages(n: int) -> None:
     specs = [utterance_spec(0, "train", i) for i in range(n)]
-    texts = [" ".join(s.words) for s in specs]
+    texts = [s.text for s in specs]
     synths = [
         _espeak.synthesize(t, s.voice, s.rate, s.pitch, s.pitch_range, s.noise_seed)
         for t, s in zip(texts, specs)

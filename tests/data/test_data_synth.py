@@ -118,7 +118,7 @@ def test_labels_align_with_audio(corpus: tuple[Path, CorpusInfo]) -> None:
     for partition in ("train", "dev"):
         for index in range(COUNTS[partition]):
             spec = utterance_spec(0, partition, index)
-            result = synthesize(" ".join(spec.words), spec.voice, spec.rate, spec.pitch,
+            result = synthesize(spec.text, spec.voice, spec.rate, spec.pitch,
                                 spec.pitch_range, seed=spec.noise_seed)  # fmt: skip
             starts = np.array(result.starts)
             assert len(starts) == len(result.phonemes) > 0
@@ -145,6 +145,7 @@ def test_labels_align_with_audio(corpus: tuple[Path, CorpusInfo]) -> None:
         ("are", "en-gb-scotland", "AA R"),
         ("are", "en-gb-x-rp", "AA R"),
         ("judge", "en-029", "JH AH JH"),
+        ("cat, dog", "en-us", "K AE T SIL D AA G"),  # a comma is a pause
     ],
 )
 def test_labels_are_the_spoken_phonemes(word: str, voice: str, expected: str) -> None:
@@ -203,10 +204,14 @@ def test_spec_depends_only_on_seed_partition_index() -> None:
     assert utterance_spec(0, "train", 3) == utterance_spec(0, "train", 3)
     assert utterance_spec(0, "train", 3) != utterance_spec(0, "train", 4)
     assert utterance_spec(0, "train", 3) != utterance_spec(1, "train", 3)
+    commas = 0
     for index in range(50):
         spec = utterance_spec(7, "train", index)
         assert 3 <= len(spec.words) <= 12
+        assert spec.text.replace(",", "").split() == list(spec.words)
+        commas += spec.text.count(",")
         assert 10.0 <= spec.snr_db <= 40.0
+    assert 0 < commas < 100
 
 
 # --------------------------------------------------------------------------- voices

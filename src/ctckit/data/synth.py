@@ -6,8 +6,9 @@ The real HW3P2 data (LibriSpeech MFCCs) cannot be shipped, so
 ``libespeak-ng`` and its data; no system package, no network):
 
 1. a random sequence of 3 to 12 common English words (a word list typed out
-   for ctckit) is spoken by one of many espeak-ng English voices (8 accents x
-   45 voice variants) at a random rate, pitch and pitch range;
+   for ctckit), with a comma (a pause) after about one word in ten, is spoken
+   by one of many espeak-ng English voices (8 accents x 45 voice variants) at
+   a random rate, pitch and pitch range;
 2. espeak-ng's phoneme events give each phoneme's mnemonic and start sample;
    they are mapped to the 40 HW3P2 symbols (``SIL`` and 39 ARPAbet phonemes)
    by a complete table (see :data:`PHONEME_MAP`); an unmapped phoneme raises
@@ -26,7 +27,7 @@ Layout written under ``root`` (the HW3P2 layout, see ``DESIGN.md``)::
     test/mfcc/000000.npy
     test/test_order.csv           header 'file', one name a row
     test_transcripts/000000.npy   test labels, kept outside test/ for scoring
-    manifest.csv                  partition, file, voice, rate, pitch, SNR, words
+    manifest.csv                  partition, file, voice, rate, pitch, SNR, text
 
 Dev and test voices (accent + variant) are held out from train: each accent
 gives 3 of its variants to dev, 3 to test and the rest to train, so dev and
@@ -119,6 +120,7 @@ _HELD_OUT_PER_ACCENT = 3
 _SPLIT_SEED = 20240521  # fixed: the voice split does not change with the corpus seed
 _MAX_TRIES = 4
 _PER_WORKER = 100
+_COMMA_PROBABILITY = 0.1
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,8 @@ class UtteranceSpec:
         index: Utterance number within the partition.
         name: File name, e.g. ``"000007.npy"``.
         words: The words spoken.
+        text: What espeak-ng reads: the words, with a comma (a pause) after
+            about one word in ten.
         voice: espeak-ng voice name with variant, e.g. ``"en-us+f3"``.
         rate: Speaking rate in words per minute.
         pitch: Base pitch (0-100).
@@ -178,6 +182,7 @@ class UtteranceSpec:
     index: int
     name: str
     words: tuple[str, ...]
+    text: str
     voice: str
     rate: int
     pitch: int
@@ -237,11 +242,14 @@ def utterance_spec(seed: int, partition: str, index: int) -> UtteranceSpec:
     voices = voice_split()[partition]
     n_words = int(rng.integers(3, 13))
     words = tuple(WORDS[i] for i in rng.integers(0, len(WORDS), size=n_words))
+    commas = rng.random(n_words - 1) < _COMMA_PROBABILITY
+    text = words[0] + "".join(("," if c else "") + " " + w for c, w in zip(commas, words[1:]))
     return UtteranceSpec(
         partition=partition,
         index=index,
         name=f"{index:06d}.npy",
         words=words,
+        text=text,
         voice=voices[int(rng.integers(0, len(voices)))],
         rate=int(rng.integers(130, 231)),
         pitch=int(rng.integers(25, 76)),
@@ -406,7 +414,7 @@ def _synthesize(spec: UtteranceSpec) -> _Utterance:
 
     rate = spec.rate
     for _ in range(_MAX_TRIES):
-        result = synthesize(" ".join(spec.words), spec.voice, rate, spec.pitch,
+        result = synthesize(spec.text, spec.voice, rate, spec.pitch,
                             spec.pitch_range, seed=spec.noise_seed)  # fmt: skip
         labels = _labels(
             _segments(result.phonemes, result.starts, result.audio.size), result.sample_rate
@@ -511,12 +519,12 @@ def _write_manifest(root: Path, seed: int, counts: dict[str, int]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["partition", "file", "voice", "rate", "pitch", "pitch_range", "snr_db",
-                     "words"])  # fmt: skip
+                     "text"])  # fmt: skip
     for partition in PARTITIONS:
         for index in range(counts[partition]):
             s = utterance_spec(seed, partition, index)
             writer.writerow([partition, s.name, s.voice, s.rate, s.pitch, s.pitch_range,
-                             f"{s.snr_db:.2f}", " ".join(s.words)])  # fmt: skip
+                             f"{s.snr_db:.2f}", s.text])  # fmt: skip
     _atomic_write(root / "manifest.csv", buffer.getvalue().encode())
     order = "file\n" + "".join(f"{i:06d}.npy\n" for i in range(counts["test"]))
     _atomic_write(root / "test" / "test_order.csv", order.encode())
