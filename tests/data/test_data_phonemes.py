@@ -76,6 +76,7 @@ def test_table_covers_the_english_phoneme_tables() -> None:
     assert not missing
 
 
+@pytest.mark.slow
 def test_every_phoneme_the_english_voices_speak_is_mapped() -> None:
     """Speak the whole word list with every accent; every mnemonic must map."""
     pytest.importorskip("espeakng_loader")

@@ -182,6 +182,7 @@ def test_synthesized_utterance_is_pure() -> None:
 # --------------------------------------------------------------------------- determinism
 
 
+@pytest.mark.slow
 def test_same_seed_identical_across_worker_counts(
     corpus: tuple[Path, CorpusInfo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
