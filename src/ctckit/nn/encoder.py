@@ -144,7 +144,7 @@ class BiLSTMEncoder(nn.Module):
         """Run the LSTM stack and return its packed output.
 
         Useful to apply a frame-wise head to valid frames only (as
-        :class:`ctckit.nn.CTCModel` does).
+        :class:`ctckit.nn.model.CTCModel` does).
 
         Args:
             x: ``(B, T, input_size)`` float features.

@@ -172,7 +172,7 @@ def ctc_loss(
             instead of raising; count them with :func:`infeasible_ctc_targets`.
 
     Returns:
-        The loss: a scalar, or ``(B,)`` for ``reduction="none"``.
+        A scalar loss, or a ``(B,)`` tensor for ``reduction="none"``.
 
     Raises:
         ShapeError: On inconsistent shapes.
@@ -219,15 +219,15 @@ class CTCModel(nn.Module):
     """Embedder, encoder and head: features in, frame log-probabilities out.
 
     Any module with ``forward(x, lengths) -> (y, out_lengths)`` fits each
-    slot. With a :class:`~ctckit.nn.BiLSTMEncoder` and a
-    :class:`~ctckit.nn.CTCHead` the head runs directly on the LSTM's packed
+    slot. With a :class:`~ctckit.nn.encoder.BiLSTMEncoder` and a
+    :class:`~ctckit.nn.head.CTCHead` the head runs directly on the LSTM's packed
     output (valid frames only), which skips padded frames.
 
     Args:
-        embedder: A frame embedder (e.g. :class:`~ctckit.nn.ResNet1dEmbedder`)
+        embedder: A frame embedder (e.g. :class:`~ctckit.nn.resnet1d.ResNet1dEmbedder`)
             or ``None`` to feed features straight to the encoder.
-        encoder: The sequence encoder (e.g. :class:`~ctckit.nn.BiLSTMEncoder`).
-        head: The classifier (e.g. :class:`~ctckit.nn.CTCHead`).
+        encoder: The sequence encoder (e.g. :class:`~ctckit.nn.encoder.BiLSTMEncoder`).
+        head: The classifier (e.g. :class:`~ctckit.nn.head.CTCHead`).
         blank: Blank index (used by :meth:`ctc_loss`).
 
     Example:
@@ -319,7 +319,7 @@ class CTCModel(nn.Module):
         reduction: Reduction = "mean",
         zero_infinity: bool = False,
     ) -> Tensor:
-        """:func:`ctckit.nn.ctc_loss` with this model's blank.
+        """:func:`ctckit.nn.model.ctc_loss` with this model's blank.
 
         Args:
             log_probs: ``(B, T, V)`` output of :meth:`forward`.
@@ -327,7 +327,7 @@ class CTCModel(nn.Module):
             input_lengths: ``(B,)`` the ``out_lengths`` of :meth:`forward`.
             target_lengths: ``(B,)`` label counts.
             reduction: ``"mean"``, ``"sum"`` or ``"none"``.
-            zero_infinity: See :func:`ctckit.nn.ctc_loss`.
+            zero_infinity: See :func:`ctckit.nn.model.ctc_loss`.
 
         Returns:
             The loss (scalar, or ``(B,)`` with ``reduction="none"``).

@@ -1,14 +1,14 @@
 """Named model configurations: every row of the seed's HW3P2 experiment tables, plus ``compact``.
 
 Each preset is a :class:`PresetConfig` (frozen dataclasses all the way down)
-and :func:`build_preset` turns it into a :class:`~ctckit.nn.CTCModel`.
+and :func:`build_preset` turns it into a :class:`~ctckit.nn.model.CTCModel`.
 
 How the seed's table rows are read:
 
 * ``base01``-``base02``: a one-layer *unidirectional* LSTM (the table only
   adds ``bi=True`` from ``base03``); "Linear: -" is a single Linear to the
   classes.
-* ``base02``-``base04``: each ``Conv1d`` is a :class:`~ctckit.nn.ConvEmbedder`
+* ``base02``-``base04``: each ``Conv1d`` is a :class:`~ctckit.nn.conv.ConvEmbedder`
   layer (Conv1d - BatchNorm - ReLU, kernel 3, padding 1).
 * A hidden ``Linear (out=2048)`` with no ``ReLU`` or ``batchnorm`` listed
   (``base03``, ``base04``, ``resnet34_01``) has no activation and no
@@ -20,7 +20,7 @@ How the seed's table rows are read:
   (``residual=False``): two conv - BatchNorm layers with ReLUs, no residual
   path.
 * ``resnet34_01``/``_02`` give no stride: stride 1. ``Bottleneck
-  (channel=256)`` is a :class:`~ctckit.nn.Bottleneck1d` with 256 output
+  (channel=256)`` is a :class:`~ctckit.nn.resnet1d.Bottleneck1d` with 256 output
   channels (inner width 64). ``resnet50_03f``'s "2 Bottleneck
   (channel=512/256, stride=2/1)" is two stages: 13 -> 512 at stride 2, then
   512 -> 256 at stride 1.
@@ -67,7 +67,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ConvEmbedderSpec:
-    """Arguments of a :class:`~ctckit.nn.ConvEmbedder`.
+    """Arguments of a :class:`~ctckit.nn.conv.ConvEmbedder`.
 
     Example:
         >>> ConvEmbedderSpec(channels=(64,)).build(13).output_size
@@ -96,7 +96,7 @@ class ConvEmbedderSpec:
 
 @dataclass(frozen=True)
 class ResNetEmbedderSpec:
-    """Arguments of a :class:`~ctckit.nn.ResNet1dEmbedder`.
+    """Arguments of a :class:`~ctckit.nn.resnet1d.ResNet1dEmbedder`.
 
     Example:
         >>> ResNetEmbedderSpec("basic", (256,), (1,), (2,)).build(13).output_size
@@ -129,7 +129,7 @@ class ResNetEmbedderSpec:
 
 @dataclass(frozen=True)
 class EncoderSpec:
-    """Arguments of a :class:`~ctckit.nn.BiLSTMEncoder`.
+    """Arguments of a :class:`~ctckit.nn.encoder.BiLSTMEncoder`.
 
     Example:
         >>> EncoderSpec(hidden_size=128, num_layers=2).build(64).output_size
@@ -154,7 +154,7 @@ class EncoderSpec:
 
 @dataclass(frozen=True)
 class HeadSpec:
-    """Arguments of a :class:`~ctckit.nn.CTCHead`.
+    """Arguments of a :class:`~ctckit.nn.head.CTCHead`.
 
     Example:
         >>> HeadSpec(hidden=()).build(512, 41).num_classes
@@ -209,7 +209,7 @@ class PresetConfig:
     same_as: str | None = None
 
     def build(self, num_classes: int = 41, in_features: int = 13) -> CTCModel:
-        """Build a freshly initialised :class:`~ctckit.nn.CTCModel`.
+        """Build a freshly initialised :class:`~ctckit.nn.model.CTCModel`.
 
         Args:
             num_classes: Output classes, blank (index 0) included.
@@ -393,7 +393,7 @@ def build_preset(name: str, num_classes: int = 41, in_features: int = 13) -> CTC
         in_features: Input features per frame (13 MFCCs for HW3P2).
 
     Returns:
-        A freshly initialised :class:`~ctckit.nn.CTCModel`.
+        A freshly initialised :class:`~ctckit.nn.model.CTCModel`.
 
     Raises:
         InputValueError: If ``name`` is not a preset; the message lists them.
