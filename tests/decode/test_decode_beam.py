@@ -252,3 +252,24 @@ def test_non_finite_padding_is_ignored() -> None:
     out = BeamSearchDecoder(num_threads=2).decode(lp, [2, 1])
     assert len(out) == 2
     assert np.isfinite(out[0][0].score)
+
+
+@given(seed=seeds, time=st.integers(1, 5), vocab=st.integers(2, 3), peaky=st.booleans())
+def test_frames_are_the_best_alignment(
+    refs: dict[str, Any], seed: int, time: int, vocab: int, peaky: bool
+) -> None:
+    """Unpruned, frames[k] is where tokens[k] starts on the labelling's Viterbi path."""
+    import itertools
+
+    lp = refs["random_log_probs"](seed, time, vocab, peaky=peaky)
+    best: dict[tuple[int, ...], tuple[float, tuple[int, ...]]] = {}
+    for path in itertools.product(range(vocab), repeat=time):
+        score = float(sum(lp[t, c] for t, c in enumerate(path)))
+        starts = [t for t, c in enumerate(path) if c != 0 and (t == 0 or path[t - 1] != c)]
+        tokens = tuple(path[t] for t in starts)
+        if tokens not in best or score > best[tokens][0]:
+            best[tokens] = (score, tuple(starts))
+    n_prefixes = sum((vocab - 1) ** k for k in range(time + 1))
+    hyps = BeamSearchDecoder(beam_width=n_prefixes, top_n=min(n_prefixes, 5)).decode(lp)[0]
+    for h in hyps:
+        assert h.frames == best[h.tokens][1]

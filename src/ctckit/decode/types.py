@@ -23,11 +23,11 @@ class Hypothesis:
             pruning cut any path it equals ``-ctc_loss`` of ``tokens``.
         lm_score: Unweighted log-probability of ``tokens`` under the language
             model, end-of-sentence included (``0.0`` without a model).
-        frames: ``frames[k]`` is the frame at which the search first emitted
-            ``tokens[k]`` after ``tokens[:k]`` (the frame where the prefix
-            ``tokens[:k + 1]`` entered the beam). Strictly increasing, each
-            below the utterance length; for peaky CTC outputs it is the frame
-            of the token's spike.
+        frames: ``frames[k]`` is the first frame of ``tokens[k]`` on the most
+            probable single alignment of ``tokens`` among those the search
+            kept (the best path, tracked beside the summed probabilities).
+            Strictly increasing, each below the utterance length; for peaky
+            CTC outputs it is the frame of the token's spike.
 
     Example:
         >>> h = Hypothesis(tokens=(3, 1), score=-1.5, acoustic_score=-1.5, lm_score=0.0,
