@@ -96,6 +96,10 @@ def plot_history(
         ax_loss.legend()
     for key in (c for c in columns if "distance" in c):
         ax_dist.plot(*series(key), marker="o", ms=3, label=key)
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (ax_loss, ax_dist):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_dist.set_xlabel("epoch")
     ax_dist.set_ylabel("mean edit distance")
     ax_dist.grid(alpha=0.3)
