@@ -273,3 +273,10 @@ def test_frames_are_the_best_alignment(
     hyps = BeamSearchDecoder(beam_width=n_prefixes, top_n=min(n_prefixes, 5)).decode(lp)[0]
     for h in hyps:
         assert h.frames == best[h.tokens][1]
+
+
+def test_empty_batch_and_zero_length() -> None:
+    decoder = BeamSearchDecoder(num_threads=2)
+    assert decoder.decode(np.zeros((0, 4, 3))) == []
+    assert decoder.decode(np.zeros((2, 0, 3))) == [[Hypothesis((), 0.0, 0.0, 0.0, ())]] * 2
+    assert "beam_width=10" in repr(decoder)
