@@ -35,7 +35,9 @@ from ctckit.training import (
     EpochResult,
     MetricsLog,
     all_reduce_sum,
+    barrier,
     capture_rng_state,
+    cleanup_distributed,
     evaluate,
     init_distributed,
     load_checkpoint,
@@ -46,7 +48,6 @@ from ctckit.training import (
     train_one_epoch,
 )
 from ctckit.training._atomic import atomic_open
-from ctckit.training.distributed import barrier, cleanup_distributed
 
 #: Size of the embedded corpus generated when --data is not given.
 CORPUS_SIZE = {"train": 1500, "dev": 200, "test": 200}

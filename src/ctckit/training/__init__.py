@@ -5,8 +5,10 @@ pieces; each module is small enough to read in one sitting. Submodules are
 imported on first use, so ``import ctckit.training`` stays light.
 
 Example:
-    >>> from ctckit.training import seed_everything
+    >>> from ctckit.training import save_checkpoint, seed_everything
     >>> seed_everything(0)
+    >>> save_checkpoint.__module__
+    'ctckit.training.checkpoint'
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ __all__ = [
     "MetricsLog",
     "StepResult",
     "all_reduce_sum",
+    "barrier",
     "capture_rng_state",
+    "cleanup_distributed",
     "evaluate",
     "init_distributed",
     "is_main_process",
@@ -52,6 +56,8 @@ _WHERE = {
     "plot_posteriorgram": "plots",
     "DistInfo": "distributed",
     "all_reduce_sum": "distributed",
+    "barrier": "distributed",
+    "cleanup_distributed": "distributed",
     "init_distributed": "distributed",
     "is_main_process": "distributed",
     "EpochResult": "loop",

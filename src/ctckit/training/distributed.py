@@ -154,7 +154,8 @@ def barrier() -> None:
     """Wait for every process (no-op outside a process group).
 
     Example:
-        >>> barrier()
+        >>> barrier() is None
+        True
     """
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
@@ -164,7 +165,8 @@ def cleanup_distributed() -> None:
     """Leave the process group, if one was joined.
 
     Example:
-        >>> cleanup_distributed()
+        >>> cleanup_distributed() is None
+        True
     """
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
