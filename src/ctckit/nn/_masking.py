@@ -75,10 +75,13 @@ def check_lengths(lengths: Tensor, batch: int, time: int, name: str = "lengths")
     return lengths
 
 
-def time_mask(lengths: Tensor, time: int, dtype: torch.dtype) -> Tensor | None:
-    """A ``(B, 1, T)`` mask of valid frames in ``dtype``, or ``None`` when nothing is padded."""
+def time_mask(
+    lengths: Tensor, time: int, dtype: torch.dtype, device: torch.device | None = None
+) -> Tensor | None:
+    """A ``(B, 1, T)`` mask of valid frames (``dtype``, on ``device``), or ``None`` if unpadded."""
     if lengths.numel() == 0 or bool((lengths >= time).all()):
         return None
+    lengths = lengths.to(device) if device is not None else lengths
     steps = torch.arange(time, device=lengths.device)
     return (steps[None, :] < lengths[:, None]).unsqueeze(1).to(dtype)
 

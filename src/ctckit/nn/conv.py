@@ -166,12 +166,12 @@ class ConvEmbedder(nn.Module):
                 f"output frame); lengths {lengths[bad].tolist()}"
             )
         h = x.transpose(1, 2)
-        mask = time_mask(lengths, h.shape[2], h.dtype)
+        mask = time_mask(lengths, h.shape[2], h.dtype, h.device)
         for conv, norm in zip(self.convs, self.norms):
             assert isinstance(conv, nn.Conv1d)
             h = conv(apply_mask(h, mask))
             lengths = self._conv_lengths(conv, lengths)
-            mask = None if mask is None else time_mask(lengths, h.shape[2], h.dtype)
+            mask = None if mask is None else time_mask(lengths, h.shape[2], h.dtype, h.device)
             h = norm(h, mask) if isinstance(norm, MaskedBatchNorm1d) else norm(h)
             h = self.dropout(self.activation(h))
         return apply_mask(h, mask).transpose(1, 2), lengths

@@ -170,7 +170,8 @@ class BiLSTMEncoder(nn.Module):
             return out, lengths, time
         assert self.layers is not None
         factors = self.pyramidal or (1,) * self.num_layers
-        h = apply_mask(x.transpose(1, 2), time_mask(lengths, time, x.dtype)).transpose(1, 2)
+        mask = time_mask(lengths, time, x.dtype, x.device)
+        h = apply_mask(x.transpose(1, 2), mask).transpose(1, 2)
         for i, (lstm, r) in enumerate(zip(self.layers, factors)):
             if i > 0:
                 h = self._locked(self.dropout(h))

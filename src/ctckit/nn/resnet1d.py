@@ -64,6 +64,17 @@ class _Block1d(nn.Module):
     def _out_lengths(self, lengths: Tensor) -> Tensor:
         return conv_output_lengths(lengths, 1, self.stride, 0)
 
+    def output_lengths(self, lengths: Tensor) -> Tensor:
+        """Frame counts after the block: ``floor((L - 1) / stride) + 1``.
+
+        Args:
+            lengths: ``(B,)`` int64 input frame counts.
+
+        Returns:
+            ``(B,)`` int64 output frame counts.
+        """
+        return self._out_lengths(lengths)
+
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         """Run the block on a batch-first batch.
 
@@ -78,7 +89,7 @@ class _Block1d(nn.Module):
         """
         lengths = check_features(x, lengths, "x", self.in_channels)
         xc = x.transpose(1, 2)
-        mask = time_mask(lengths, xc.shape[2], xc.dtype)
+        mask = time_mask(lengths, xc.shape[2], xc.dtype, xc.device)
         y, out_lengths, out_mask = self._forward_cf(xc, lengths, mask)
         return apply_mask(y, out_mask).transpose(1, 2), out_lengths
 
@@ -148,7 +159,7 @@ class BasicBlock1d(_Block1d):
         x = apply_mask(x, mask)
         out_lengths = self._out_lengths(lengths)
         h = self.conv1(x)
-        out_mask = None if mask is None else time_mask(out_lengths, h.shape[2], h.dtype)
+        out_mask = None if mask is None else time_mask(out_lengths, h.shape[2], h.dtype, h.device)
         h = F.relu(self.bn1(h, out_mask))
         h = self.bn2(self.conv2(apply_mask(h, out_mask)), out_mask)
         if self.residual:
@@ -227,7 +238,7 @@ class Bottleneck1d(_Block1d):
         out_lengths = self._out_lengths(lengths)
         h = F.relu(self.bn1(self.conv1(x), mask))
         h = self.conv2(apply_mask(h, mask))
-        out_mask = None if mask is None else time_mask(out_lengths, h.shape[2], h.dtype)
+        out_mask = None if mask is None else time_mask(out_lengths, h.shape[2], h.dtype, h.device)
         h = F.relu(self.bn2(h, out_mask))
         h = self.bn3(self.conv3(h), out_mask)
         if self.residual:
@@ -394,7 +405,7 @@ class ResNet1dEmbedder(nn.Module):
         """
         lengths = check_features(x, lengths, "x", self.in_features)
         h = x.transpose(1, 2)
-        mask = time_mask(lengths, h.shape[2], h.dtype)
+        mask = time_mask(lengths, h.shape[2], h.dtype, h.device)
         if self.stem_conv is not None and self.stem_bn is not None:
             conv = self.stem_conv
             h = conv(apply_mask(h, mask))
@@ -404,7 +415,7 @@ class ResNet1dEmbedder(nn.Module):
                 conv.stride[0],
                 int(conv.padding[0]),
             )
-            mask = None if mask is None else time_mask(lengths, h.shape[2], h.dtype)
+            mask = None if mask is None else time_mask(lengths, h.shape[2], h.dtype, h.device)
             h = F.relu(self.stem_bn(h, mask))
         for b in self.blocks:
             assert isinstance(b, _Block1d)
