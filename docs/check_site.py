@@ -73,8 +73,12 @@ def load(chromium: str, url: str) -> tuple[str, list[str]]:
     return proc.stdout, problems
 
 
-def check_site(html_dir: Path, query: str = "beam") -> list[str]:
-    """Every problem found in the site at ``html_dir`` (empty when all is well)."""
+def check_site(html_dir: Path, query: str = "beam", pages: list[str] | None = None) -> list[str]:
+    """Every problem found in the site at ``html_dir`` (empty when all is well).
+
+    ``pages`` limits the pages loaded (paths relative to ``html_dir``); the
+    default is every page the build wrote.
+    """
     chromium = find_chromium()
     if chromium is None:
         return ["chromium is not installed (apt-get install chromium)"]
@@ -84,11 +88,12 @@ def check_site(html_dir: Path, query: str = "beam") -> list[str]:
     base = f"http://127.0.0.1:{server.server_address[1]}"
     problems: list[str] = []
     try:
-        pages = sorted(
-            p.relative_to(html_dir).as_posix()
-            for p in html_dir.rglob("*.html")
-            if not p.relative_to(html_dir).as_posix().startswith("_")
-        )
+        if pages is None:
+            pages = sorted(
+                p.relative_to(html_dir).as_posix()
+                for p in html_dir.rglob("*.html")
+                if not p.relative_to(html_dir).as_posix().startswith("_")
+            )
         for page in pages:
             _, page_problems = load(chromium, f"{base}/{page}")
             problems += page_problems
