@@ -298,29 +298,32 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                 bnd += bonus * (nlen[nd] + 1)
             if bnd > gmax:
                 gmax = bnd
-        # candidate tokens, best first: above token_min_logp (the best one always), and able
-        # to beat the current threshold from at least one beam
+        # candidate tokens, best first: above token_min_logp (the frame's best non-blank token
+        # always), and able to beat the current threshold from at least one beam
+        lim = thr - gmax - _SLACK
         cbest = -1
         vbest = _NEG_INF
-        for c in range(vocab):
-            if c != blank and (cbest < 0 or row[c] > vbest):
-                cbest = c
-                vbest = row[c]
         nt = 0
         for c in range(vocab):
             if c == blank:
                 continue
             v = row[c]
-            if v < token_min_logp and c != cbest:
-                continue
-            if gmax + v + _SLACK <= thr or v == _NEG_INF:
-                continue
-            # insertion sort, descending by log-prob
+            if v > vbest:
+                cbest = c
+                vbest = v
+            if v >= token_min_logp and v > lim and v != _NEG_INF:
+                q = nt  # insertion sort, descending by log-prob
+                while q > 0 and row[toks[q - 1]] < v:
+                    toks[q] = toks[q - 1]
+                    q -= 1
+                toks[q] = c
+                nt += 1
+        if vbest < token_min_logp and vbest > lim and vbest != _NEG_INF:
             q = nt
-            while q > 0 and row[toks[q - 1]] < v:
+            while q > 0 and row[toks[q - 1]] < vbest:
                 toks[q] = toks[q - 1]
                 q -= 1
-            toks[q] = c
+            toks[q] = cbest
             nt += 1
 
         if nt > 0:
