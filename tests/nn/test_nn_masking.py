@@ -87,3 +87,15 @@ def test_masked_batchnorm_cumulative_momentum_and_eval() -> None:
     masked.eval()
     ref.eval()
     torch.testing.assert_close(masked(x, mask), ref(x))
+
+
+def test_masked_batchnorm_without_running_stats_skips_padding_in_eval() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 5)
+    x[1, :, 2:] = 50.0  # padding
+    lens = torch.tensor([5, 2])
+    mask = time_mask(lens, 5, x.dtype)
+    bn = MaskedBatchNorm1d(3, track_running_stats=False).eval()
+    valid = torch.arange(5)[None, :] < lens[:, None]
+    ref = nn.BatchNorm1d(3, track_running_stats=False).eval()(x.transpose(1, 2)[valid])
+    assert torch.allclose(bn(x, mask).transpose(1, 2)[valid], ref, atol=1e-5)

@@ -95,21 +95,21 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
     """BatchNorm over channels whose training statistics skip padded frames.
 
     ``forward(x, mask)`` takes ``x`` of shape ``(B, C, T)`` and a mask from
-    :func:`time_mask`. With ``mask=None``, in eval mode, or without running
-    statistics it is exactly :class:`torch.nn.BatchNorm1d`. In training mode
-    with a mask, the batch mean and (biased) variance are taken over the valid
-    frames only, and the running statistics are updated from them (unbiased
-    variance, as PyTorch does).
+    :func:`time_mask`. With ``mask=None``, or in eval mode with running
+    statistics, it is exactly :class:`torch.nn.BatchNorm1d`. Otherwise the
+    batch mean and (biased) variance are taken over the valid frames only,
+    and in training mode the running statistics are updated from them
+    (unbiased variance, as PyTorch does).
     """
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        if mask is None or not self.training:
+        if mask is None or (not self.training and self.track_running_stats):
             return super().forward(x)
         count = mask.sum()
         mean = (x * mask).sum(dim=(0, 2)) / count
         centered = x - mean[None, :, None]
         var = (centered * centered * mask).sum(dim=(0, 2)) / count
-        if self.track_running_stats and self.running_mean is not None:
+        if self.training and self.track_running_stats and self.running_mean is not None:
             assert self.running_var is not None
             assert self.num_batches_tracked is not None
             with torch.no_grad():
