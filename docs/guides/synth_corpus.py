@@ -1,0 +1,88 @@
+"""Guide: make the embedded synthetic corpus, from Python and from the command line.
+
+    python docs/guides/synth_corpus.py                # the guide: 200/40/40 utterances
+    python docs/guides/synth_corpus.py --quick        # 12/4/4 (the docs tests run this)
+    python docs/guides/synth_corpus.py --out DIR      # keep the corpus
+
+Needs the ``synth`` extra (``pip install 'ctckit[synth]'``: the espeak-ng wheel).
+``--quick`` (or ``CTCKIT_GUIDE_QUICK=1``) makes a tiny corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import filecmp
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ctckit import hw3p2_vocabulary
+from ctckit.data import PhonemeDataset, UnlabeledDataset
+from ctckit.data.synth import make_corpus
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--quick", action="store_true", default=bool(os.environ.get("CTCKIT_GUIDE_QUICK"))
+    )
+    p.add_argument("--out", type=Path, default=None, help="corpus folder (default: a temp folder)")
+    args = p.parse_args(argv)
+    n_train, n_dev, n_test = (12, 4, 4) if args.quick else (200, 40, 40)
+    base = args.out or Path(tempfile.mkdtemp(prefix="ctckit-synth-"))
+
+    # 1. From Python. workers=None uses every CPU (one process per 100 utterances
+    #    at most); a script that starts workers must run under __main__.
+    root = base / "corpus"
+    info = make_corpus(root, n_train, n_dev, n_test, seed=0, progress=False)
+    print(f"make_corpus: {info.n_train} train, {info.n_dev} dev, {info.n_test} test; "
+          f"wrote {info.written}, {info.audio_seconds:.0f} s of audio "
+          f"in {info.wall_seconds:.1f} s")  # fmt: skip
+
+    # 2. What it wrote: the HW3P2 layout, plus test labels and a manifest.
+    for folder in ("train/mfcc", "train/transcript", "dev/mfcc", "dev/transcript",
+                   "test/mfcc", "test_transcripts"):  # fmt: skip
+        print(f"  {folder + '/':20} {len(list((root / folder).glob('*.npy'))):4} .npy files")
+    for name in ("test/test_order.csv", "manifest.csv"):
+        print(f"  {name:20} {len((root / name).read_text().splitlines()) - 1:4} rows")
+    mfcc = np.load(root / "train/mfcc/000000.npy")
+    transcript = np.load(root / "train/transcript/000000.npy")
+    print(f"train/mfcc/000000.npy: {mfcc.dtype} {mfcc.shape} (10 ms frames, 13 MFCCs)")
+    print(f"train/transcript/000000.npy: {' '.join(transcript[:8])} ... {transcript[-1]}")
+    with open(root / "manifest.csv", newline="") as fh:
+        row = next(csv.DictReader(fh))
+    print("manifest columns:", ", ".join(row))
+    print("first utterance's text:", repr(row["text"]))
+
+    # 3. Read it like the real data.
+    train = PhonemeDataset(root, "train", normalize=True)
+    test = UnlabeledDataset(root, "test")  # in test_order.csv order
+    vocab = hw3p2_vocabulary()
+    print(f"PhonemeDataset: {len(train)} utterances, {int(train.lengths.sum())} frames;",
+          f"first as string {vocab.to_string(train[0].targets.tolist())!r}")  # fmt: skip
+    print(f"UnlabeledDataset: {len(test)} utterances, ids {test.ids[:3]}")
+
+    # 4. From the command line: the ctckit-synth entry point (here through its module,
+    #    `python -m ctckit.data.synth`, the same program). Same seed, same files.
+    again = base / "again"
+    cmd = [sys.executable, "-m", "ctckit.data.synth", str(again), "--train", str(n_train),
+           "--dev", str(n_dev), "--test", str(n_test), "--seed", "0", "--workers", "1"]  # fmt: skip
+    print("$ ctckit-synth", " ".join(cmd[3:]).replace(str(base), "BASE"))
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    print(out.strip().replace(str(base), "BASE"))
+    names = sorted(f.name for f in (root / "train/mfcc").iterdir())
+    same = filecmp.cmpfiles(root / "train/mfcc", again / "train/mfcc", names, shallow=False)[0]
+    print(f"identical train/mfcc files: {len(same)} of {len(names)}")
+
+    # 5. Asking again only fills in what is missing (an interrupted run resumes).
+    info = make_corpus(root, n_train + 2, n_dev, n_test, seed=0, progress=False)
+    print(f"grown to {info.n_train} train: wrote {info.written} new utterances")
+
+
+if __name__ == "__main__":
+    main()
