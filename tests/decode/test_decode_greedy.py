@@ -109,3 +109,13 @@ def test_bad_input(log_probs: Any, lengths: Any, error: type[Exception], match: 
 def test_bad_blank(blank: Any, error: type[Exception]) -> None:
     with pytest.raises(error, match="blank"):
         greedy_decode(np.zeros((2, 3)), blank=blank)
+
+
+def test_strided_input_takes_the_general_path(refs: dict[str, Any]) -> None:
+    lp = np.stack([refs["random_log_probs"](s, 9, 4, peaky=True) for s in range(3)])
+    strided = np.ascontiguousarray(lp.transpose(1, 0, 2)).transpose(1, 0, 2)
+    assert not strided.flags.c_contiguous
+    assert greedy_decode(strided) == greedy_decode(lp)
+    strided[1, 4, 2] = np.nan
+    with pytest.raises(InputValueError, match=r"\[1, 4\]"):
+        greedy_decode(strided)

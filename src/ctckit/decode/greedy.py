@@ -60,7 +60,11 @@ def greedy_decode(log_probs: Any, lengths: Any = None, blank: int = 0) -> list[l
         if is_tensor(x):
             x = x.detach().numpy()
         best = x.argmax(axis=-1)
-        values = np.take_along_axis(x, best[..., None], axis=-1)[..., 0]
+        if x.flags.c_contiguous:  # a flat gather is several times faster than take_along_axis
+            flat_index = np.arange(0, x.size, x.shape[-1]) + best.reshape(-1)
+            values = x.reshape(-1).take(flat_index).reshape(best.shape)
+        else:
+            values = np.take_along_axis(x, best[..., None], axis=-1)[..., 0]
     inside = np.arange(time) < lens[:, None]
     bad = inside & ~(values < np.inf)  # NaN wins argmax/max, so this sees every NaN / +inf
     if bad.any():
