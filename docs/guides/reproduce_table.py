@@ -32,6 +32,9 @@ SEED_EPOCHS = {
     "resnet50_01": 81, "resnet34_04f": 150, "resnet34_05f": 100, "resnet50_01f": 100,
     "resnet50_02f": 100, "resnet50_03f": 20,
 }  # fmt: skip
+#: The seed's optimiser and validation beam (Adam 2e-3, ReduceLROnPlateau on dev distance,
+#: beam 5), with a batch budget for one large GPU.
+SEED_FLAGS = "--lr 2e-3 --beam-width 5 --batch-frames 60000"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in PRESETS:
         if name in SEED_EPOCHS:
             print(f"  python examples/hw3p2/train.py --data ROOT --preset {name} "
-                  f"--epochs {SEED_EPOCHS[name]} --out runs/{name}")  # fmt: skip
+                  f"--epochs {SEED_EPOCHS[name]} {SEED_FLAGS} --out runs/{name}")  # fmt: skip
 
     # 3. Or all of them for the same number of epochs, tabulated beside the seed's numbers.
     print("\nside by side: python examples/hw3p2/compare_presets.py --epochs 5 -- --data ROOT")
