@@ -91,7 +91,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument(
-        "--batch-frames", type=int, default=12000, help="padded frames per batch (per process)"
+        "--batch-frames", type=int, default=6000, help="padded frames per batch (per process)"
     )
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weight-decay", type=float, default=0.0)
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         num_workers=args.workers,
         batch_sampler=BucketBatchSampler(
             dev_lengths,
-            max_frames=max(args.batch_frames, int(dev_lengths.max())),
+            max_frames=max([args.batch_frames, *dev_lengths.tolist()]),
             shuffle=False,
             num_replicas=1,
             rank=0,
@@ -445,7 +445,10 @@ def main(argv: list[str] | None = None) -> int:
         "world_size": info.world_size,
     }
     if args.beam_width > 0:
-        barrier()  # rank 0 has written best.pt (ranks share one file system)
+        decoder = BeamSearchDecoder(beam_width=args.beam_width)
+        if info.is_main:  # compile (and cache) the Numba kernels once, before the other ranks
+            decoder.decode(torch.full((1, 2, len(vocab)), -math.log(len(vocab))))
+        barrier()  # also: rank 0 has written best.pt (ranks share one file system)
         if (out / "best.pt").exists():
             load_checkpoint(out / "best.pt", model=model)
             t0 = time.perf_counter()
@@ -453,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
                 net,
                 dev_loader,
                 vocab=vocab,
-                decoder=BeamSearchDecoder(beam_width=args.beam_width),
+                decoder=decoder,
                 compute_loss=False,
             )
             log(
