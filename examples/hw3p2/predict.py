@@ -70,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     root = args.data if args.data is not None else default_cache()
     vocab = hw3p2_vocabulary()
     config = load_checkpoint(args.checkpoint).config
+    missing = [k for k in ("preset", "num_classes", "in_features") if k not in config]
+    if missing:
+        raise DataError(f"checkpoint config lacks {missing}; was it written by train.py?",
+                        path=args.checkpoint)  # fmt: skip
     model = build_preset(
         str(config["preset"]),
         num_classes=int(config["num_classes"]),
