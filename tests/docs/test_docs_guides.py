@@ -39,7 +39,7 @@ def test_every_guide_script_has_a_page_that_includes_it() -> None:
     for stem in scripts:
         page = GUIDES / f"{stem}.md"
         assert page.is_file(), f"{stem}.py has no page {page.name}"
-        assert f"literalinclude:: {stem}.py" in page.read_text()
+        assert f"{{literalinclude}} {stem}.py" in page.read_text()
         assert stem in index, f"guides/index.md does not list {stem}"
 
 
