@@ -67,12 +67,15 @@ def main(argv: list[str] | None = None) -> None:
           f"first as string {vocab.to_string(train[0].targets.tolist())!r}")  # fmt: skip
     print(f"UnlabeledDataset: {len(test)} utterances, ids {test.ids[:3]}")
 
-    # 4. From the command line: the ctckit-synth entry point (here through its module,
+    # 4. From the command line: the ctckit-synth script that pip installs (or its module,
     #    `python -m ctckit.data.synth`, the same program). Same seed, same files.
     again = base / "again"
-    cmd = [sys.executable, "-m", "ctckit.data.synth", str(again), "--train", str(n_train),
-           "--dev", str(n_dev), "--test", str(n_test), "--seed", "0", "--workers", "1"]  # fmt: skip
-    print("$ ctckit-synth", " ".join(cmd[3:]).replace(str(base), "BASE"))
+    script = Path(sys.executable).with_name("ctckit-synth")
+    program = [str(script)] if script.is_file() else [sys.executable, "-m", "ctckit.data.synth"]
+    options = [str(again), "--train", str(n_train), "--dev", str(n_dev), "--test", str(n_test),
+               "--seed", "0", "--workers", "1"]  # fmt: skip
+    print("$ ctckit-synth", " ".join(options).replace(str(base), "BASE"))
+    cmd = [*program, *options]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     print(out.strip().replace(str(base), "BASE"))
     names = sorted(f.name for f in (root / "train/mfcc").iterdir())
