@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import sys
 import time
 from pathlib import Path
@@ -55,6 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--insertion-bonus", type=float, default=0.0)
     p.add_argument("--batch-frames", type=int, default=20000)
     p.add_argument("--device", default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (as in train.py)")
     p.add_argument(
         "--transcripts",
         type=Path,
@@ -67,6 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if args.threads or device.type == "cpu":
+        torch.set_num_threads(args.threads or max(1, min(4, (os.cpu_count() or 1) // 2)))
     root = args.data if args.data is not None else default_cache()
     vocab = hw3p2_vocabulary()
     config = load_checkpoint(args.checkpoint).config
