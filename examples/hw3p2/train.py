@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         else (9.0 if args.data is None else math.inf)
     )
     budget = None if math.isinf(budget) else budget
-    setup_seconds = time.perf_counter() - wall0
+    epoch_began = time.perf_counter()
     epoch = start_epoch
     steps_run = [0]
     for epoch in range(start_epoch, args.epochs):
@@ -424,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
                 out / "best.pt", model=model, epoch=epoch + 1, best_score=best, config=config
             )
         elapsed = time.perf_counter() - wall0
-        epoch_cost = (elapsed - setup_seconds) / (epoch + 1 - start_epoch)
+        epoch_cost = time.perf_counter() - epoch_began  # the last epoch's, train + dev
+        epoch_began = time.perf_counter()
         over = budget is not None and elapsed + epoch_cost + FINAL_RESERVE_S > budget
         if epoch + 1 < args.epochs and all_reduce_sum([float(over)])[0] > 0:  # ranks agree
             log(
