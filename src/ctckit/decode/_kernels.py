@@ -55,7 +55,7 @@ def _lse(a: float, b: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def _heap_push(hs, hid, hac, hn, cap, score, ident, ac):  # type: ignore[no-untyped-def]
+def _heap_push(hs, hid, hn, cap, score, ident):  # type: ignore[no-untyped-def]
     """Push into a min-heap bounded to ``cap`` entries; returns the new size."""
     if hn < cap:
         k = hn
@@ -66,11 +66,9 @@ def _heap_push(hs, hid, hac, hn, cap, score, ident, ac):  # type: ignore[no-unty
                 break
             hs[k] = hs[p]
             hid[k] = hid[p]
-            hac[k] = hac[p]
             k = p
         hs[k] = score
         hid[k] = ident
-        hac[k] = ac
         return hn
     # full: replace the root (the caller checked score > hs[0]) and sift down
     k = 0
@@ -86,11 +84,9 @@ def _heap_push(hs, hid, hac, hn, cap, score, ident, ac):  # type: ignore[no-unty
             break
         hs[k] = hs[child]
         hid[k] = hid[child]
-        hac[k] = hac[child]
         k = child
     hs[k] = score
     hid[k] = ident
-    hac[k] = ac
     return hn
 
 
@@ -182,6 +178,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     cur_tot = np.empty(width, np.float64)  # log(exp(pb) + exp(pnb)), carried over
     new_tot = np.empty(width, np.float64)
     s_tot = np.empty(width, np.float64)
+    s_rank = np.empty(width, np.float64)
     s_pb = np.empty(width, np.float64)
     s_pnb = np.empty(width, np.float64)
     s_vb = np.empty(width, np.float64)
@@ -192,7 +189,6 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     # bounded min-heap of the selection
     hs = np.empty(width, np.float64)
     hid = np.empty(width, np.int64)
-    hac = np.empty(width, np.float64)
     toks = np.empty(vocab, np.int32)
 
     # the root: the empty prefix
@@ -272,34 +268,34 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                 n_rec += 1
             stamp[k * vocab + c] = mark
 
-        hn = 0
+        # rank the stays: the best, and the threshold an extension must beat (the beam's
+        # worst stay when the beam is full); an upper bound of any extension's rank, without
+        # the token's log-prob
         best = _NEG_INF
-        thr = _NEG_INF
+        worst = np.inf
+        gmax = _NEG_INF
         for j in range(n):
+            nd = cur_node[j]
             tot = _lse(s_pb[j], s_pnb[j])
             s_tot[j] = tot
-            r = tot + extra[cur_node[j]]
-            if r > thr:
-                hn = _heap_push(hs, hid, hac, hn, width, r, j, 0.0)
-                if r > best:
-                    best = r
-                thr = best + beam_prune_logp
-                if hn == width and hs[0] > thr:
-                    thr = hs[0]
-
-        # an upper bound of any extension's rank, without the token's log-prob
-        gmax = _NEG_INF
-        for i in range(n):
-            nd = cur_node[i]
-            bnd = cur_tot[i] + lm_bound
+            r = tot + extra[nd]
+            s_rank[j] = r
+            if r > best:
+                best = r
+            if r < worst:
+                worst = r
+            bnd = cur_tot[j] + lm_bound
             if use_w:
                 bnd += lm_weight * lm_score[nd]
             if use_b:
                 bnd += bonus * (nlen[nd] + 1)
             if bnd > gmax:
                 gmax = bnd
+        thr = best + beam_prune_logp
+        if n == width and worst > thr:
+            thr = worst
         # candidate tokens, best first: above token_min_logp (the frame's best non-blank token
-        # always), and able to beat the current threshold from at least one beam
+        # always), and able to beat the threshold from at least one beam
         lim = thr - gmax - _SLACK
         cbest = -1
         vbest = _NEG_INF
@@ -326,7 +322,52 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
             toks[q] = cbest
             nt += 1
 
-        if nt > 0:
+        if nt == 0:
+            # fast path: no extension can enter, so the next beam is the stays (in the same
+            # order) that pass beam pruning; no heap, no new node
+            cut = best + beam_prune_logp
+            m = 0
+            for j in range(n):
+                r = s_rank[j]
+                if r == _NEG_INF or r < cut:
+                    continue
+                if m < j:
+                    cur_node[m] = cur_node[j]
+                    s_pb[m] = s_pb[j]
+                    s_pnb[m] = s_pnb[j]
+                    s_tot[m] = s_tot[j]
+                    s_vb[m] = s_vb[j]
+                    s_vnb[m] = s_vnb[j]
+                    s_rb[m] = s_rb[j]
+                    s_rnb[m] = s_rnb[j]
+                m += 1
+            n = m
+            cur_pb, s_pb = s_pb, cur_pb
+            cur_pnb, s_pnb = s_pnb, cur_pnb
+            cur_tot, s_tot = s_tot, cur_tot
+            cur_vb, s_vb = s_vb, cur_vb
+            cur_vnb, s_vnb = s_vnb, cur_vnb
+            cur_rb, s_rb = s_rb, cur_rb
+            cur_rnb, s_rnb = s_rnb, cur_rnb
+            if n == 0:
+                break
+            continue
+
+        # the stays enter a bounded min-heap of the W best candidates
+        hn = 0
+        best = _NEG_INF
+        thr = _NEG_INF
+        for j in range(n):
+            r = s_rank[j]
+            if r > thr:
+                hn = _heap_push(hs, hid, hn, width, r, j)
+                if r > best:
+                    best = r
+                thr = best + beam_prune_logp
+                if hn == width and hs[0] > thr:
+                    thr = hs[0]
+
+        if True:
             for i in range(n):
                 nd = cur_node[i]
                 base = cur_tot[i]
@@ -355,7 +396,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                         x = lm_weight * (lm_score[nd] + lm_logp[st, c])
                     r = ac + (x + ext_b)
                     if r > thr:
-                        hn = _heap_push(hs, hid, hac, hn, width, r, width + off + c, ac)
+                        hn = _heap_push(hs, hid, hn, width, r, width + off + c)
                         if r > best:
                             best = r
                         thr = best + beam_prune_logp
@@ -406,9 +447,10 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                     extra[nd] = x + (bonus * nlen[nd] if use_b else 0.0)
                 new_node[m] = nd
                 new_pb[m] = _NEG_INF
-                new_pnb[m] = hac[h]
-                new_tot[m] = hac[h]
                 v = row[c]
+                ac = (cur_pb[i] if c == token[p] else cur_tot[i]) + v  # as when it was tried
+                new_pnb[m] = ac
+                new_tot[m] = ac
                 if c == token[p] or cur_vb[i] >= cur_vnb[i]:
                     new_vnb[m] = cur_vb[i] + v
                     rec_prev[n_rec] = cur_rb[i]
