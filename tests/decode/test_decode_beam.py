@@ -75,7 +75,7 @@ def test_unpruned_search_is_exact(
     time=st.integers(1, 12),
     vocab=st.integers(2, 6),
     blank_pos=st.integers(0, 5),
-    beam=st.integers(1, 8),
+    beam=st.integers(1, 8) | st.integers(21, 28),  # a heap, or the wide-beam buffer
     top_frac=st.floats(0.0, 1.0),
     token_min_logp=st.sampled_from([None, -1.0, -3.0]),
     beam_prune_logp=st.sampled_from([None, -0.5, -4.0]),
@@ -280,3 +280,19 @@ def test_empty_batch_and_zero_length() -> None:
     assert decoder.decode(np.zeros((0, 4, 3))) == []
     assert decoder.decode(np.zeros((2, 0, 3))) == [[Hypothesis((), 0.0, 0.0, 0.0, ())]] * 2
     assert "beam_width=10" in repr(decoder)
+
+
+@given(scores=st.lists(st.integers(-3, 3), min_size=1, max_size=40), keep=st.integers(1, 20))
+def test_wide_beam_selection_keeps_the_best_stably(scores: list[int], keep: int) -> None:
+    """The wide-beam selection (a kernel helper) against a stable sort, with many ties."""
+    from ctckit.decode._kernels import _keep_best
+
+    nb, keep = len(scores), min(keep, len(scores))
+    bs = np.array(scores, np.float64)
+    bid = np.arange(nb, dtype=np.int64) + 100
+    m, kth = _keep_best(bs, bid, nb, keep, np.empty(nb))
+    top = sorted(sorted(range(nb), key=lambda i: -scores[i])[:keep])  # ties: the earlier
+    assert m == keep
+    assert bid[:m].tolist() == [i + 100 for i in top]
+    assert bs[:m].tolist() == [float(scores[i]) for i in top]
+    assert kth == min(scores[i] for i in top)

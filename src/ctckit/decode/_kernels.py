@@ -21,10 +21,21 @@ Data structures:
   alignment (ending in a blank / in a label, max instead of log-sum-exp) as
   a chain of emission records (frame, previous record); the frames of the
   result are read from that chain.
-* The ``W`` best candidates are kept with a bounded min-heap. Tokens are
-  visited in decreasing log-probability, so the scan over a beam's
-  extensions stops as soon as an upper bound of the remaining ones cannot
-  beat the heap's minimum (or the beam-pruning threshold).
+* Per frame, the stays are ranked first; their threshold (the worst stay
+  when the beam is full, or the beam-pruning threshold) and an upper bound
+  of the beams' totals select the tokens that could extend any beam into
+  the selection. On most frames of peaky posteriors (a confident blank)
+  there is none: then the next beam is the stays that pass beam pruning,
+  kept in place, with no selection and no new node.
+* Otherwise the ``W`` best candidates are selected: for ``W <= 20`` with a
+  bounded min-heap, for wider beams by collecting the candidates that beat
+  the threshold in a buffer of ``3W`` that quickselect cuts back to the
+  ``W`` best whenever it fills up (a heap push into a wide full heap sifts
+  through all its levels; measured, the buffer is faster from about
+  ``W = 20`` with pruning). Tokens are visited in decreasing
+  log-probability, so the scan over a beam's extensions stops as soon as an
+  upper bound of the remaining ones cannot beat the threshold (the heap's
+  minimum, the buffer's last cut, or the beam-pruning threshold).
 
 Scores: ``rank = acoustic + extra(node)`` with ``extra = lm_weight * lm +
 insertion_bonus * length``; both terms are exactly ``0.0`` when their
@@ -40,6 +51,7 @@ from numba import njit
 
 _NEG_INF = -np.inf
 _SLACK = 1e-7  # early-exit bounds are loosened by this much against rounding
+_HEAP_MAX_WIDTH = 20  # wider beams select with a buffer and quickselect instead of a heap
 
 
 @njit(cache=True, nogil=True)
@@ -88,6 +100,61 @@ def _heap_push(hs, hid, hn, cap, score, ident):  # type: ignore[no-untyped-def]
     hs[k] = score
     hid[k] = ident
     return hn
+
+
+@njit(cache=True, nogil=True)
+def _keep_best(bs, bid, nb, keep, tmp):  # type: ignore[no-untyped-def]
+    """Keep the ``keep`` highest of ``bs[:nb]`` (with ``bid``), in their order; of equal
+    scores at the cut, the earlier. Returns the new count and the lowest kept score."""
+    for i in range(nb):
+        tmp[i] = bs[i]
+    # quickselect (Hoare partition, descending) for the keep-th highest score
+    k = keep - 1
+    lo = 0
+    hi = nb - 1
+    while lo < hi:
+        a = tmp[lo]
+        b = tmp[(lo + hi) >> 1]
+        c = tmp[hi]
+        if a < b:
+            a, b = b, a
+        if b < c:
+            b = c
+            if a < b:
+                b = a
+        pivot = b  # median of three
+        i = lo
+        j = hi
+        while i <= j:
+            while tmp[i] > pivot:
+                i += 1
+            while tmp[j] < pivot:
+                j -= 1
+            if i <= j:
+                tmp[i], tmp[j] = tmp[j], tmp[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    kth = tmp[k]
+    ties = keep
+    for i in range(nb):
+        if bs[i] > kth:
+            ties -= 1
+    m = 0
+    for i in range(nb):
+        x = bs[i]
+        if x > kth or (x == kth and ties > 0):
+            if x == kth:
+                ties -= 1
+            bs[m] = x
+            bid[m] = bid[i]
+            m += 1
+    return m, kth
 
 
 @njit(cache=True, nogil=True)
@@ -187,8 +254,12 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     s_rnb = np.empty(width, np.int32)
     stamp = np.zeros(width * vocab, np.int32)
     # bounded min-heap of the selection
-    hs = np.empty(width, np.float64)
-    hid = np.empty(width, np.int64)
+    # selection of the W best candidates: a bounded min-heap in bs[:W] (narrow beams), or a
+    # buffer of 3W cut back to the W best by quickselect whenever it fills up
+    use_heap = width <= _HEAP_MAX_WIDTH
+    bs = np.empty(3 * width, np.float64)
+    bid = np.empty(3 * width, np.int64)
+    tmp = np.empty(3 * width, np.float64)
     toks = np.empty(vocab, np.int32)
 
     # the root: the empty prefix
@@ -353,63 +424,86 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                 break
             continue
 
-        # the stays enter a bounded min-heap of the W best candidates
-        hn = 0
-        best = _NEG_INF
-        thr = _NEG_INF
-        for j in range(n):
-            r = s_rank[j]
-            if r > thr:
-                hn = _heap_push(hs, hid, hn, width, r, j)
-                if r > best:
-                    best = r
-                thr = best + beam_prune_logp
-                if hn == width and hs[0] > thr:
-                    thr = hs[0]
-
-        if True:
-            for i in range(n):
-                nd = cur_node[i]
-                base = cur_tot[i]
-                if base == _NEG_INF:
+        # the candidates: the stays, then the extensions that beat the threshold, into the
+        # heap, or into the buffer (cut back to the W best whenever it fills up, which raises
+        # the threshold)
+        nb = 0
+        if use_heap:
+            best = _NEG_INF
+            thr = _NEG_INF
+            for j in range(n):
+                r = s_rank[j]
+                if r > thr:
+                    nb = _heap_push(bs, bid, nb, width, r, j)
+                    if r > best:
+                        best = r
+                    thr = best + beam_prune_logp
+                    if nb == width and bs[0] > thr:
+                        thr = bs[0]
+        else:
+            for j in range(n):
+                r = s_rank[j]
+                if r != _NEG_INF:
+                    bs[nb] = r
+                    bid[nb] = j
+                    nb += 1
+        for i in range(n):
+            nd = cur_node[i]
+            base = cur_tot[i]
+            if base == _NEG_INF:
+                continue
+            ext_lm = 0.0
+            if use_w:
+                ext_lm = lm_weight * lm_score[nd]
+            ext_b = 0.0
+            if use_b:
+                ext_b = bonus * (nlen[nd] + 1)
+            bnd = base + lm_bound + ext_lm + ext_b
+            last = token[nd]
+            st = lm_state[nd]
+            off = i * vocab
+            for q in range(nt):
+                c = toks[q]
+                v = row[c]
+                if bnd + v + _SLACK <= thr:
+                    break
+                if stamp[off + c] == mark:
                     continue
-                ext_lm = 0.0
+                ac = (cur_pb[i] if c == last else base) + v
+                x = 0.0
                 if use_w:
-                    ext_lm = lm_weight * lm_score[nd]
-                ext_b = 0.0
-                if use_b:
-                    ext_b = bonus * (nlen[nd] + 1)
-                bnd = base + lm_bound + ext_lm + ext_b
-                last = token[nd]
-                st = lm_state[nd]
-                off = i * vocab
-                for q in range(nt):
-                    c = toks[q]
-                    v = row[c]
-                    if bnd + v + _SLACK <= thr:
-                        break
-                    if stamp[off + c] == mark:
-                        continue
-                    ac = (cur_pb[i] if c == last else base) + v
-                    x = 0.0
-                    if use_w:
-                        x = lm_weight * (lm_score[nd] + lm_logp[st, c])
-                    r = ac + (x + ext_b)
-                    if r > thr:
-                        hn = _heap_push(hs, hid, hn, width, r, width + off + c)
+                    x = lm_weight * (lm_score[nd] + lm_logp[st, c])
+                r = ac + (x + ext_b)
+                if r > thr:
+                    if use_heap:
+                        nb = _heap_push(bs, bid, nb, width, r, width + off + c)
                         if r > best:
                             best = r
                         thr = best + beam_prune_logp
-                        if hn == width and hs[0] > thr:
-                            thr = hs[0]
+                        if nb == width and bs[0] > thr:
+                            thr = bs[0]
+                        continue
+                    bs[nb] = r
+                    bid[nb] = width + off + c
+                    nb += 1
+                    if r > best:
+                        best = r
+                        if best + beam_prune_logp > thr:
+                            thr = best + beam_prune_logp
+                    if nb == 3 * width:
+                        nb, kth = _keep_best(bs, bid, nb, width, tmp)
+                        if kth > thr:
+                            thr = kth
+        if nb > width:  # (never with the heap)
+            nb, kth = _keep_best(bs, bid, nb, width, tmp)
 
         # the survivors become the next beam; extensions get trie nodes
         cut = best + beam_prune_logp
         m = 0
-        for h in range(hn):
-            if hs[h] < cut:
+        for h in range(nb):
+            if bs[h] < cut:
                 continue
-            ident = hid[h]
+            ident = bid[h]
             if ident < width:
                 new_node[m] = cur_node[ident]
                 new_pb[m] = s_pb[ident]
