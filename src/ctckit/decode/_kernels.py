@@ -368,10 +368,17 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         # candidate tokens, best first: above token_min_logp (the frame's best non-blank token
         # always), and able to beat the threshold from at least one beam
         lim = thr - gmax - _SLACK
+        # none if the best non-blank token cannot (the common case: a confident blank)
+        vbest = _NEG_INF
+        for c in range(blank):
+            vbest = max(vbest, row[c])
+        for c in range(blank + 1, vocab):
+            vbest = max(vbest, row[c])
+        scan = vbest > lim and vbest != _NEG_INF
         cbest = -1
         vbest = _NEG_INF
         nt = 0
-        for c in range(vocab):
+        for c in range(vocab if scan else 0):
             if c == blank:
                 continue
             v = row[c]
