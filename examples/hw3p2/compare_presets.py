@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from ctckit.files import atomic_open
 from ctckit.nn.presets import PRESETS
-from ctckit.training._atomic import atomic_open
 
 TRAIN = Path(__file__).resolve().parent / "train.py"
 

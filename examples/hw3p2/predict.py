@@ -30,10 +30,10 @@ from ctckit import hw3p2_vocabulary
 from ctckit.data import BucketBatchSampler, UnlabeledDataset, collate_ctc
 from ctckit.decode import BeamSearchDecoder, NGramLM
 from ctckit.errors import DataError
+from ctckit.files import atomic_open
 from ctckit.metrics import ErrorRateMeter
 from ctckit.nn.presets import build_preset
 from ctckit.training import load_checkpoint
-from ctckit.training._atomic import atomic_open
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train import default_cache

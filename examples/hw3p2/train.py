@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader, Subset
 from ctckit import hw3p2_vocabulary
 from ctckit.data import BucketBatchSampler, PhonemeDataset, TimeFrequencyMask, collate_ctc
 from ctckit.decode import BeamSearchDecoder
+from ctckit.files import atomic_open
 from ctckit.nn.presets import PRESETS, build_preset
 from ctckit.training import (
     EpochResult,
@@ -47,7 +48,6 @@ from ctckit.training import (
     seed_everything,
     train_one_epoch,
 )
-from ctckit.training._atomic import atomic_open
 
 #: Size of the embedded corpus generated when --data is not given.
 CORPUS_SIZE = {"train": 1500, "dev": 200, "test": 200}

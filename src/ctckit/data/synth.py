@@ -55,7 +55,6 @@ import io
 import itertools
 import multiprocessing
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -69,6 +68,7 @@ from tqdm.auto import tqdm
 from ctckit.data._phonemes import ESPEAK_TO_ARPABET, to_arpabet
 from ctckit.data._words import WORDS
 from ctckit.errors import InputValueError
+from ctckit.files import atomic_write_bytes
 
 __all__ = [
     "ACCENTS",
@@ -447,20 +447,6 @@ def _synthesize(spec: UtteranceSpec) -> _Utterance:
 # --------------------------------------------------------------------------- files
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _npy_bytes(array: npt.NDArray[np.generic]) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
@@ -481,8 +467,8 @@ def _is_done(root: Path, spec: UtteranceSpec) -> bool:
 def _write(root: Path, spec: UtteranceSpec, utterance: _Utterance) -> None:
     mfcc_path, transcript_path = _paths(root, spec)
     transcript = np.array(["<sos>", *utterance.labels, "<eos>"])
-    _atomic_write(transcript_path, _npy_bytes(transcript))
-    _atomic_write(mfcc_path, _npy_bytes(utterance.features))  # last: marks the utterance done
+    atomic_write_bytes(transcript_path, _npy_bytes(transcript))
+    atomic_write_bytes(mfcc_path, _npy_bytes(utterance.features))  # last: marks the utterance done
 
 
 def _work(root: str, seed: int, jobs: Sequence[tuple[str, int]]) -> float:
@@ -525,9 +511,9 @@ def _write_manifest(root: Path, seed: int, counts: dict[str, int]) -> None:
             s = utterance_spec(seed, partition, index)
             writer.writerow([partition, s.name, s.voice, s.rate, s.pitch, s.pitch_range,
                              f"{s.snr_db:.2f}", s.text])  # fmt: skip
-    _atomic_write(root / "manifest.csv", buffer.getvalue().encode())
+    atomic_write_bytes(root / "manifest.csv", buffer.getvalue().encode())
     order = "file\n" + "".join(f"{i:06d}.npy\n" for i in range(counts["test"]))
-    _atomic_write(root / "test" / "test_order.csv", order.encode())
+    atomic_write_bytes(root / "test" / "test_order.csv", order.encode())
 
 
 def make_corpus(

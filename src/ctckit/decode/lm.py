@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections import deque
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ctckit.errors import DataError, InputTypeError, InputValueError, ShapeError
+from ctckit.files import atomic_write_bytes
 from ctckit.vocab import Vocabulary
 
 __all__ = ["LMTables", "LanguageModel", "NGramLM", "compile_lm"]
@@ -772,7 +772,7 @@ class NGramLM:
                 else:
                     lines.append(f"{p_text}\t{text}")
         lines += ["", "\\end\\", ""]
-        _write_atomic(path, "\n".join(lines))
+        atomic_write_bytes(path, "\n".join(lines).encode("utf-8"))
 
     # -- properties ------------------------------------------------------------
 
@@ -1093,23 +1093,6 @@ def _symbols_for(
                 "(empty, whitespace, or one of <s>, </s>, <unk>)"
             )
     return words
-
-
-def _write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".arpa", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; use the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _parse_float(text: str, what: str, path: str, line_no: int) -> float:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ctckit.errors import DataError, InputTypeError
-from ctckit.training._atomic import atomic_open
+from ctckit.files import atomic_open
 
 __all__ = [
     "CHECKPOINT_FORMAT",

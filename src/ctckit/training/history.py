@@ -11,7 +11,7 @@ from typing import Any
 
 from ctckit._optional import import_optional
 from ctckit.errors import DataError, InputValueError
-from ctckit.training._atomic import atomic_open
+from ctckit.files import atomic_open
 
 __all__ = ["MetricsLog", "read_history"]
 

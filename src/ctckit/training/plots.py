@@ -16,7 +16,7 @@ import torch
 
 from ctckit._optional import import_optional
 from ctckit.errors import InputValueError, ShapeError
-from ctckit.training._atomic import atomic_open
+from ctckit.files import atomic_open
 from ctckit.training.history import read_history
 
 __all__ = ["plot_history", "plot_posteriorgram"]
