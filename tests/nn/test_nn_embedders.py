@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 from hypothesis import given
@@ -12,15 +10,6 @@ from torch import nn
 
 from ctckit.errors import InputValueError, ShapeError
 from ctckit.nn import BasicBlock1d, Bottleneck1d, ConvEmbedder, ResNet1dEmbedder
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny tensors: one intra-op thread avoids OpenMP spin contention on shared cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _real_conv_length(module: nn.Module, length: int, features: int) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -12,16 +11,6 @@ from hypothesis import strategies as st
 
 from ctckit.errors import InputValueError, ShapeError
 from ctckit.nn import BiLSTMEncoder, CTCHead
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny tensors: one intra-op thread avoids OpenMP spin contention on shared cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 torch.manual_seed(0)
 _STACKED = BiLSTMEncoder(3, hidden_size=5, num_layers=2, dropout=0.2).eval()

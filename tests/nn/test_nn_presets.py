@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,16 +10,6 @@ import torch
 
 from ctckit.errors import InputValueError
 from ctckit.nn.presets import PRESETS, PresetConfig, build_preset
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny tensors: one intra-op thread avoids OpenMP spin contention on shared cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 SEED_ROWS = [
     "base01", "base02", "base03", "base04", "resnet34_01", "resnet34_02", "resnet34_03",
