@@ -109,9 +109,12 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         mean = (x * mask).sum(dim=(0, 2)) / count
         centered = x - mean[None, :, None]
         var = (centered * centered * mask).sum(dim=(0, 2)) / count
-        if self.training and self.track_running_stats and self.running_mean is not None:
-            assert self.running_var is not None
-            assert self.num_batches_tracked is not None
+        if (
+            self.training
+            and self.running_mean is not None
+            and self.running_var is not None
+            and self.num_batches_tracked is not None
+        ):
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)
                 if self.momentum is None:

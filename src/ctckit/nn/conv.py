@@ -9,6 +9,7 @@ output does not depend on the batch it is in.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -124,18 +125,18 @@ class ConvEmbedder(nn.Module):
             ...     torch.tensor([7])).tolist()
             [3]
         """
-        for conv in self.convs:
-            assert isinstance(conv, nn.Conv1d)
+        for conv in self._conv_layers():
             lengths = self._conv_lengths(conv, lengths)
         return lengths
 
     @staticmethod
     def _conv_lengths(conv: nn.Conv1d, lengths: Tensor) -> Tensor:
-        pad = conv.padding[0]
-        assert isinstance(pad, int)
         return conv_output_lengths(
-            lengths, conv.kernel_size[0], conv.stride[0], pad, conv.dilation[0]
+            lengths, conv.kernel_size[0], conv.stride[0], int(conv.padding[0]), conv.dilation[0]
         )
+
+    def _conv_layers(self) -> list[nn.Conv1d]:
+        return cast("list[nn.Conv1d]", list(self.convs))
 
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         """Embed a batch.
@@ -155,8 +156,7 @@ class ConvEmbedder(nn.Module):
         """
         lengths = check_features(x, lengths, "x", self.in_features)
         shortest, current = lengths, lengths
-        for conv in self.convs:
-            assert isinstance(conv, nn.Conv1d)
+        for conv in self._conv_layers():
             current = self._conv_lengths(conv, current)
             shortest = torch.minimum(shortest, current)
         if shortest.numel() and int(shortest.min()) < 1:
@@ -167,8 +167,7 @@ class ConvEmbedder(nn.Module):
             )
         h = x.transpose(1, 2)
         mask = time_mask(lengths, h.shape[2], h.dtype, h.device)
-        for conv, norm in zip(self.convs, self.norms):
-            assert isinstance(conv, nn.Conv1d)
+        for conv, norm in zip(self._conv_layers(), self.norms):
             h = conv(apply_mask(h, mask))
             lengths = self._conv_lengths(conv, lengths)
             mask = None if mask is None else time_mask(lengths, h.shape[2], h.dtype, h.device)

@@ -9,6 +9,7 @@ outputs at padded frames are zero.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -168,11 +169,11 @@ class BiLSTMEncoder(nn.Module):
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             out, _ = self.lstm(packed)
             return out, lengths, time
-        assert self.layers is not None
+        layers = cast(nn.ModuleList, self.layers)  # set whenever self.lstm is None
         factors = self.pyramidal or (1,) * self.num_layers
         mask = time_mask(lengths, time, x.dtype, x.device)
         h = apply_mask(x.transpose(1, 2), mask).transpose(1, 2)
-        for i, (lstm, r) in enumerate(zip(self.layers, factors)):
+        for i, (lstm, r) in enumerate(zip(layers, factors)):
             if i > 0:
                 h = self._locked(self.dropout(h))
             if r > 1:

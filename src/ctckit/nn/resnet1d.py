@@ -16,8 +16,9 @@ beyond ``out_lengths`` are zero.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import torch  # noqa: F401  (the doctests use it)
 import torch.nn.functional as F
@@ -48,7 +49,7 @@ def _check_odd(kernel_size: int) -> None:
         )
 
 
-class _Block1d(nn.Module):
+class _Block1d(nn.Module, abc.ABC):
     """Shared forward plumbing of the residual blocks."""
 
     in_channels: int
@@ -56,10 +57,11 @@ class _Block1d(nn.Module):
     stride: int
     output_size: int
 
+    @abc.abstractmethod
     def _forward_cf(
         self, x: Tensor, lengths: Tensor, mask: Tensor | None
     ) -> tuple[Tensor, Tensor, Tensor | None]:
-        raise NotImplementedError
+        """The block on channel-first ``(B, C, T)`` input; returns output, lengths, mask."""
 
     def _out_lengths(self, lengths: Tensor) -> Tensor:
         return conv_output_lengths(lengths, 1, self.stride, 0)
@@ -386,10 +388,12 @@ class ResNet1dEmbedder(nn.Module):
                 conv.stride[0],
                 int(conv.padding[0]),
             )
-        for b in self.blocks:
-            assert isinstance(b, _Block1d)
+        for b in self._block_list():
             lengths = b._out_lengths(lengths)
         return lengths
+
+    def _block_list(self) -> list[_Block1d]:
+        return cast("list[_Block1d]", list(self.blocks))
 
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         """Embed a batch.
@@ -417,7 +421,6 @@ class ResNet1dEmbedder(nn.Module):
             )
             mask = None if mask is None else time_mask(lengths, h.shape[2], h.dtype, h.device)
             h = F.relu(self.stem_bn(h, mask))
-        for b in self.blocks:
-            assert isinstance(b, _Block1d)
+        for b in self._block_list():
             h, lengths, mask = b._forward_cf(h, lengths, mask)
         return apply_mask(h, mask).transpose(1, 2), lengths
