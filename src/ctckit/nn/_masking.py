@@ -40,6 +40,18 @@ def conv_output_lengths(
     return torch.div(num, stride, rounding_mode="floor") + 1
 
 
+def conv1d_output_lengths(conv: nn.Conv1d, lengths: Tensor) -> Tensor:
+    """:func:`conv_output_lengths` with the hyper-parameters of ``conv`` (integer padding).
+
+    Example:
+        >>> conv1d_output_lengths(nn.Conv1d(1, 1, 3, stride=2, padding=1), torch.tensor([5]))
+        tensor([3])
+    """
+    return conv_output_lengths(
+        lengths, conv.kernel_size[0], conv.stride[0], int(conv.padding[0]), conv.dilation[0]
+    )
+
+
 def check_features(
     x: Tensor, lengths: Tensor, name: str = "x", features: int | None = None
 ) -> Tensor:

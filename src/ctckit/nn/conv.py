@@ -21,7 +21,7 @@ from ctckit.nn._masking import (
     check_features,
     check_positive,
     check_probability,
-    conv_output_lengths,
+    conv1d_output_lengths,
     make_activation,
     time_mask,
 )
@@ -126,14 +126,8 @@ class ConvEmbedder(nn.Module):
             [3]
         """
         for conv in self._conv_layers():
-            lengths = self._conv_lengths(conv, lengths)
+            lengths = conv1d_output_lengths(conv, lengths)
         return lengths
-
-    @staticmethod
-    def _conv_lengths(conv: nn.Conv1d, lengths: Tensor) -> Tensor:
-        return conv_output_lengths(
-            lengths, conv.kernel_size[0], conv.stride[0], int(conv.padding[0]), conv.dilation[0]
-        )
 
     def _conv_layers(self) -> list[nn.Conv1d]:
         return cast("list[nn.Conv1d]", list(self.convs))
@@ -157,7 +151,7 @@ class ConvEmbedder(nn.Module):
         lengths = check_features(x, lengths, "x", self.in_features)
         shortest, current = lengths, lengths
         for conv in self._conv_layers():
-            current = self._conv_lengths(conv, current)
+            current = conv1d_output_lengths(conv, current)
             shortest = torch.minimum(shortest, current)
         if shortest.numel() and int(shortest.min()) < 1:
             bad = torch.nonzero(shortest < 1).flatten().tolist()
@@ -169,7 +163,7 @@ class ConvEmbedder(nn.Module):
         mask = time_mask(lengths, h.shape[2], h.dtype, h.device)
         for conv, norm in zip(self._conv_layers(), self.norms):
             h = conv(apply_mask(h, mask))
-            lengths = self._conv_lengths(conv, lengths)
+            lengths = conv1d_output_lengths(conv, lengths)
             mask = None if mask is None else time_mask(lengths, h.shape[2], h.dtype, h.device)
             h = norm(h, mask) if isinstance(norm, MaskedBatchNorm1d) else norm(h)
             h = self.dropout(self.activation(h))

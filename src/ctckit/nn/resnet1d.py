@@ -31,6 +31,7 @@ from ctckit.nn._masking import (
     check_features,
     check_positive,
     check_probability,
+    conv1d_output_lengths,
     conv_output_lengths,
     time_mask,
 )
@@ -381,13 +382,7 @@ class ResNet1dEmbedder(nn.Module):
             [3]
         """
         if self.stem_conv is not None:
-            conv = self.stem_conv
-            lengths = conv_output_lengths(
-                lengths,
-                conv.kernel_size[0],
-                conv.stride[0],
-                int(conv.padding[0]),
-            )
+            lengths = conv1d_output_lengths(self.stem_conv, lengths)
         for b in self._block_list():
             lengths = b._out_lengths(lengths)
         return lengths
@@ -411,14 +406,8 @@ class ResNet1dEmbedder(nn.Module):
         h = x.transpose(1, 2)
         mask = time_mask(lengths, h.shape[2], h.dtype, h.device)
         if self.stem_conv is not None and self.stem_bn is not None:
-            conv = self.stem_conv
-            h = conv(apply_mask(h, mask))
-            lengths = conv_output_lengths(
-                lengths,
-                conv.kernel_size[0],
-                conv.stride[0],
-                int(conv.padding[0]),
-            )
+            h = self.stem_conv(apply_mask(h, mask))
+            lengths = conv1d_output_lengths(self.stem_conv, lengths)
             mask = None if mask is None else time_mask(lengths, h.shape[2], h.dtype, h.device)
             h = F.relu(self.stem_bn(h, mask))
         for b in self._block_list():
