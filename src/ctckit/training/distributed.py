@@ -162,11 +162,16 @@ def barrier() -> None:
 
 
 def cleanup_distributed() -> None:
-    """Leave the process group, if one was joined.
+    """Leave the process group, if one was joined, once every rank has got here.
+
+    The barrier keeps a rank that finishes early (rank 0 still writes plots)
+    from tearing down its gloo connections under a peer: that aborted the
+    process ("terminate called without an active exception") now and then.
 
     Example:
         >>> cleanup_distributed() is None
         True
     """
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
