@@ -131,6 +131,9 @@ def reference_beam_search(
     nonblank = [c for c in range(vocab) if c != blank]
     for t in range(time):
         row = lp[t].tolist()
+        if token_min_logp is not None:  # all uses of a pruned token go; the argmax stays
+            amax = int(np.argmax(lp[t]))
+            row = [x if x >= token_min_logp or c == amax else NEG_INF for c, x in enumerate(row)]
         cands: dict[tuple[int, ...], dict[str, Any]] = {}
         for prefix, s in beams.items():
             tot = lse(s["pb"], s["pnb"])
@@ -141,7 +144,6 @@ def reference_beam_search(
                 "pb": tot + row[blank], "pnb": s["pnb"] + last, "st": s["st"], "lms": s["lms"],
                 "vb": vb + row[blank], "fb": fb, "vnb": s["vnb"] + last, "fnb": s["fnb"],
             }  # fmt: skip
-        best_c = max(nonblank, key=lambda c: (row[c], -c)) if nonblank else None
         for prefix, s in beams.items():
             for c in nonblank:
                 ext = (*prefix, c)
@@ -156,8 +158,6 @@ def reference_beam_search(
                     cand["pnb"] = lse(cand["pnb"], e)
                     if ev > cand["vnb"]:
                         cand["vnb"], cand["fnb"] = ev, (*ef, t)
-                    continue
-                if token_min_logp is not None and row[c] < token_min_logp and c != best_c:
                     continue
                 if row[c] == NEG_INF or s["tot"] == NEG_INF:
                     continue

@@ -51,6 +51,7 @@ from numba import njit
 
 _NEG_INF = -np.inf
 _SLACK = 1e-7  # early-exit bounds are loosened by this much against rounding
+_EXT = 1 << 32  # selection ids from here on are extensions ((beam + 1) << 32 | token)
 _HEAP_MAX_WIDTH = 20  # wider beams select with a buffer and quickselect instead of a heap
 
 
@@ -82,8 +83,15 @@ def _heap_push(hs, hid, hn, cap, score, ident):  # type: ignore[no-untyped-def]
         hs[k] = score
         hid[k] = ident
         return hn
-    # full: replace the root (the caller checked score > hs[0]) and sift down
-    k = 0
+    # full: replace the root (the caller checked score > hs[0])
+    _sift_down(hs, hid, hn, 0, score, ident)
+    return hn
+
+
+@njit(cache=True, nogil=True)
+def _sift_down(hs, hid, hn, k, score, ident):  # type: ignore[no-untyped-def]
+    """Put ``(score, ident)`` at position ``k`` of the min-heap ``hs[:hn]`` and sift it down
+    (its subtrees must be heaps)."""
     while True:
         left = 2 * k + 1
         if left >= hn:
@@ -99,7 +107,6 @@ def _heap_push(hs, hid, hn, cap, score, ident):  # type: ignore[no-untyped-def]
         k = child
     hs[k] = score
     hid[k] = ident
-    return hn
 
 
 @njit(cache=True, nogil=True)
@@ -162,10 +169,31 @@ def find_non_finite(lp, length):  # type: ignore[no-untyped-def]
     """Flat index ``t * V + v`` of the first NaN or +inf in ``lp[:length]``, or -1."""
     vocab = lp.shape[1]
     for t in range(length):
+        bad = 0  # branch-free per frame (vectorised); the entry is looked up only if found
         for v in range(vocab):
-            if not lp[t, v] < np.inf:
-                return t * vocab + v
+            bad += not lp[t, v] < np.inf
+        if bad:
+            for v in range(vocab):
+                if not lp[t, v] < np.inf:
+                    return t * vocab + v
     return -1
+
+
+@njit(cache=True, nogil=True)
+def _kept(lp, t, blank, token_min_logp):  # type: ignore[no-untyped-def]
+    """Token pruning in frame ``t``: whether the blank is its only kept token, and the token
+    kept although below ``token_min_logp`` (the frame's most probable one, the first on
+    ties as ``np.argmax``, when no token reaches it; else -1)."""
+    kept = 0  # a branch-free count first: the common frame is a confident blank
+    for c in range(lp.shape[1]):
+        kept += lp[t, c] >= token_min_logp
+    if kept > 0:
+        return kept == 1 and lp[t, blank] >= token_min_logp, -1
+    top = 0
+    for c in range(1, lp.shape[1]):
+        if lp[t, c] > lp[t, top]:
+            top = c
+    return top == blank and lp[t, top] != _NEG_INF, top
 
 
 @njit(cache=True, nogil=True)
@@ -188,8 +216,9 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     """CTC prefix beam search over ``lp[:length]`` (``(T, V)`` log-probabilities).
 
     Args:
-        token_min_logp: Extensions by tokens below it are skipped (the
-            frame's best non-blank token is always tried); ``-inf`` for none.
+        token_min_logp: In each frame, tokens below it are ignored (as blank,
+            repeat, merge and extension alike), except the frame's most
+            probable token; ``-inf`` for none.
         beam_prune_logp: Candidates below ``best + beam_prune_logp`` are
             dropped; ``-inf`` for none.
         lm_logp, lm_next, lm_end, lm_start: The LM automaton (``(S, V)``,
@@ -261,6 +290,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     bid = np.empty(3 * width, np.int64)
     tmp = np.empty(3 * width, np.float64)
     toks = np.empty(vocab, np.int32)
+    kept_toks = np.empty(vocab, np.int32)
 
     # the root: the empty prefix
     parent[0] = -1
@@ -282,9 +312,105 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     cur_rb[0] = -1
     cur_rnb[0] = -1
 
-    for t in range(length):
-        row = lp[t]
+    prune_tokens = token_min_logp != _NEG_INF
+    # the threshold in lp's dtype, rounded up: for x of that dtype, x >= tmin exactly when
+    # x >= token_min_logp, and float32 compares twice as many per instruction
+    tmin_cast = np.empty(1, lp.dtype)
+    tmin_cast[0] = token_min_logp
+    tmin = tmin_cast[0]
+    if tmin < token_min_logp:
+        tmin = np.nextafter(tmin, tmin_cast.dtype.type(np.inf))
+    # the frame's log-probs, copied: a view lp[t] per frame would cost a reference count
+    # update (an atomic operation) each time
+    row = np.empty(vocab, lp.dtype)
+    # Blank runs. A frame whose only kept token is the blank ends every beam in a blank
+    # (``pnb = -inf``); while that holds, each further such frame adds its blank log-prob
+    # to every beam alike, which changes no ranking: the run is summed in ``shift`` (in a
+    # tight inner loop: an iteration of the main loop costs tens of ns even when it does
+    # nothing, for the reference counts of the buffers it swaps) and added once.
+    settled = False
+    shift = 0.0
+
+    t = -1
+    while True:
+        t += 1
+        if t >= length:
+            break
+        if prune_tokens:
+            only_blank, top = _kept(lp, t, blank, tmin)
+            if settled:
+                while only_blank:
+                    shift += lp[t, blank]
+                    t += 1
+                    if t == length:
+                        break
+                    only_blank, top = _kept(lp, t, blank, tmin)
+                if t == length:
+                    break
+                for i in range(n):
+                    cur_pb[i] += shift
+                    cur_tot[i] += shift
+                    cur_vb[i] += shift
+                shift = 0.0
+                settled = False
+            elif only_blank:
+                # a run's first frame: every beam now ends in a blank; beam pruning applies
+                lb = lp[t, blank]
+                best = _NEG_INF
+                for i in range(n):
+                    pb = cur_tot[i] + lb
+                    cur_pb[i] = pb
+                    cur_tot[i] = pb
+                    cur_pnb[i] = _NEG_INF
+                    if cur_vnb[i] > cur_vb[i]:
+                        cur_vb[i] = cur_vnb[i]
+                        cur_rb[i] = cur_rnb[i]
+                    cur_vb[i] += lb
+                    cur_vnb[i] = _NEG_INF
+                    r = pb + extra[cur_node[i]]
+                    s_rank[i] = r
+                    if r > best:
+                        best = r
+                cut = best + beam_prune_logp
+                m = 0
+                for j in range(n):
+                    r = s_rank[j]
+                    if r == _NEG_INF or r < cut:
+                        continue
+                    if m < j:
+                        cur_node[m] = cur_node[j]
+                        cur_pb[m] = cur_pb[j]
+                        cur_pnb[m] = cur_pnb[j]
+                        cur_tot[m] = cur_tot[j]
+                        cur_vb[m] = cur_vb[j]
+                        cur_vnb[m] = cur_vnb[j]
+                        cur_rb[m] = cur_rb[j]
+                        cur_rnb[m] = cur_rnb[j]
+                    m += 1
+                n = m
+                if n == 0:
+                    break
+                settled = True
+                continue
+            # tokens below token_min_logp are ignored in this frame, all their uses
+            for c in range(vocab):
+                x = lp[t, c]
+                row[c] = x if x >= tmin else _NEG_INF
+            if top >= 0:
+                row[top] = lp[t, top]
+        else:
+            for c in range(vocab):
+                row[c] = lp[t, c]
         lb = row[blank]
+        # the frame's candidate tokens: non-blank, kept, not -inf (one pass, then the
+        # threshold below picks from these)
+        nk = 0
+        for c in range(blank):  # branch-free compaction (kept tokens are unpredictable)
+            kept_toks[nk] = c
+            nk += row[c] != _NEG_INF
+        for c in range(blank + 1, vocab):
+            kept_toks[nk] = c
+            nk += row[c] != _NEG_INF
         mark = t + 1
 
         # stay candidates: the prefix unchanged (blank, or a repeat of its last label)
@@ -365,40 +491,24 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         thr = best + beam_prune_logp
         if n == width and worst > thr:
             thr = worst
-        # candidate tokens, best first: above token_min_logp (the frame's best non-blank token
-        # always), and able to beat the threshold from at least one beam
+        # candidate tokens, best first: kept in this frame and able to beat the threshold from
+        # at least one beam
         lim = thr - gmax - _SLACK
         # none if the best non-blank token cannot (the common case: a confident blank)
         vbest = _NEG_INF
-        for c in range(blank):
-            vbest = max(vbest, row[c])
-        for c in range(blank + 1, vocab):
-            vbest = max(vbest, row[c])
-        scan = vbest > lim and vbest != _NEG_INF
-        cbest = -1
-        vbest = _NEG_INF
+        for k in range(nk):
+            vbest = max(vbest, row[kept_toks[k]])
         nt = 0
-        for c in range(vocab if scan else 0):
-            if c == blank:
-                continue
+        for k in range(nk if vbest > lim else 0):
+            c = kept_toks[k]
             v = row[c]
-            if v > vbest:
-                cbest = c
-                vbest = v
-            if v >= token_min_logp and v > lim and v != _NEG_INF:
+            if v > lim:
                 q = nt  # insertion sort, descending by log-prob
                 while q > 0 and row[toks[q - 1]] < v:
                     toks[q] = toks[q - 1]
                     q -= 1
                 toks[q] = c
                 nt += 1
-        if vbest < token_min_logp and vbest > lim and vbest != _NEG_INF:
-            q = nt
-            while q > 0 and row[toks[q - 1]] < vbest:
-                toks[q] = toks[q - 1]
-                q -= 1
-            toks[q] = cbest
-            nt += 1
 
         if nt == 0:
             # fast path: no extension can enter, so the next beam is the stays (in the same
@@ -435,25 +545,16 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         # heap, or into the buffer (cut back to the W best whenever it fills up, which raises
         # the threshold)
         nb = 0
-        if use_heap:
-            best = _NEG_INF
-            thr = _NEG_INF
-            for j in range(n):
-                r = s_rank[j]
-                if r > thr:
-                    nb = _heap_push(bs, bid, nb, width, r, j)
-                    if r > best:
-                        best = r
-                    thr = best + beam_prune_logp
-                    if nb == width and bs[0] > thr:
-                        thr = bs[0]
-        else:
-            for j in range(n):
-                r = s_rank[j]
-                if r != _NEG_INF:
-                    bs[nb] = r
-                    bid[nb] = j
-                    nb += 1
+        # (best and thr are the stays' best and threshold from above)
+        for j in range(n):
+            r = s_rank[j]
+            if r != _NEG_INF:
+                bs[nb] = r
+                bid[nb] = j
+                nb += 1
+        if use_heap:  # n <= W stays: one heapify instead of n pushes
+            for k in range(nb // 2 - 1, -1, -1):
+                _sift_down(bs, bid, nb, k, bs[k], bid[k])
         for i in range(n):
             nd = cur_node[i]
             base = cur_tot[i]
@@ -483,7 +584,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                 r = ac + (x + ext_b)
                 if r > thr:
                     if use_heap:
-                        nb = _heap_push(bs, bid, nb, width, r, width + off + c)
+                        nb = _heap_push(bs, bid, nb, width, r, ((i + 1) << 32) | c)
                         if r > best:
                             best = r
                         thr = best + beam_prune_logp
@@ -491,7 +592,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                             thr = bs[0]
                         continue
                     bs[nb] = r
-                    bid[nb] = width + off + c
+                    bid[nb] = ((i + 1) << 32) | c
                     nb += 1
                     if r > best:
                         best = r
@@ -504,6 +605,17 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         if nb > width:  # (never with the heap)
             nb, kth = _keep_best(bs, bid, nb, width, tmp)
 
+        if use_heap:  # best first (the next frame's extensions then raise the threshold sooner)
+            for h in range(1, nb):
+                x = bs[h]
+                xi = bid[h]
+                g = h
+                while g > 0 and bs[g - 1] < x:
+                    bs[g] = bs[g - 1]
+                    bid[g] = bid[g - 1]
+                    g -= 1
+                bs[g] = x
+                bid[g] = xi
         # the survivors become the next beam; extensions get trie nodes
         cut = best + beam_prune_logp
         m = 0
@@ -511,7 +623,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
             if bs[h] < cut:
                 continue
             ident = bid[h]
-            if ident < width:
+            if ident < _EXT:
                 new_node[m] = cur_node[ident]
                 new_pb[m] = s_pb[ident]
                 new_pnb[m] = s_pnb[ident]
@@ -521,9 +633,8 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                 new_rb[m] = s_rb[ident]
                 new_rnb[m] = s_rnb[ident]
             else:
-                flat = ident - width
-                i = flat // vocab
-                c = flat - i * vocab
+                i = (ident >> 32) - 1
+                c = ident & 0xFFFFFFFF
                 p = cur_node[i]
                 # one node per prefix: reuse the child (p, c) if the prefix was in the beam
                 # before (so a merge is found by comparing parent nodes)
@@ -576,6 +687,12 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         if n == 0:
             break
 
+    if settled:
+        for i in range(n):
+            cur_pb[i] += shift
+            cur_tot[i] += shift
+            cur_vb[i] += shift
+
     # end of sentence, then the N best
     final = np.empty(max(n, 1), np.float64)
     acoustic = np.empty(max(n, 1), np.float64)
@@ -622,3 +739,79 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         out_sc[k, 2] = lm_total[i]
         k += 1
     return k, out_len, out_tok, out_frm, out_sc
+
+
+@njit(cache=True, nogil=True)
+def decode_many(  # type: ignore[no-untyped-def]
+    arr,
+    lens,
+    utts,
+    blank,
+    beam_width,
+    top_n,
+    token_min_logp,
+    beam_prune_logp,
+    lm_logp,
+    lm_next,
+    lm_end,
+    lm_start,
+    lm_weight,
+    lm_bound,
+    bonus,
+):
+    """Decode utterances ``arr[utts[k], :lens[utts[k]]]`` one after another (one call from
+    Python per thread instead of one per utterance).
+
+    Returns:
+        ``(counts, sizes, scores, tokens, frames, bad)``: hypotheses per utterance
+        ``(m,)`` (0 when every labelling has probability 0); their lengths ``(m, top_n)``
+        and scores ``(m, top_n, 3)``; all their tokens and frames, flat, in order; and
+        ``bad``: the flat index ``t * V + v`` of the first NaN or +inf in a valid frame
+        of the first such utterance, whose position is ``counts``' first -1, or -1 if
+        none (the call stops there).
+    """
+    m = utts.shape[0]
+    counts = np.zeros(m, np.int64)
+    sizes = np.zeros((m, top_n), np.int64)
+    scores = np.zeros((m, top_n, 3), np.float64)
+    cap = 16
+    for k in range(m):
+        cap += lens[utts[k]]
+    tokens = np.empty(cap, np.int32)
+    frames = np.empty(cap, np.int32)
+    used = 0
+    for k in range(m):
+        lp = arr[utts[k]]
+        length = lens[utts[k]]
+        if length == 0:  # the empty labelling, score 0, whatever the LM
+            counts[k] = 1
+            continue
+        bad = find_non_finite(lp, length)
+        if bad >= 0:
+            counts[k] = -1
+            return counts, sizes, scores, tokens[:used], frames[:used], bad
+        n, out_len, out_tok, out_frm, out_sc = prefix_beam_search(
+            lp, length, blank, beam_width, top_n, token_min_logp, beam_prune_logp,
+            lm_logp, lm_next, lm_end, lm_start, lm_weight, lm_bound, bonus,
+        )  # fmt: skip
+        counts[k] = n
+        need = used
+        for i in range(n):
+            need += out_len[i]
+        if need > tokens.shape[0]:
+            grown = max(need, 2 * tokens.shape[0])
+            tokens2 = np.empty(grown, np.int32)
+            frames2 = np.empty(grown, np.int32)
+            tokens2[:used] = tokens[:used]
+            frames2[:used] = frames[:used]
+            tokens = tokens2
+            frames = frames2
+        for i in range(n):
+            size = out_len[i]
+            sizes[k, i] = size
+            tokens[used : used + size] = out_tok[i, :size]
+            frames[used : used + size] = out_frm[i, :size]
+            used += size
+            for j in range(3):
+                scores[k, i, j] = out_sc[i, j]
+    return counts, sizes, scores, tokens[:used], frames[:used], -1

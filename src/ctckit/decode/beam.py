@@ -65,10 +65,14 @@ class BeamSearchDecoder:
         beam_width: Prefixes kept per frame (``W >= 1``).
         blank: Index of the CTC blank.
         top_n: Hypotheses returned per utterance, in ``[1, beam_width]``.
-        token_min_logp: If set, a frame extends prefixes only by tokens whose
-            log-probability is at least this (the frame's best non-blank
-            token is always tried). Blanks, repeats and merges into prefixes
-            already in the beam are never pruned. ``None``: no token pruning.
+        token_min_logp: If set, tokens whose log-probability in a frame is
+            below this are ignored in that frame, the blank included: they
+            neither extend, repeat nor merge (pyctcdecode's
+            ``token_min_logp``, fast-ctc-decode's ``beam_cut_threshold``).
+            The frame's most probable token is always kept. Mass below
+            ``exp(token_min_logp)`` per frame is lost, so scores are lower
+            bounds; in exchange a run of frames where only the blank is kept
+            costs O(1) per frame. ``None``: no token pruning (exact sums).
         beam_prune_logp: If set (``<= 0``), candidates whose score is below
             the frame's best score plus this are dropped. ``None``: none.
         lm: A language model: :class:`~ctckit.decode.lm.LMTables`, or any
@@ -232,43 +236,44 @@ class BeamSearchDecoder:
         lm_logp, lm_next, lm_end, lm_start, lm_bound = tables
         weight, bonus = self.lm_weight, self.insertion_bonus
 
-        def one(b: int) -> list[Hypothesis]:
-            length = int(lens[b])
-            if length == 0:
-                return [Hypothesis((), 0.0, 0.0, 0.0, ())]
-            lp = arr[b, :length]
-            bad = int(_kernels.find_non_finite(lp, length))
-            if bad >= 0:
-                raise non_finite_error(b, bad // vocab, float(lp.flat[bad]), batched)
-            k, sizes, toks, frames, scores = _kernels.prefix_beam_search(
-                lp, length, blank, width, top_n, tmin, prune,
+        def run(utts: npt.NDArray[np.int64]) -> list[list[Hypothesis]]:
+            counts, sizes, scores, toks, frames, bad = _kernels.decode_many(
+                arr, lens, utts, blank, width, top_n, tmin, prune,
                 lm_logp, lm_next, lm_end, lm_start, weight, lm_bound, bonus,
             )  # fmt: skip
-            if k == 0:
-                return [Hypothesis((), -math.inf, -math.inf, 0.0, ())]
+            if bad >= 0:
+                b = int(utts[int(np.argmin(counts))])
+                raise non_finite_error(b, bad // vocab, float(arr[b].flat[bad]), batched)
+            flat_toks, flat_frames = toks.tolist(), frames.tolist()
+            pos = 0
             out = []
-            for i, size in enumerate(sizes[:k].tolist()):
-                total, acoustic, lm = scores[i].tolist()
-                out.append(
-                    Hypothesis(
-                        tuple(toks[i, :size].tolist()),
-                        total,
-                        acoustic,
-                        lm,
-                        tuple(frames[i, :size].tolist()),
+            for n, lengths, rows in zip(counts.tolist(), sizes.tolist(), scores.tolist()):
+                if n == 0:
+                    out.append([Hypothesis((), -math.inf, -math.inf, 0.0, ())])
+                    continue
+                hyps = []
+                for size, (total, acoustic, lm) in zip(lengths[:n], rows[:n]):
+                    end = pos + size
+                    hyps.append(
+                        Hypothesis(
+                            tuple(flat_toks[pos:end]),
+                            total,
+                            acoustic,
+                            lm,
+                            tuple(flat_frames[pos:end]),
+                        )
                     )
-                )
+                    pos = end
+                out.append(hyps)
             return out
 
         threads = min(self.num_threads, batch)
         if threads <= 1:
-            return [one(b) for b in range(batch)]
-
-        def chunk(start: int) -> list[list[Hypothesis]]:  # every threads-th utterance
-            return [one(b) for b in range(start, batch, threads)]
-
-        out: list[list[Hypothesis]] = [[] for _ in range(batch)]
+            return run(np.arange(batch))
+        # every threads-th utterance per thread: lengths are often sorted, so this balances
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            for start, part in enumerate(pool.map(chunk, range(threads))):
-                out[start::threads] = part
+            parts = list(pool.map(lambda s: run(np.arange(s, batch, threads)), range(threads)))
+        out: list[list[Hypothesis]] = [[] for _ in range(batch)]
+        for start, part in enumerate(parts):
+            out[start::threads] = part
         return out
