@@ -296,3 +296,98 @@ def test_wide_beam_selection_keeps_the_best_stably(scores: list[int], keep: int)
     assert bid[:m].tolist() == [i + 100 for i in top]
     assert bs[:m].tolist() == [float(scores[i]) for i in top]
     assert kth == min(scores[i] for i in top)
+
+
+def blank_heavy(seed: int, time: int, vocab: int, blank: int, dtype: Any = np.float64) -> Any:
+    """Log-probs where most frames are a confident blank (long runs), some a confident
+    label and some a mix: the token-pruned search's blank-run path and its other paths."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(time, vocab))
+    kind = rng.random(time)
+    t = np.arange(time)
+    logits[t[kind < 0.7], blank] += 8.0
+    spike = t[(kind >= 0.7) & (kind < 0.85)]
+    logits[spike, rng.integers(0, vocab, spike.size)] += 6.0
+    lp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    return lp.astype(dtype)
+
+
+@given(
+    seed=seeds,
+    time=st.integers(1, 40),
+    vocab=st.integers(2, 6),
+    blank_pos=st.integers(0, 5),
+    beam=st.integers(1, 6) | st.integers(21, 24),
+    token_min_logp=st.sampled_from([-0.5, -2.0, -4.0]),
+    beam_prune_logp=st.sampled_from([None, -3.0]),
+)
+def test_blank_runs_match_python_reference(
+    refs: dict[str, Any],
+    seed: int,
+    time: int,
+    vocab: int,
+    blank_pos: int,
+    beam: int,
+    token_min_logp: float,
+    beam_prune_logp: float | None,
+) -> None:
+    """With token pruning, runs of frames where only the blank is kept are summed in one
+    step; the result must be the frame-by-frame search's (the reference)."""
+    blank = blank_pos % vocab
+    lp = blank_heavy(seed, time, vocab, blank)
+    opts = {
+        "beam_width": beam,
+        "blank": blank,
+        "top_n": min(beam, 3),
+        "token_min_logp": token_min_logp,
+        "beam_prune_logp": beam_prune_logp,
+    }
+    got = BeamSearchDecoder(**opts, num_threads=1).decode(lp)[0]
+    want = refs["reference_beam_search"](lp, **opts)
+    assert [h.tokens for h in got] == [h.tokens for h in want]
+    assert [h.frames for h in got] == [h.frames for h in want]
+    assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-12, abs=1e-12)
+
+
+@given(seed=seeds, time=st.integers(1, 30), token_min_logp=st.floats(-6.0, -0.01))
+def test_float32_threshold_is_exact(seed: int, time: int, token_min_logp: float) -> None:
+    """float32 input is compared against token_min_logp as exactly as float64 input: the
+    same values upcast give the same tokens and frames (scores differ only by rounding)."""
+    lp32 = blank_heavy(seed, time, 5, 0, np.float32)
+    decoder = BeamSearchDecoder(beam_width=4, top_n=4, token_min_logp=token_min_logp)
+    got = decoder.decode(lp32)[0]
+    want = decoder.decode(lp32.astype(np.float64))[0]
+    assert [(h.tokens, h.frames) for h in got] == [(h.tokens, h.frames) for h in want]
+    assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-6)
+
+
+@given(
+    seed=seeds,
+    batch=st.integers(1, 4),
+    time=st.integers(1, 30),
+    value=st.sampled_from([np.nan, np.inf]),
+    token_min_logp=st.sampled_from([None, -3.0]),
+    dead=st.booleans(),
+    threads=st.integers(1, 2),
+)
+def test_non_finite_entry_is_found_where_it_is(
+    seed: int,
+    batch: int,
+    time: int,
+    value: float,
+    token_min_logp: float | None,
+    dead: bool,
+    threads: int,
+) -> None:
+    """A NaN or +inf anywhere in a valid frame is reported with its position: in a blank
+    run, in a busy frame, and after every beam has died (a frame of -inf before it)."""
+    rng = np.random.default_rng(seed)
+    lp = np.stack([blank_heavy(seed + b, time, 4, 0) for b in range(batch)])
+    b, t = int(rng.integers(batch)), int(rng.integers(time))
+    lp[b, t, int(rng.integers(4))] = value
+    if dead and t > 0:
+        lp[b, int(rng.integers(t))] = -np.inf  # no path survives that frame
+    decoder = BeamSearchDecoder(beam_width=3, token_min_logp=token_min_logp, num_threads=threads)
+    where = rf"log_probs\[{b}, {t}\]"
+    with pytest.raises(InputValueError, match=where):
+        decoder.decode(lp)

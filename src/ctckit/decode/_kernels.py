@@ -180,20 +180,27 @@ def find_non_finite(lp, length):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _kept(lp, t, blank, token_min_logp):  # type: ignore[no-untyped-def]
-    """Token pruning in frame ``t``: whether the blank is its only kept token, and the token
-    kept although below ``token_min_logp`` (the frame's most probable one, the first on
-    ties as ``np.argmax``, when no token reaches it; else -1)."""
-    kept = 0  # a branch-free count first: the common frame is a confident blank
+def _kept(lp, t, blank, tmin, inf):  # type: ignore[no-untyped-def]
+    """Token pruning in frame ``t``: whether the blank is its only kept token; the token
+    kept although below ``tmin`` (the frame's most probable one, the first on ties as
+    ``np.argmax``, when no token reaches ``tmin``; else -1); and the first NaN or +inf
+    entry's column (-1 if none; ``inf`` is +inf in lp's dtype)."""
+    kept = 0  # branch-free counts first: the common frame is a confident blank
+    bad = 0
     for c in range(lp.shape[1]):
-        kept += lp[t, c] >= token_min_logp
+        kept += lp[t, c] >= tmin
+        bad += not lp[t, c] < inf
+    if bad:
+        for c in range(lp.shape[1]):
+            if not lp[t, c] < inf:
+                return False, -1, c
     if kept > 0:
-        return kept == 1 and lp[t, blank] >= token_min_logp, -1
+        return kept == 1 and lp[t, blank] >= tmin, -1, -1
     top = 0
     for c in range(1, lp.shape[1]):
         if lp[t, c] > lp[t, top]:
             top = c
-    return top == blank and lp[t, top] != _NEG_INF, top
+    return top == blank and lp[t, top] != _NEG_INF, top, -1
 
 
 @njit(cache=True, nogil=True)
@@ -227,10 +234,13 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
             entries (``+inf`` disables the early exit).
 
     Returns:
-        ``(n, lengths, tokens, frames, scores)``: ``n`` hypotheses (best
+        ``(n, lengths, tokens, frames, scores, bad)``: ``n`` hypotheses (best
         first); ``tokens`` and ``frames`` are ``(top_n, max(length, 1))``
         int32 rows of which the first ``lengths[k]`` are used; ``scores`` is
-        ``(top_n, 3)`` float64 (total, acoustic, unweighted LM).
+        ``(top_n, 3)`` float64 (total, acoustic, unweighted LM); ``bad`` is the
+        flat index ``t * V + v`` of the first NaN or +inf in ``lp[:length]``
+        (then ``n = 0``), or -1. The check rides on the search's own reads of
+        each frame.
     """
     vocab = lp.shape[1]
     width = beam_width
@@ -318,8 +328,9 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     tmin_cast = np.empty(1, lp.dtype)
     tmin_cast[0] = token_min_logp
     tmin = tmin_cast[0]
+    inf = tmin_cast.dtype.type(np.inf)
     if tmin < token_min_logp:
-        tmin = np.nextafter(tmin, tmin_cast.dtype.type(np.inf))
+        tmin = np.nextafter(tmin, inf)
     # the frame's log-probs, copied: a view lp[t] per frame would cost a reference count
     # update (an atomic operation) each time
     row = np.empty(vocab, lp.dtype)
@@ -330,6 +341,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     # nothing, for the reference counts of the buffers it swaps) and added once.
     settled = False
     shift = 0.0
+    bad = -1  # the column of a NaN or +inf in frame t, which stops the search
 
     t = -1
     while True:
@@ -337,15 +349,17 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         if t >= length:
             break
         if prune_tokens:
-            only_blank, top = _kept(lp, t, blank, tmin)
+            only_blank, top, bad = _kept(lp, t, blank, tmin, inf)
+            if bad >= 0:
+                break
             if settled:
                 while only_blank:
                     shift += lp[t, blank]
                     t += 1
                     if t == length:
                         break
-                    only_blank, top = _kept(lp, t, blank, tmin)
-                if t == length:
+                    only_blank, top, bad = _kept(lp, t, blank, tmin, inf)
+                if t == length or bad >= 0:
                     break
                 for i in range(n):
                     cur_pb[i] += shift
@@ -399,8 +413,16 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
             if top >= 0:
                 row[top] = lp[t, top]
         else:
+            nbad = 0
             for c in range(vocab):
                 row[c] = lp[t, c]
+                nbad += not row[c] < inf
+            if nbad:
+                for c in range(vocab):
+                    if not row[c] < inf:
+                        bad = c
+                        break
+                break
         lb = row[blank]
         # the frame's candidate tokens: non-blank, kept, not -inf (one pass, then the
         # threshold below picks from these)
@@ -687,6 +709,26 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         if n == 0:
             break
 
+    if bad >= 0:
+        return (
+            0,
+            np.zeros(0, np.int64),
+            np.zeros((0, 1), np.int32),
+            np.zeros((0, 1), np.int32),
+            np.zeros((0, 3), np.float64),
+            t * vocab + bad,
+        )
+    if t < length - 1:  # every beam died at frame t; the frames after it are still checked
+        rest = find_non_finite(lp[t + 1 :], length - t - 1)
+        if rest >= 0:
+            return (
+                0,
+                np.zeros(0, np.int64),
+                np.zeros((0, 1), np.int32),
+                np.zeros((0, 1), np.int32),
+                np.zeros((0, 3), np.float64),
+                (t + 1) * vocab + rest,
+            )
     if settled:
         for i in range(n):
             cur_pb[i] += shift
@@ -738,7 +780,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         out_sc[k, 1] = acoustic[i]
         out_sc[k, 2] = lm_total[i]
         k += 1
-    return k, out_len, out_tok, out_frm, out_sc
+    return k, out_len, out_tok, out_frm, out_sc, -1
 
 
 @njit(cache=True, nogil=True)
@@ -786,14 +828,13 @@ def decode_many(  # type: ignore[no-untyped-def]
         if length == 0:  # the empty labelling, score 0, whatever the LM
             counts[k] = 1
             continue
-        bad = find_non_finite(lp, length)
-        if bad >= 0:
-            counts[k] = -1
-            return counts, sizes, scores, tokens[:used], frames[:used], bad
-        n, out_len, out_tok, out_frm, out_sc = prefix_beam_search(
+        n, out_len, out_tok, out_frm, out_sc, bad = prefix_beam_search(
             lp, length, blank, beam_width, top_n, token_min_logp, beam_prune_logp,
             lm_logp, lm_next, lm_end, lm_start, lm_weight, lm_bound, bonus,
         )  # fmt: skip
+        if bad >= 0:
+            counts[k] = -1
+            return counts, sizes, scores, tokens[:used], frames[:used], bad
         counts[k] = n
         need = used
         for i in range(n):
