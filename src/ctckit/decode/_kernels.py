@@ -368,55 +368,43 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                 shift = 0.0
                 settled = False
             elif only_blank:
-                # a run's first frame: every beam now ends in a blank; beam pruning applies
-                lb = lp[t, blank]
-                best = _NEG_INF
+                # a run's first frame: every beam now ends in a blank (pb = tot + lb,
+                # pnb = -inf). Every rank moves by lb alike, so nothing new falls below the
+                # beam-pruning cut (the previous frame's survivors all passed it) and the
+                # run can start: lb goes into the shift
                 for i in range(n):
-                    pb = cur_tot[i] + lb
-                    cur_pb[i] = pb
-                    cur_tot[i] = pb
+                    cur_pb[i] = cur_tot[i]
                     cur_pnb[i] = _NEG_INF
                     if cur_vnb[i] > cur_vb[i]:
                         cur_vb[i] = cur_vnb[i]
                         cur_rb[i] = cur_rnb[i]
-                    cur_vb[i] += lb
                     cur_vnb[i] = _NEG_INF
-                    r = pb + extra[cur_node[i]]
-                    s_rank[i] = r
-                    if r > best:
-                        best = r
-                cut = best + beam_prune_logp
-                m = 0
-                for j in range(n):
-                    r = s_rank[j]
-                    if r == _NEG_INF or r < cut:
-                        continue
-                    if m < j:
-                        cur_node[m] = cur_node[j]
-                        cur_pb[m] = cur_pb[j]
-                        cur_pnb[m] = cur_pnb[j]
-                        cur_tot[m] = cur_tot[j]
-                        cur_vb[m] = cur_vb[j]
-                        cur_vnb[m] = cur_vnb[j]
-                        cur_rb[m] = cur_rb[j]
-                        cur_rnb[m] = cur_rnb[j]
-                    m += 1
-                n = m
-                if n == 0:
-                    break
+                shift = lp[t, blank]
                 settled = True
                 continue
-            # tokens below token_min_logp are ignored in this frame, all their uses
+            # tokens below token_min_logp are ignored in this frame, all their uses; the
+            # others that are not the blank nor -inf are the frame's candidate tokens
+            # (listed branch-free: which tokens are kept is unpredictable)
+            nk = 0
             for c in range(vocab):
                 x = lp[t, c]
-                row[c] = x if x >= tmin else _NEG_INF
+                keep = x >= tmin
+                row[c] = x if keep else _NEG_INF
+                kept_toks[nk] = c
+                nk += keep & (x != _NEG_INF) & (c != blank)
             if top >= 0:
                 row[top] = lp[t, top]
+                kept_toks[nk] = top
+                nk += top != blank and row[top] != _NEG_INF
         else:
+            nk = 0
             nbad = 0
             for c in range(vocab):
-                row[c] = lp[t, c]
-                nbad += not row[c] < inf
+                x = lp[t, c]
+                row[c] = x
+                nbad += not x < inf
+                kept_toks[nk] = c
+                nk += (x != _NEG_INF) & (c != blank)
             if nbad:
                 for c in range(vocab):
                     if not row[c] < inf:
@@ -424,78 +412,65 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                         break
                 break
         lb = row[blank]
-        # the frame's candidate tokens: non-blank, kept, not -inf (one pass, then the
-        # threshold below picks from these)
-        nk = 0
-        for c in range(blank):  # branch-free compaction (kept tokens are unpredictable)
-            kept_toks[nk] = c
-            nk += row[c] != _NEG_INF
-        for c in range(blank + 1, vocab):
-            kept_toks[nk] = c
-            nk += row[c] != _NEG_INF
         mark = t + 1
 
-        # stay candidates: the prefix unchanged (blank, or a repeat of its last label)
+        # stay candidates: the prefix unchanged (blank, or a repeat of its last label), plus
+        # the extension of its parent's beam by its last token when the parent is in the
+        # beam (the same prefix: merged); then ranked: the best, and the threshold an
+        # extension must beat (the beam's worst stay when the beam is full); and an upper
+        # bound of any extension's rank, without the token's log-prob
         for i in range(n):
-            nd = cur_node[i]
-            beam_of_node[nd] = i
-            tot = cur_tot[i]
-            s_pb[i] = tot + lb
-            if cur_vb[i] >= cur_vnb[i]:
-                s_vb[i] = cur_vb[i] + lb
-                s_rb[i] = cur_rb[i]
-            else:
-                s_vb[i] = cur_vnb[i] + lb
-                s_rb[i] = cur_rnb[i]
-            if nlen[nd] > 0:
-                v = row[token[nd]]
-                s_pnb[i] = cur_pnb[i] + v
-                s_vnb[i] = cur_vnb[i] + v
-            else:
-                s_pnb[i] = _NEG_INF
-                s_vnb[i] = _NEG_INF
-            s_rnb[i] = cur_rnb[i]
-        # extensions that land on another beam: merge into that beam's stay candidate
-        for j in range(n):
-            nd = cur_node[j]
-            if nlen[nd] == 0:
-                continue
-            p = parent[nd]
-            k = beam_of_node[p]
-            if k < 0 or k >= n or cur_node[k] != p:
-                continue
-            c = token[nd]
-            v = row[c]
-            if c == token[p]:
-                e = cur_pb[k] + v
-                ev = cur_vb[k] + v
-                er = cur_rb[k]
-            else:
-                e = cur_tot[k] + v
-                if cur_vb[k] >= cur_vnb[k]:
-                    ev = cur_vb[k] + v
-                    er = cur_rb[k]
-                else:
-                    ev = cur_vnb[k] + v
-                    er = cur_rnb[k]
-            s_pnb[j] = _lse(s_pnb[j], e)
-            if ev > s_vnb[j]:
-                s_vnb[j] = ev
-                rec_frame[n_rec] = t
-                rec_prev[n_rec] = er
-                s_rnb[j] = n_rec
-                n_rec += 1
-            stamp[k * vocab + c] = mark
-
-        # rank the stays: the best, and the threshold an extension must beat (the beam's
-        # worst stay when the beam is full); an upper bound of any extension's rank, without
-        # the token's log-prob
+            beam_of_node[cur_node[i]] = i
         best = _NEG_INF
         worst = np.inf
         gmax = _NEG_INF
         for j in range(n):
             nd = cur_node[j]
-            tot = _lse(s_pb[j], s_pnb[j])
+            tot = cur_tot[j]
+            pb = tot + lb
+            if cur_vb[j] >= cur_vnb[j]:
+                s_vb[j] = cur_vb[j] + lb
+                s_rb[j] = cur_rb[j]
+            else:
+                s_vb[j] = cur_vnb[j] + lb
+                s_rb[j] = cur_rnb[j]
+            pnb = _NEG_INF
+            vnb = _NEG_INF
+            rnb = cur_rnb[j]
+            if nlen[nd] > 0:
+                c = token[nd]
+                v = row[c]
+                if v != _NEG_INF:
+                    pnb = cur_pnb[j] + v
+                    vnb = cur_vnb[j] + v
+                    p = parent[nd]
+                    k = beam_of_node[p]  # stale entries are caught by the node check
+                    if k >= 0 and k < n and cur_node[k] == p:
+                        if c == token[p]:
+                            e = cur_pb[k] + v
+                            ev = cur_vb[k] + v
+                            er = cur_rb[k]
+                        else:
+                            e = cur_tot[k] + v
+                            if cur_vb[k] >= cur_vnb[k]:
+                                ev = cur_vb[k] + v
+                                er = cur_rb[k]
+                            else:
+                                ev = cur_vnb[k] + v
+                                er = cur_rnb[k]
+                        pnb = _lse(pnb, e)
+                        if ev > vnb:
+                            vnb = ev
+                            rec_frame[n_rec] = t
+                            rec_prev[n_rec] = er
+                            rnb = n_rec
+                            n_rec += 1
+                        stamp[k * vocab + c] = mark
+            s_pb[j] = pb
+            s_pnb[j] = pnb
+            s_vnb[j] = vnb
+            s_rnb[j] = rnb
+            tot = _lse(pb, pnb)
             s_tot[j] = tot
             r = tot + extra[nd]
             s_rank[j] = r

