@@ -247,60 +247,50 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     use_w = lm_weight != 0.0
     use_b = bonus != 0.0
 
-    # the prefix trie
+    # Buffers: a few allocations with one row per field (an allocation costs far more
+    # than a view, and this runs once per utterance).
+    # The prefix trie: parent, token, length, LM state, beam index (stale entries are
+    # detected, no reset needed), first child, next sibling; LM score, extra rank term.
     cap = length * width + 1
-    parent = np.empty(cap, np.int32)
-    token = np.empty(cap, np.int32)
-    nlen = np.empty(cap, np.int32)
-    lm_state = np.empty(cap, np.int32)
-    lm_score = np.empty(cap, np.float64)
-    extra = np.empty(cap, np.float64)
-    beam_of_node = np.empty(cap, np.int32)  # stale entries are detected, no reset needed
-    first_child = np.empty(cap, np.int32)
-    next_sibling = np.empty(cap, np.int32)
+    trie_i = np.empty((7, cap), np.int32)
+    parent, token, nlen, lm_state, beam_of_node, first_child, next_sibling = (
+        trie_i[0], trie_i[1], trie_i[2], trie_i[3], trie_i[4], trie_i[5], trie_i[6]
+    )  # fmt: skip
+    trie_f = np.empty((2, cap), np.float64)
+    lm_score, extra = trie_f[0], trie_f[1]
     # best single alignments: a chain of emission records (frame, previous record)
     rcap = 2 * length * width + 1
-    rec_frame = np.empty(rcap, np.int32)
-    rec_prev = np.empty(rcap, np.int32)
+    recs = np.empty((2, rcap), np.int32)
+    rec_frame, rec_prev = recs[0], recs[1]
     n_rec = 0
 
-    # the beam (current and next), per beam: node, summed log-probs ending in blank / label,
-    # best-alignment log-probs ending in blank / label and their records
-    cur_node = np.empty(width, np.int32)
-    cur_pb = np.empty(width, np.float64)
-    cur_pnb = np.empty(width, np.float64)
-    cur_vb = np.empty(width, np.float64)
-    cur_vnb = np.empty(width, np.float64)
-    cur_rb = np.empty(width, np.int32)
-    cur_rnb = np.empty(width, np.int32)
-    new_node = np.empty(width, np.int32)
-    new_pb = np.empty(width, np.float64)
-    new_pnb = np.empty(width, np.float64)
-    new_vb = np.empty(width, np.float64)
-    new_vnb = np.empty(width, np.float64)
-    new_rb = np.empty(width, np.int32)
-    new_rnb = np.empty(width, np.int32)
-    # stay candidates
-    cur_tot = np.empty(width, np.float64)  # log(exp(pb) + exp(pnb)), carried over
-    new_tot = np.empty(width, np.float64)
-    s_tot = np.empty(width, np.float64)
+    # Per beam, for the current beam, the next one (new_) and the stay candidates (s_):
+    # node; summed log-probs ending in blank / label (pb, pnb) and their log-sum-exp (tot);
+    # best-alignment log-probs ending in blank / label (vb, vnb) and their records (rb, rnb)
+    beam_f = np.empty((15, width), np.float64)
+    cur_pb, cur_pnb, cur_tot, cur_vb, cur_vnb = (
+        beam_f[0], beam_f[1], beam_f[2], beam_f[3], beam_f[4]
+    )  # fmt: skip
+    new_pb, new_pnb, new_tot, new_vb, new_vnb = (
+        beam_f[5], beam_f[6], beam_f[7], beam_f[8], beam_f[9]
+    )  # fmt: skip
+    s_pb, s_pnb, s_tot, s_vb, s_vnb = (
+        beam_f[10], beam_f[11], beam_f[12], beam_f[13], beam_f[14]
+    )  # fmt: skip
+    beam_i = np.empty((8, width), np.int32)
+    cur_node, cur_rb, cur_rnb, new_node, new_rb, new_rnb, s_rb, s_rnb = (
+        beam_i[0], beam_i[1], beam_i[2], beam_i[3], beam_i[4], beam_i[5], beam_i[6], beam_i[7]
+    )  # fmt: skip
     s_rank = np.empty(width, np.float64)
-    s_pb = np.empty(width, np.float64)
-    s_pnb = np.empty(width, np.float64)
-    s_vb = np.empty(width, np.float64)
-    s_vnb = np.empty(width, np.float64)
-    s_rb = np.empty(width, np.int32)
-    s_rnb = np.empty(width, np.int32)
     stamp = np.zeros(width * vocab, np.int32)
-    # bounded min-heap of the selection
     # selection of the W best candidates: a bounded min-heap in bs[:W] (narrow beams), or a
     # buffer of 3W cut back to the W best by quickselect whenever it fills up
     use_heap = width <= _HEAP_MAX_WIDTH
-    bs = np.empty(3 * width, np.float64)
+    sel_f = np.empty((2, 3 * width), np.float64)
+    bs, tmp = sel_f[0], sel_f[1]
     bid = np.empty(3 * width, np.int64)
-    tmp = np.empty(3 * width, np.float64)
-    toks = np.empty(vocab, np.int32)
-    kept_toks = np.empty(vocab, np.int32)
+    tok_lists = np.empty((2, vocab), np.int32)
+    toks, kept_toks = tok_lists[0], tok_lists[1]
 
     # the root: the empty prefix
     parent[0] = -1
