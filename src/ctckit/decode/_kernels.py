@@ -592,12 +592,14 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         if nb > width:  # (never with the heap)
             nb, kth = _keep_best(bs, bid, nb, width, tmp)
 
-        if use_heap:  # best first (the next frame's extensions then raise the threshold sooner)
+        if use_heap:
+            # the next beam best first (the next frame's extensions then raise the threshold
+            # sooner): sorted ascending, which a heap's array nearly is, then read backwards
             for h in range(1, nb):
                 x = bs[h]
                 xi = bid[h]
                 g = h
-                while g > 0 and bs[g - 1] < x:
+                while g > 0 and bs[g - 1] > x:
                     bs[g] = bs[g - 1]
                     bid[g] = bid[g - 1]
                     g -= 1
@@ -606,7 +608,8 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         # the survivors become the next beam; extensions get trie nodes
         cut = best + beam_prune_logp
         m = 0
-        for h in range(nb):
+        for hh in range(nb):
+            h = nb - 1 - hh if use_heap else hh
             if bs[h] < cut:
                 continue
             ident = bid[h]
