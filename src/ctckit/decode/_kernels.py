@@ -1,7 +1,8 @@
 """Numba kernels of the CTC prefix beam search (private).
 
-One call decodes one utterance and holds no GIL, so a thread pool decodes a
-batch in parallel. All buffers are allocated once per call.
+``decode_many`` decodes a list of utterances in one call from Python (one per
+thread of the pool) and holds no GIL; ``prefix_beam_search`` decodes one. Its
+buffers are a few allocations per utterance, viewed row by row.
 
 Data structures:
 
@@ -21,21 +22,24 @@ Data structures:
   alignment (ending in a blank / in a label, max instead of log-sum-exp) as
   a chain of emission records (frame, previous record); the frames of the
   result are read from that chain.
+* Token pruning (``token_min_logp``) masks the frame's row first: a pruned
+  token has log-prob ``-inf`` in that frame, in every use. A frame whose only
+  kept token is the blank leaves every beam ending in a blank; from there on,
+  each such frame adds the same log-prob to every beam, so a run of them is
+  summed (a tight scan, about 12 ns a frame) and added once at its end.
 * Per frame, the stays are ranked first; their threshold (the worst stay
   when the beam is full, or the beam-pruning threshold) and an upper bound
   of the beams' totals select the tokens that could extend any beam into
-  the selection. On most frames of peaky posteriors (a confident blank)
-  there is none: then the next beam is the stays that pass beam pruning,
-  kept in place, with no selection and no new node.
+  the selection. When there is none, the next beam is the stays that pass
+  beam pruning, kept in place, with no selection and no new node.
 * Otherwise the ``W`` best candidates are selected: for ``W <= 20`` with a
-  bounded min-heap, for wider beams by collecting the candidates that beat
-  the threshold in a buffer of ``3W`` that quickselect cuts back to the
-  ``W`` best whenever it fills up (a heap push into a wide full heap sifts
-  through all its levels; measured, the buffer is faster from about
-  ``W = 20`` with pruning). Tokens are visited in decreasing
-  log-probability, so the scan over a beam's extensions stops as soon as an
-  upper bound of the remaining ones cannot beat the threshold (the heap's
-  minimum, the buffer's last cut, or the beam-pruning threshold).
+  bounded min-heap (the next beam is then sorted best first, which makes
+  the next frame's threshold rise sooner), for wider beams by collecting
+  the candidates that beat the threshold in a buffer of ``4W`` that
+  quickselect cuts back to the ``W`` best whenever it fills up (a push into
+  a wide full heap sifts through all its levels). Tokens are visited in
+  decreasing log-probability, so the scan over a beam's extensions stops as
+  soon as an upper bound of the remaining ones cannot beat the threshold.
 
 Scores: ``rank = acoustic + extra(node)`` with ``extra = lm_weight * lm +
 insertion_bonus * length``; both terms are exactly ``0.0`` when their
@@ -284,11 +288,11 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     s_rank = np.empty(width, np.float64)
     stamp = np.zeros(width * vocab, np.int32)
     # selection of the W best candidates: a bounded min-heap in bs[:W] (narrow beams), or a
-    # buffer of 3W cut back to the W best by quickselect whenever it fills up
+    # buffer of 4W cut back to the W best by quickselect whenever it fills up
     use_heap = width <= _HEAP_MAX_WIDTH
-    sel_f = np.empty((2, 3 * width), np.float64)
+    sel_f = np.empty((2, 4 * width), np.float64)
     bs, tmp = sel_f[0], sel_f[1]
-    bid = np.empty(3 * width, np.int64)
+    bid = np.empty(4 * width, np.int64)
     tok_lists = np.empty((2, vocab), np.int32)
     toks, kept_toks = tok_lists[0], tok_lists[1]
 
@@ -585,7 +589,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                         best = r
                         if best + beam_prune_logp > thr:
                             thr = best + beam_prune_logp
-                    if nb == 3 * width:
+                    if nb == 4 * width:
                         nb, kth = _keep_best(bs, bid, nb, width, tmp)
                         if kth > thr:
                             thr = kth
