@@ -223,6 +223,9 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     lm_weight,
     lm_bound,
     bonus,
+    trie_i,
+    trie_f,
+    recs,
 ):
     """CTC prefix beam search over ``lp[:length]`` (``(T, V)`` log-probabilities).
 
@@ -236,6 +239,9 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
             ``(S, V)``, ``(S,)``, start id); a one-state zero table for none.
         lm_bound: Upper bound of ``lm_weight * lm_logp[s, c]`` over all
             entries (``+inf`` disables the early exit).
+        trie_i, trie_f, recs: Buffers of at least ``(7, N)`` int32, ``(2, N)``
+            float64 and ``(2, 2N)`` int32, ``N = length * beam_width + 1``
+            (the trie and the alignment records; contents are overwritten).
 
     Returns:
         ``(n, lengths, tokens, frames, scores, bad)``: ``n`` hypotheses (best
@@ -255,16 +261,11 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     # than a view, and this runs once per utterance).
     # The prefix trie: parent, token, length, LM state, beam index (stale entries are
     # detected, no reset needed), first child, next sibling; LM score, extra rank term.
-    cap = length * width + 1
-    trie_i = np.empty((7, cap), np.int32)
     parent, token, nlen, lm_state, beam_of_node, first_child, next_sibling = (
         trie_i[0], trie_i[1], trie_i[2], trie_i[3], trie_i[4], trie_i[5], trie_i[6]
     )  # fmt: skip
-    trie_f = np.empty((2, cap), np.float64)
     lm_score, extra = trie_f[0], trie_f[1]
     # best single alignments: a chain of emission records (frame, previous record)
-    rcap = 2 * length * width + 1
-    recs = np.empty((2, rcap), np.int32)
     rec_frame, rec_prev = recs[0], recs[1]
     n_rec = 0
 
@@ -795,6 +796,16 @@ def decode_many(  # type: ignore[no-untyped-def]
     tokens = np.empty(cap, np.int32)
     frames = np.empty(cap, np.int32)
     used = 0
+    # the search's big buffers, once for all utterances (allocating them per utterance
+    # costs page faults, which serialise threads: measured, two threads then gained 1.5x
+    # instead of 1.9x); only the part a search writes is ever touched
+    longest = 0
+    for k in range(m):
+        longest = max(longest, lens[utts[k]])
+    nodes = longest * beam_width + 1
+    trie_i = np.empty((7, nodes), np.int32)
+    trie_f = np.empty((2, nodes), np.float64)
+    recs = np.empty((2, 2 * nodes), np.int32)
     for k in range(m):
         lp = arr[utts[k]]
         length = lens[utts[k]]
@@ -803,7 +814,7 @@ def decode_many(  # type: ignore[no-untyped-def]
             continue
         n, out_len, out_tok, out_frm, out_sc, bad = prefix_beam_search(
             lp, length, blank, beam_width, top_n, token_min_logp, beam_prune_logp,
-            lm_logp, lm_next, lm_end, lm_start, lm_weight, lm_bound, bonus,
+            lm_logp, lm_next, lm_end, lm_start, lm_weight, lm_bound, bonus, trie_i, trie_f, recs,
         )  # fmt: skip
         if bad >= 0:
             counts[k] = -1
