@@ -391,3 +391,26 @@ def test_non_finite_entry_is_found_where_it_is(
     where = rf"log_probs\[{b}, {t}\]"
     with pytest.raises(InputValueError, match=where):
         decoder.decode(lp)
+
+
+def _decode_in_child(queue: Any) -> None:
+    lp = np.log(np.eye(3)[[0, 1, 0, 2, 2, 0]] * 0.9 + 0.05)
+    out = BeamSearchDecoder(beam_width=3, num_threads=2).decode(np.stack([lp, lp, lp]))
+    queue.put([h[0].tokens for h in out])
+
+
+def test_thread_pool_survives_fork() -> None:
+    """The decoder's shared thread pool is per process: a forked child (which inherits the
+    pool object but not its threads) decodes with threads of its own instead of hanging."""
+    import multiprocessing
+
+    lp = np.log(np.eye(3)[[0, 1, 0, 2, 2, 0]] * 0.9 + 0.05)
+    parent = BeamSearchDecoder(beam_width=3, num_threads=2).decode(np.stack([lp, lp, lp]))
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_decode_in_child, args=(queue,))
+    child.start()
+    got = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert got == [h[0].tokens for h in parent] == [(1, 2)] * 3
