@@ -32,14 +32,16 @@ Data structures:
   of the beams' totals select the tokens that could extend any beam into
   the selection. When there is none, the next beam is the stays that pass
   beam pruning, kept in place, with no selection and no new node.
-* Otherwise the ``W`` best candidates are selected: for ``W <= 20`` with a
-  bounded min-heap (the next beam is then sorted best first, which makes
-  the next frame's threshold rise sooner), for wider beams by collecting
+* Otherwise the ``W`` best candidates are selected: for ``W <= 96`` by
+  insertion into a sorted array of ``W`` (the beam is kept best first and
+  tokens are visited best first, so candidates arrive nearly in order and
+  most insertions shift little; measured faster than a bounded heap, by
+  11% at ``W = 10`` and 20% at ``W = 50``), for wider beams by collecting
   the candidates that beat the threshold in a buffer of ``4W`` that
-  quickselect cuts back to the ``W`` best whenever it fills up (a push into
-  a wide full heap sifts through all its levels). Tokens are visited in
-  decreasing log-probability, so the scan over a beam's extensions stops as
-  soon as an upper bound of the remaining ones cannot beat the threshold.
+  quickselect cuts back to the ``W`` best whenever it fills up. The scan
+  over a beam's extensions stops as soon as an upper bound of the remaining
+  ones cannot beat the threshold (the array's last entry when full, the
+  buffer's last cut, or the beam-pruning threshold).
 
 Scores: ``rank = acoustic + extra(node)`` with ``extra = lm_weight * lm +
 insertion_bonus * length``; both terms are exactly ``0.0`` when their
@@ -56,7 +58,7 @@ from numba import njit
 _NEG_INF = -np.inf
 _SLACK = 1e-7  # early-exit bounds are loosened by this much against rounding
 _EXT = 1 << 32  # selection ids from here on are extensions ((beam + 1) << 32 | token)
-_HEAP_MAX_WIDTH = 20  # wider beams select with a buffer and quickselect instead of a heap
+_SORTED_MAX_WIDTH = 96  # wider beams select with a buffer and quickselect (measured)
 
 
 @njit(cache=True, nogil=True)
@@ -72,45 +74,20 @@ def _lse(a: float, b: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def _heap_push(hs, hid, hn, cap, score, ident):  # type: ignore[no-untyped-def]
-    """Push into a min-heap bounded to ``cap`` entries; returns the new size."""
-    if hn < cap:
-        k = hn
-        hn += 1
-        while k > 0:
-            p = (k - 1) >> 1
-            if hs[p] <= score:
-                break
-            hs[k] = hs[p]
-            hid[k] = hid[p]
-            k = p
-        hs[k] = score
-        hid[k] = ident
-        return hn
-    # full: replace the root (the caller checked score > hs[0])
-    _sift_down(hs, hid, hn, 0, score, ident)
-    return hn
-
-
-@njit(cache=True, nogil=True)
-def _sift_down(hs, hid, hn, k, score, ident):  # type: ignore[no-untyped-def]
-    """Put ``(score, ident)`` at position ``k`` of the min-heap ``hs[:hn]`` and sift it down
-    (its subtrees must be heaps)."""
-    while True:
-        left = 2 * k + 1
-        if left >= hn:
-            break
-        child = left
-        right = left + 1
-        if right < hn and hs[right] < hs[left]:
-            child = right
-        if hs[child] >= score:
-            break
-        hs[k] = hs[child]
-        hid[k] = hid[child]
-        k = child
-    hs[k] = score
-    hid[k] = ident
+def _insert_sorted(bs, bid, nb, cap, score, ident):  # type: ignore[no-untyped-def]
+    """Insert into ``bs[:nb]`` (descending, with ``bid``), bounded to ``cap`` entries: when
+    full the last is dropped (the caller checked ``score`` beats it). Equal scores keep
+    their arrival order. Returns the new count."""
+    if nb == cap:
+        nb -= 1
+    g = nb
+    while g > 0 and bs[g - 1] < score:
+        bs[g] = bs[g - 1]
+        bid[g] = bid[g - 1]
+        g -= 1
+    bs[g] = score
+    bid[g] = ident
+    return nb + 1
 
 
 @njit(cache=True, nogil=True)
@@ -288,9 +265,9 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     )  # fmt: skip
     s_rank = np.empty(width, np.float64)
     stamp = np.zeros(width * vocab, np.int32)
-    # selection of the W best candidates: a bounded min-heap in bs[:W] (narrow beams), or a
-    # buffer of 4W cut back to the W best by quickselect whenever it fills up
-    use_heap = width <= _HEAP_MAX_WIDTH
+    # selection of the W best candidates: a sorted array bs[:W] (best first), or for wide
+    # beams a buffer of 4W cut back to the W best by quickselect whenever it fills up
+    use_sorted = width <= _SORTED_MAX_WIDTH
     sel_f = np.empty((2, 4 * width), np.float64)
     bs, tmp = sel_f[0], sel_f[1]
     bid = np.empty(4 * width, np.int64)
@@ -505,7 +482,7 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
 
         if nt == 0:
             # fast path: no extension can enter, so the next beam is the stays (in the same
-            # order) that pass beam pruning; no heap, no new node
+            # order) that pass beam pruning; no selection, no new node
             cut = best + beam_prune_logp
             m = 0
             for j in range(n):
@@ -535,19 +512,21 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
             continue
 
         # the candidates: the stays, then the extensions that beat the threshold, into the
-        # heap, or into the buffer (cut back to the W best whenever it fills up, which raises
-        # the threshold)
+        # sorted array, or into the buffer (cut back to the W best whenever it fills up,
+        # which raises the threshold)
         nb = 0
         # (best and thr are the stays' best and threshold from above)
         for j in range(n):
             r = s_rank[j]
             if r != _NEG_INF:
-                bs[nb] = r
-                bid[nb] = j
-                nb += 1
-        if use_heap:  # n <= W stays: one heapify instead of n pushes
-            for k in range(nb // 2 - 1, -1, -1):
-                _sift_down(bs, bid, nb, k, bs[k], bid[k])
+                if use_sorted:
+                    nb = _insert_sorted(bs, bid, nb, width, r, j)
+                else:
+                    bs[nb] = r
+                    bid[nb] = j
+                    nb += 1
+        if use_sorted and nb == width and bs[nb - 1] > thr:
+            thr = bs[nb - 1]
         for i in range(n):
             nd = cur_node[i]
             base = cur_tot[i]
@@ -576,13 +555,13 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                     x = lm_weight * (lm_score[nd] + lm_logp[st, c])
                 r = ac + (x + ext_b)
                 if r > thr:
-                    if use_heap:
-                        nb = _heap_push(bs, bid, nb, width, r, ((i + 1) << 32) | c)
+                    if use_sorted:
+                        nb = _insert_sorted(bs, bid, nb, width, r, ((i + 1) << 32) | c)
                         if r > best:
                             best = r
                         thr = best + beam_prune_logp
-                        if nb == width and bs[0] > thr:
-                            thr = bs[0]
+                        if nb == width and bs[nb - 1] > thr:
+                            thr = bs[nb - 1]
                         continue
                     bs[nb] = r
                     bid[nb] = ((i + 1) << 32) | c
@@ -595,27 +574,13 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
                         nb, kth = _keep_best(bs, bid, nb, width, tmp)
                         if kth > thr:
                             thr = kth
-        if nb > width:  # (never with the heap)
+        if nb > width:  # (never when sorted)
             nb, kth = _keep_best(bs, bid, nb, width, tmp)
 
-        if use_heap:
-            # the next beam best first (the next frame's extensions then raise the threshold
-            # sooner): sorted ascending, which a heap's array nearly is, then read backwards
-            for h in range(1, nb):
-                x = bs[h]
-                xi = bid[h]
-                g = h
-                while g > 0 and bs[g - 1] > x:
-                    bs[g] = bs[g - 1]
-                    bid[g] = bid[g - 1]
-                    g -= 1
-                bs[g] = x
-                bid[g] = xi
         # the survivors become the next beam; extensions get trie nodes
         cut = best + beam_prune_logp
         m = 0
-        for hh in range(nb):
-            h = nb - 1 - hh if use_heap else hh
+        for h in range(nb):
             if bs[h] < cut:
                 continue
             ident = bid[h]
