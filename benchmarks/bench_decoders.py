@@ -219,7 +219,7 @@ def main() -> None:
     parser.add_argument("--vocab", type=int, default=41)
     parser.add_argument("--beams", type=int, nargs="+", default=[10, 50, 100])
     parser.add_argument("--peer-budget", type=float, default=20.0, help="seconds per peer setting")
-    parser.add_argument("--repeats", type=int, default=3, help="best-of repeats for ctckit")
+    parser.add_argument("--repeats", type=int, default=7, help="best-of repeats for ctckit")
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
     args = parser.parse_args()
     if args.quick:
