@@ -234,8 +234,8 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
     use_w = lm_weight != 0.0
     use_b = bonus != 0.0
 
-    # Buffers: a few allocations with one row per field (an allocation costs far more
-    # than a view, and this runs once per utterance).
+    # Buffers are rows of a few arrays (an allocation costs far more than a view); the
+    # big ones, the trie and the records, are the caller's, reused across utterances.
     # The prefix trie: parent, token, length, LM state, beam index (stale entries are
     # detected, no reset needed), first child, next sibling; LM score, extra rank term.
     parent, token, nlen, lm_state, beam_of_node, first_child, next_sibling = (
