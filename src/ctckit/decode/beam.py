@@ -70,7 +70,8 @@ class BeamSearchDecoder:
 
     The search runs in a Numba kernel (compiled on first use and cached on
     disk) that releases the GIL; a batch is spread over ``num_threads``
-    threads, one utterance at a time.
+    threads (every ``num_threads``-th utterance each, the calling thread
+    and a process-wide pool), each decoding its share in one kernel call.
 
     Shallow fusion: with a language model, a candidate's ranking score is
     ``acoustic + lm_weight * lm + insertion_bonus * len(tokens)``, where
@@ -116,6 +117,13 @@ class BeamSearchDecoder:
 
         Greedy decoding would say ``()`` here (blank wins each frame), but
         ``"a"`` has probability ``0.4*0.4 + 0.4*0.6 + 0.6*0.4 = 0.64``.
+
+        With ``token_min_logp=-0.7`` (about ``log 0.5``), ``"a"`` (``log
+        0.4``) is ignored in both frames and only the all-blank path is left:
+
+        >>> pruned = BeamSearchDecoder(beam_width=2, top_n=2, token_min_logp=-0.7)
+        >>> [(h.tokens, round(h.acoustic_score, 4)) for h in pruned.decode(np.log(probs))[0]]
+        [((), -1.0217)]
     """
 
     def __init__(
