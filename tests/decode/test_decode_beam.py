@@ -332,7 +332,8 @@ def test_blank_runs_match_python_reference(
     beam_prune_logp: float | None,
 ) -> None:
     """With token pruning, runs of frames where only the blank is kept are summed in one
-    step; the result must be the frame-by-frame search's (the reference)."""
+    step, and label spikes that prune the blank and every beam's last label skip ranking
+    the stays; the result must be the frame-by-frame search's (the reference)."""
     blank = blank_pos % vocab
     lp = blank_heavy(seed, time, vocab, blank)
     opts = {
@@ -346,6 +347,20 @@ def test_blank_runs_match_python_reference(
     want = refs["reference_beam_search"](lp, **opts)
     assert [h.tokens for h in got] == [h.tokens for h in want]
     assert [h.frames for h in got] == [h.frames for h in want]
+    assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_spikes_over_a_large_vocabulary_match_python_reference(
+    refs: dict[str, Any], seed: int
+) -> None:
+    """With 30 classes a label spike rarely repeats a beam's last label, so most spike
+    frames take the path that skips the stays; long utterances, a full beam."""
+    lp = blank_heavy(seed, 150, 30, 0)
+    opts = {"beam_width": 8, "top_n": 3, "token_min_logp": -4.0, "beam_prune_logp": -8.0}
+    got = BeamSearchDecoder(**opts, num_threads=1).decode(lp)[0]
+    want = refs["reference_beam_search"](lp, **opts)
+    assert [(h.tokens, h.frames) for h in got] == [(h.tokens, h.frames) for h in want]
     assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-12, abs=1e-12)
 
 

@@ -43,6 +43,9 @@ Data structures:
   ones cannot beat the threshold (the array's last entry when full, the
   buffer's last cut, or the beam-pruning threshold).
 
+The small helpers are inlined by Numba (``inline="always"``): a call that passes
+arrays costs reference count updates (2% of the time at ``W = 10``, measured).
+
 Scores: ``rank = acoustic + extra(node)`` with ``extra = lm_weight * lm +
 insertion_bonus * length``; both terms are exactly ``0.0`` when their
 weight is zero, so the no-LM search does the same float operations.
@@ -61,7 +64,7 @@ _EXT = 1 << 32  # selection ids from here on are extensions ((beam + 1) << 32 | 
 _SORTED_MAX_WIDTH = 96  # wider beams select with a buffer and quickselect (measured)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _lse(a: float, b: float) -> float:
     """log(exp(a) + exp(b)); the smaller term is dropped when below exp(-50) of the larger
     (it could not change a float64 sum by more than 2e-22 relative)."""
@@ -73,7 +76,7 @@ def _lse(a: float, b: float) -> float:
     return a + math.log1p(math.exp(d))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _insert_sorted(bs, bid, nb, cap, score, ident):  # type: ignore[no-untyped-def]
     """Insert into ``bs[:nb]`` (descending, with ``bid``), bounded to ``cap`` entries: when
     full the last is dropped (the caller checked ``score`` beats it). Equal scores keep
@@ -160,7 +163,7 @@ def find_non_finite(lp, length):  # type: ignore[no-untyped-def]
     return -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _kept(lp, t, blank, tmin, inf):  # type: ignore[no-untyped-def]
     """Token pruning in frame ``t``: whether the blank is its only kept token; the token
     kept although below ``tmin`` (the frame's most probable one, the first on ties as
@@ -392,72 +395,88 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         # beam (the same prefix: merged); then ranked: the best, and the threshold an
         # extension must beat (the beam's worst stay when the beam is full); and an upper
         # bound of any extension's rank, without the token's log-prob
-        for i in range(n):
-            beam_of_node[cur_node[i]] = i
+        # A confident label spike prunes the blank and, nearly always, every beam's last
+        # label (40% of the non-blank frames in the benchmark): then every stay ranks -inf
+        # and ranking them is skipped (9% faster at W = 10, measured)
+        no_stays = lb == _NEG_INF
+        if no_stays:
+            for j in range(n):
+                nd = cur_node[j]
+                if nlen[nd] > 0 and row[token[nd]] != _NEG_INF:
+                    no_stays = False
+                    break
         best = _NEG_INF
         worst = np.inf
         gmax = _NEG_INF
-        for j in range(n):
-            nd = cur_node[j]
-            tot = cur_tot[j]
-            pb = tot + lb
-            if cur_vb[j] >= cur_vnb[j]:
-                s_vb[j] = cur_vb[j] + lb
-                s_rb[j] = cur_rb[j]
-            else:
-                s_vb[j] = cur_vnb[j] + lb
-                s_rb[j] = cur_rnb[j]
-            pnb = _NEG_INF
-            vnb = _NEG_INF
-            rnb = cur_rnb[j]
-            if nlen[nd] > 0:
-                c = token[nd]
-                v = row[c]
-                if v != _NEG_INF:
-                    pnb = cur_pnb[j] + v
-                    vnb = cur_vnb[j] + v
-                    p = parent[nd]
-                    k = beam_of_node[p]  # stale entries are caught by the node check
-                    if k >= 0 and k < n and cur_node[k] == p:
-                        if c == token[p]:
-                            e = cur_pb[k] + v
-                            ev = cur_vb[k] + v
-                            er = cur_rb[k]
-                        else:
-                            e = cur_tot[k] + v
-                            if cur_vb[k] >= cur_vnb[k]:
+        if no_stays:
+            for j in range(n):
+                s_rank[j] = _NEG_INF
+            worst = _NEG_INF
+            gmax = np.inf  # so that every kept token is a candidate, as the loop would find
+        else:
+            for i in range(n):
+                beam_of_node[cur_node[i]] = i
+            for j in range(n):
+                nd = cur_node[j]
+                tot = cur_tot[j]
+                pb = tot + lb
+                if cur_vb[j] >= cur_vnb[j]:
+                    s_vb[j] = cur_vb[j] + lb
+                    s_rb[j] = cur_rb[j]
+                else:
+                    s_vb[j] = cur_vnb[j] + lb
+                    s_rb[j] = cur_rnb[j]
+                pnb = _NEG_INF
+                vnb = _NEG_INF
+                rnb = cur_rnb[j]
+                if nlen[nd] > 0:
+                    c = token[nd]
+                    v = row[c]
+                    if v != _NEG_INF:
+                        pnb = cur_pnb[j] + v
+                        vnb = cur_vnb[j] + v
+                        p = parent[nd]
+                        k = beam_of_node[p]  # stale entries are caught by the node check
+                        if k >= 0 and k < n and cur_node[k] == p:
+                            if c == token[p]:
+                                e = cur_pb[k] + v
                                 ev = cur_vb[k] + v
                                 er = cur_rb[k]
                             else:
-                                ev = cur_vnb[k] + v
-                                er = cur_rnb[k]
-                        pnb = _lse(pnb, e)
-                        if ev > vnb:
-                            vnb = ev
-                            rec_frame[n_rec] = t
-                            rec_prev[n_rec] = er
-                            rnb = n_rec
-                            n_rec += 1
-                        stamp[k * vocab + c] = mark
-            s_pb[j] = pb
-            s_pnb[j] = pnb
-            s_vnb[j] = vnb
-            s_rnb[j] = rnb
-            tot = _lse(pb, pnb)
-            s_tot[j] = tot
-            r = tot + extra[nd]
-            s_rank[j] = r
-            if r > best:
-                best = r
-            if r < worst:
-                worst = r
-            bnd = cur_tot[j] + lm_bound
-            if use_w:
-                bnd += lm_weight * lm_score[nd]
-            if use_b:
-                bnd += bonus * (nlen[nd] + 1)
-            if bnd > gmax:
-                gmax = bnd
+                                e = cur_tot[k] + v
+                                if cur_vb[k] >= cur_vnb[k]:
+                                    ev = cur_vb[k] + v
+                                    er = cur_rb[k]
+                                else:
+                                    ev = cur_vnb[k] + v
+                                    er = cur_rnb[k]
+                            pnb = _lse(pnb, e)
+                            if ev > vnb:
+                                vnb = ev
+                                rec_frame[n_rec] = t
+                                rec_prev[n_rec] = er
+                                rnb = n_rec
+                                n_rec += 1
+                            stamp[k * vocab + c] = mark
+                s_pb[j] = pb
+                s_pnb[j] = pnb
+                s_vnb[j] = vnb
+                s_rnb[j] = rnb
+                tot = _lse(pb, pnb)
+                s_tot[j] = tot
+                r = tot + extra[nd]
+                s_rank[j] = r
+                if r > best:
+                    best = r
+                if r < worst:
+                    worst = r
+                bnd = cur_tot[j] + lm_bound
+                if use_w:
+                    bnd += lm_weight * lm_score[nd]
+                if use_b:
+                    bnd += bonus * (nlen[nd] + 1)
+                if bnd > gmax:
+                    gmax = bnd
         thr = best + beam_prune_logp
         if n == width and worst > thr:
             thr = worst
