@@ -27,11 +27,13 @@ Data structures:
   kept token is the blank leaves every beam ending in a blank; from there on,
   each such frame adds the same log-prob to every beam, so a run of them is
   summed (a tight scan, about 12 ns a frame) and added once at its end.
-* Per frame, the stays are ranked first; their threshold (the worst stay
-  when the beam is full, or the beam-pruning threshold) and an upper bound
-  of the beams' totals select the tokens that could extend any beam into
-  the selection. When there is none, the next beam is the stays that pass
-  beam pruning, kept in place, with no selection and no new node.
+* Per frame, the stays are ranked first (skipped when the frame prunes the
+  blank and every beam's last label, as a confident label spike does: then
+  no prefix can stay); their threshold (the worst stay when the beam is
+  full, or the beam-pruning threshold) and an upper bound of the beams'
+  totals select the tokens that could extend any beam into the selection.
+  When there is none, the next beam is the stays that pass beam pruning,
+  kept in place, with no selection and no new node.
 * Otherwise the ``W`` best candidates are selected: for ``W <= 96`` by
   insertion into a sorted array of ``W`` (the beam is kept best first and
   tokens are visited best first, so candidates arrive nearly in order and
@@ -390,11 +392,6 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         lb = row[blank]
         mark = t + 1
 
-        # stay candidates: the prefix unchanged (blank, or a repeat of its last label), plus
-        # the extension of its parent's beam by its last token when the parent is in the
-        # beam (the same prefix: merged); then ranked: the best, and the threshold an
-        # extension must beat (the beam's worst stay when the beam is full); and an upper
-        # bound of any extension's rank, without the token's log-prob
         # A confident label spike prunes the blank and, nearly always, every beam's last
         # label (40% of the non-blank frames in the benchmark): then every stay ranks -inf
         # and ranking them is skipped (9% faster at W = 10, measured)
@@ -414,6 +411,11 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
             worst = _NEG_INF
             gmax = np.inf  # so that every kept token is a candidate, as the loop would find
         else:
+            # stay candidates: the prefix unchanged (blank, or a repeat of its last label),
+            # plus the extension of its parent's beam by its last token when the parent is in
+            # the beam (the same prefix: merged); then ranked: the best, and the threshold an
+            # extension must beat (the beam's worst stay when the beam is full); and an upper
+            # bound of any extension's rank, without the token's log-prob
             for i in range(n):
                 beam_of_node[cur_node[i]] = i
             for j in range(n):
