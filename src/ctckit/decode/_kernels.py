@@ -408,8 +408,8 @@ def prefix_beam_search(  # type: ignore[no-untyped-def]
         if no_stays:
             for j in range(n):
                 s_rank[j] = _NEG_INF
-            worst = _NEG_INF
-            gmax = np.inf  # so that every kept token is a candidate, as the loop would find
+            worst = _NEG_INF  # as the loop would find: every stay ranks -inf
+            gmax = np.inf  # lim = -inf, as the loop's finite gmax gives when thr = -inf
         else:
             # stay candidates: the prefix unchanged (blank, or a repeat of its last label),
             # plus the extension of its parent's beam by its last token when the parent is in
