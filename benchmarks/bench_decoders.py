@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from ctckit.decode import BeamSearchDecoder, greedy_decode
-from ctckit.decode.lm import LMTables
+from ctckit.lm import LMTables
 
 Labels = list[tuple[int, ...]]
 

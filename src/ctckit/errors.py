@@ -21,6 +21,7 @@ import os
 __all__ = [
     "CTCKitError",
     "DataError",
+    "EspeakError",
     "InputTypeError",
     "InputValueError",
     "MissingDependencyError",
@@ -105,3 +106,12 @@ class MissingDependencyError(CTCKitError, ImportError):
         super().__init__(
             f"{package} is required for this feature: pip install 'ctckit[{extra}]'", name=package
         )
+
+
+class EspeakError(CTCKitError, RuntimeError):
+    """libespeak-ng reported a failure (a bad voice name, a synthesis error).
+
+    Example:
+        >>> isinstance(EspeakError("espeak-ng has no voice 'xx'"), RuntimeError)
+        True
+    """

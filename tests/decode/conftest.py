@@ -37,7 +37,7 @@ class RefHyp:
 
 @dataclass(frozen=True)
 class Tables:
-    """A hand-built LM automaton (same fields as ctckit.decode.lm.LMTables)."""
+    """A hand-built LM automaton (same fields as ctckit.lm.LMTables)."""
 
     logp: np.ndarray
     next_state: np.ndarray

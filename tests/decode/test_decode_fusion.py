@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ctckit.decode import BeamSearchDecoder
-from ctckit.decode.lm import LMTables, compile_lm
 from ctckit.errors import InputValueError, ShapeError
+from ctckit.lm import LMTables, compile_lm
 
 seeds = st.integers(0, 2**32 - 1)
 

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ctckit._optional import import_optional
-from ctckit.errors import CTCKitError, InputValueError
+from ctckit.errors import EspeakError, InputValueError
 
 __all__ = ["EspeakError", "Synthesis", "synthesize"]
 
@@ -52,10 +52,6 @@ _PARAM_PITCH = 3
 _PARAM_RANGE = 4
 _PARAM_WORDGAP = 7
 _VOLUME = 80
-
-
-class EspeakError(CTCKitError, RuntimeError):
-    """libespeak-ng reported a failure (bad voice name, synthesis error)."""
 
 
 class _EventId(ctypes.Union):

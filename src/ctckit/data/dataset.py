@@ -78,11 +78,11 @@ def _read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype[Any]]:
     """
     try:
         with open(path, "rb") as f:
-            version = npformat.read_magic(f)  # type: ignore[no-untyped-call]
+            version = npformat.read_magic(f)  # type: ignore[no-untyped-call,unused-ignore]
             if version == (1, 0):
-                shape, _, dtype = npformat.read_array_header_1_0(f)  # type: ignore[no-untyped-call]
+                shape, _, dtype = npformat.read_array_header_1_0(f)  # type: ignore[no-untyped-call,unused-ignore]
             elif version == (2, 0):
-                shape, _, dtype = npformat.read_array_header_2_0(f)  # type: ignore[no-untyped-call]
+                shape, _, dtype = npformat.read_array_header_2_0(f)  # type: ignore[no-untyped-call,unused-ignore]
             else:
                 arr = _load_npy(path, mmap=True)
                 return tuple(arr.shape), arr.dtype

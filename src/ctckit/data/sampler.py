@@ -18,7 +18,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import Sampler
 
-from ctckit.errors import InputTypeError, InputValueError, ShapeError
+from ctckit._checks import check_length_array
+from ctckit.errors import InputValueError
 
 __all__ = ["BucketBatchSampler"]
 
@@ -26,22 +27,6 @@ _STATE_VERSION = 1
 
 #: Utterance lengths: a sequence of ints, an integer array or an int64 tensor.
 Lengths: TypeAlias = Sequence[int] | np.ndarray[Any, Any] | torch.Tensor
-
-
-def _as_lengths(lengths: Lengths) -> np.ndarray[Any, Any]:
-    if isinstance(lengths, torch.Tensor):
-        arr = lengths.detach().cpu().numpy()
-    else:
-        arr = np.asarray(lengths)
-    if arr.ndim != 1:
-        raise ShapeError(f"expected 1-D lengths, got shape {arr.shape}")
-    if arr.size and arr.dtype.kind not in "iu":
-        raise InputTypeError(f"lengths must be integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    if arr.size and int(arr.min()) < 0:
-        i = int(arr.argmin())
-        raise InputValueError(f"lengths must be >= 0, got {int(arr[i])} at index {i}")
-    return arr
 
 
 class BucketBatchSampler(Sampler[list[int]]):
@@ -110,7 +95,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         rank: int | None = None,
         length_noise: float = 0.02,
     ) -> None:
-        self._lengths = _as_lengths(lengths)
+        self._lengths = check_length_array(lengths)
         if max_frames is None and batch_size is None:
             raise InputValueError("give max_frames, batch_size or both")
         for name, value in (("max_frames", max_frames), ("batch_size", batch_size)):
@@ -327,7 +312,7 @@ class BucketBatchSampler(Sampler[list[int]]):
             >>> BucketBatchSampler.padding_fraction_of([[0, 1], [2]], [2, 4, 3])
             0.1818...
         """
-        arr = _as_lengths(lengths)
+        arr = check_length_array(lengths)
         total = padded = 0
         for batch in batches:
             sizes = arr[np.asarray(batch, dtype=np.int64)]

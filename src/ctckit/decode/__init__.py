@@ -5,7 +5,7 @@
 * :class:`BeamSearchDecoder`: CTC prefix beam search in log space, compiled
   with Numba, threads over the utterances of a batch, optional shallow fusion
   with a token language model (:class:`NGramLM` or any
-  :class:`~ctckit.decode.lm.LanguageModel`).
+  :class:`~ctckit.lm.LanguageModel`).
 * :class:`Hypothesis`: one result of the beam search.
 
 Numba is imported on the first beam search, not on ``import ctckit.decode``.
@@ -26,7 +26,7 @@ from typing import Any
 
 from ctckit.decode.beam import BeamSearchDecoder
 from ctckit.decode.greedy import greedy_decode
-from ctckit.decode.types import Hypothesis
+from ctckit.decode.types import Hypothesis, TokenSpan
 
 __all__ = [
     "BeamSearchDecoder",
@@ -34,6 +34,7 @@ __all__ = [
     "LMTables",
     "LanguageModel",
     "NGramLM",
+    "TokenSpan",
     "greedy_decode",
 ]
 
@@ -42,7 +43,7 @@ _LAZY = {"NGramLM", "LMTables", "LanguageModel", "compile_lm"}
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from ctckit.decode import lm
+        from ctckit import lm
 
         return getattr(lm, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ctckit._checks import check_int, is_tensor
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def is_tensor(x: object) -> bool:
-    """True if ``x`` is a torch tensor (without importing torch)."""
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.Tensor)
-
-
-def check_int(value: object, name: str, low: int, high: int | None = None) -> int:
-    """Return ``value`` as an int in ``[low, high]`` or raise."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise InputTypeError(f"{name} must be an int, got {type(value).__name__}")
-    if int(value) < low or (high is not None and int(value) > high):
-        span = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise InputValueError(f"{name} must be {span}, got {value}")
-    return int(value)
 
 
 def check_log_probs(log_probs: Any, blank: object) -> tuple[Any, bool, int]:

@@ -11,18 +11,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ctckit.decode._input import (
-    check_int,
-    check_lengths,
-    check_log_probs,
-    is_tensor,
-    non_finite_error,
-)
+from ctckit._checks import check_float, check_int, is_tensor
+from ctckit.decode._input import check_lengths, check_log_probs, non_finite_error
 from ctckit.decode.types import Hypothesis, _new_hypothesis
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
 if TYPE_CHECKING:
-    from ctckit.decode.lm import LanguageModel, LMTables
+    from ctckit.lm import LanguageModel, LMTables
 
 __all__ = ["BeamSearchDecoder"]
 
@@ -43,16 +38,6 @@ def _pool(workers: int) -> ThreadPoolExecutor:
             pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ctckit-decode")
             entry = _pools[workers] = (os.getpid(), pool)
         return entry[1]
-
-
-def _check_float(value: object, name: str, *, high: float | None = None) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise InputTypeError(f"{name} must be a float, got {type(value).__name__}")
-    out = float(value)
-    if not math.isfinite(out) or (high is not None and out > high):
-        limit = "a finite float" if high is None else f"a finite float <= {high}"
-        raise InputValueError(f"{name} must be {limit}, got {value}")
-    return out
 
 
 class BeamSearchDecoder:
@@ -93,9 +78,9 @@ class BeamSearchDecoder:
             costs O(1) per frame. ``None``: no token pruning (exact sums).
         beam_prune_logp: If set (``<= 0``), candidates whose score is below
             the frame's best score plus this are dropped. ``None``: none.
-        lm: A language model: :class:`~ctckit.decode.lm.LMTables`, or any
-            :class:`~ctckit.decode.lm.LanguageModel` (such as
-            :class:`~ctckit.decode.lm.NGramLM`), compiled to tables on first
+        lm: A language model: :class:`~ctckit.lm.LMTables`, or any
+            :class:`~ctckit.lm.LanguageModel` (such as
+            :class:`~ctckit.lm.NGramLM`), compiled to tables on first
             use for the vocabulary size of the input.
         lm_weight: Weight of the LM log-probability (alpha, ``>= 0``). Needs
             ``lm``.
@@ -142,21 +127,21 @@ class BeamSearchDecoder:
         self.blank = check_int(blank, "blank", 0)
         self.top_n = check_int(top_n, "top_n", 1, self.beam_width)
         self.token_min_logp = (
-            None if token_min_logp is None else _check_float(token_min_logp, "token_min_logp")
+            None if token_min_logp is None else check_float(token_min_logp, "token_min_logp")
         )
         self.beam_prune_logp = (
             None
             if beam_prune_logp is None
-            else _check_float(beam_prune_logp, "beam_prune_logp", high=0.0)
+            else check_float(beam_prune_logp, "beam_prune_logp", high=0.0)
         )
-        self.lm_weight = _check_float(lm_weight, "lm_weight")
+        self.lm_weight = check_float(lm_weight, "lm_weight")
         if self.lm_weight < 0:
             raise InputValueError(f"lm_weight must be >= 0, got {lm_weight}")
         if self.lm_weight != 0 and lm is None:
             raise InputValueError(f"lm_weight={lm_weight} needs a language model (lm=None)")
-        self.insertion_bonus = _check_float(insertion_bonus, "insertion_bonus")
+        self.insertion_bonus = check_float(insertion_bonus, "insertion_bonus")
         if lm is not None:
-            from ctckit.decode.lm import LanguageModel, LMTables
+            from ctckit.lm import LanguageModel, LMTables
 
             if not isinstance(lm, (LMTables, LanguageModel)):
                 raise InputTypeError(
@@ -191,7 +176,7 @@ class BeamSearchDecoder:
                 0.0,
             )
         else:
-            from ctckit.decode.lm import LMTables, compile_lm
+            from ctckit.lm import LMTables, compile_lm
 
             lm = self.lm
             compiled = lm if isinstance(lm, LMTables) else compile_lm(lm, vocab, self.blank)

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ctckit.decode._input import check_lengths, check_log_probs, is_tensor, non_finite_error
+from ctckit._checks import is_tensor
+from ctckit.decode._input import check_lengths, check_log_probs, non_finite_error
 
 __all__ = ["greedy_decode"]
 

@@ -4,7 +4,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Hypothesis"]
+__all__ = ["Hypothesis", "TokenSpan"]
+
+
+@dataclass(frozen=True)
+class TokenSpan:
+    """Where one emitted token lies in the frames, and how sure the model is of it.
+
+    The one span type of ctckit: the decoders return it for each token of a
+    hypothesis and :mod:`ctckit.align` for each token of a forced alignment.
+
+    Attributes:
+        token: The label id.
+        start: First frame of the token (inclusive).
+        end: One past its last frame (exclusive), so ``end - start >= 1``
+            frames carry the label on the alignment the span was read from.
+        confidence: A score in ``[0, 1]``; each producer documents how it is
+            computed.
+
+    Example:
+        >>> span = TokenSpan(token=3, start=10, end=14, confidence=0.9)
+        >>> span.end - span.start
+        4
+    """
+
+    token: int
+    start: int
+    end: int
+    confidence: float
 
 
 @dataclass(frozen=True)

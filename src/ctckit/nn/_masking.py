@@ -165,15 +165,3 @@ def make_activation(name: str | None) -> nn.Module:
         raise InputValueError(
             f"unknown activation {name!r}; expected one of {sorted(_ACTIVATIONS)} or None"
         ) from None
-
-
-def check_positive(name: str, value: int) -> None:
-    """Raise InputValueError unless ``value`` is a positive int."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def check_probability(name: str, value: float) -> None:
-    """Raise InputValueError unless ``0 <= value < 1``."""
-    if not 0.0 <= float(value) < 1.0:
-        raise InputValueError(f"{name} must lie in [0, 1), got {value!r}")

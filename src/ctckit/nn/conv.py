@@ -14,13 +14,12 @@ from typing import cast
 import torch
 from torch import Tensor, nn
 
+from ctckit._checks import check_int, check_probability
 from ctckit.errors import InputValueError
 from ctckit.nn._masking import (
     MaskedBatchNorm1d,
     apply_mask,
     check_features,
-    check_positive,
-    check_probability,
     conv1d_output_lengths,
     make_activation,
     time_mask,
@@ -77,7 +76,7 @@ class ConvEmbedder(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        check_positive("in_features", in_features)
+        check_int(in_features, "in_features", 1)
         channels = tuple(channels)
         if not channels:
             raise InputValueError("channels must name at least one layer, got ()")
@@ -86,17 +85,17 @@ class ConvEmbedder(nn.Module):
         strides = _per_layer("stride", stride, n)
         dilations = _per_layer("dilation", dilation, n)
         for k, s, d, c in zip(kernels, strides, dilations, channels):
-            check_positive("kernel_size", k)
-            check_positive("stride", s)
-            check_positive("dilation", d)
-            check_positive("channels", c)
+            check_int(k, "kernel_size", 1)
+            check_int(s, "stride", 1)
+            check_int(d, "dilation", 1)
+            check_int(c, "channels", 1)
         if padding is None:
             pads = tuple(d * (k - 1) // 2 for k, d in zip(kernels, dilations))
         else:
             pads = _per_layer("padding", padding, n)
             if any(p < 0 for p in pads):
                 raise InputValueError(f"padding must be >= 0, got {padding!r}")
-        check_probability("dropout", dropout)
+        check_probability(dropout, "dropout")
         self.in_features = in_features
         self.output_size = channels[-1]
         self.convs = nn.ModuleList()

@@ -15,12 +15,11 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from ctckit._checks import check_int, check_probability
 from ctckit.errors import InputValueError
 from ctckit.nn._masking import (
     apply_mask,
     check_features,
-    check_positive,
-    check_probability,
     time_mask,
 )
 
@@ -76,11 +75,11 @@ class BiLSTMEncoder(nn.Module):
         pyramidal: Sequence[int] = (),
     ) -> None:
         super().__init__()
-        check_positive("input_size", input_size)
-        check_positive("hidden_size", hidden_size)
-        check_positive("num_layers", num_layers)
-        check_probability("dropout", dropout)
-        check_probability("locked_dropout", locked_dropout)
+        check_int(input_size, "input_size", 1)
+        check_int(hidden_size, "hidden_size", 1)
+        check_int(num_layers, "num_layers", 1)
+        check_probability(dropout, "dropout")
+        check_probability(locked_dropout, "locked_dropout")
         pyramidal = tuple(pyramidal)
         if pyramidal and len(pyramidal) != num_layers:
             raise InputValueError(
@@ -88,7 +87,7 @@ class BiLSTMEncoder(nn.Module):
                 f"got {pyramidal}"
             )
         for r in pyramidal:
-            check_positive("pyramidal factor", r)
+            check_int(r, "pyramidal factor", 1)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers

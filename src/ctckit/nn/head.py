@@ -8,10 +8,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ctckit._checks import check_int, check_probability
 from ctckit.nn._masking import (
     check_features,
-    check_positive,
-    check_probability,
     make_activation,
 )
 
@@ -63,15 +62,15 @@ class CTCHead(nn.Module):
         activation: str | None = "relu",
     ) -> None:
         super().__init__()
-        check_positive("in_features", in_features)
-        check_positive("num_classes", num_classes)
-        check_probability("dropout", dropout)
+        check_int(in_features, "in_features", 1)
+        check_int(num_classes, "num_classes", 1)
+        check_probability(dropout, "dropout")
         self.in_features = in_features
         self.num_classes = num_classes
         layers: list[nn.Module] = []
         width = in_features
         for h in hidden:
-            check_positive("hidden width", h)
+            check_int(h, "hidden width", 1)
             layers.append(nn.Linear(width, h, bias=not batchnorm))
             if batchnorm:
                 layers.append(nn.BatchNorm1d(h))

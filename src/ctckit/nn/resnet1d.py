@@ -24,13 +24,12 @@ import torch  # noqa: F401  (the doctests use it)
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ctckit._checks import check_int, check_probability
 from ctckit.errors import InputValueError
 from ctckit.nn._masking import (
     MaskedBatchNorm1d,
     apply_mask,
     check_features,
-    check_positive,
-    check_probability,
     conv1d_output_lengths,
     conv_output_lengths,
     time_mask,
@@ -42,7 +41,7 @@ BlockKind = Literal["basic", "bottleneck"]
 
 
 def _check_odd(kernel_size: int) -> None:
-    check_positive("kernel_size", kernel_size)
+    check_int(kernel_size, "kernel_size", 1)
     if kernel_size % 2 == 0:
         raise InputValueError(
             f"residual blocks need an odd kernel_size (so the shortcut and the body keep the "
@@ -133,11 +132,11 @@ class BasicBlock1d(_Block1d):
         residual: bool = True,
     ) -> None:
         super().__init__()
-        check_positive("in_channels", in_channels)
-        check_positive("out_channels", out_channels)
-        check_positive("stride", stride)
+        check_int(in_channels, "in_channels", 1)
+        check_int(out_channels, "out_channels", 1)
+        check_int(stride, "stride", 1)
         _check_odd(kernel_size)
-        check_probability("dropout", dropout)
+        check_probability(dropout, "dropout")
         self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
         self.output_size = out_channels
         self.kernel_size = kernel_size
@@ -208,12 +207,12 @@ class Bottleneck1d(_Block1d):
         residual: bool = True,
     ) -> None:
         super().__init__()
-        check_positive("in_channels", in_channels)
-        check_positive("out_channels", out_channels)
-        check_positive("stride", stride)
-        check_positive("expansion", expansion)
+        check_int(in_channels, "in_channels", 1)
+        check_int(out_channels, "out_channels", 1)
+        check_int(stride, "stride", 1)
+        check_int(expansion, "expansion", 1)
         _check_odd(kernel_size)
-        check_probability("dropout", dropout)
+        check_probability(dropout, "dropout")
         self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
         self.output_size = out_channels
         self.kernel_size = kernel_size
@@ -308,7 +307,7 @@ class ResNet1dEmbedder(nn.Module):
         residual: bool = True,
     ) -> None:
         super().__init__()
-        check_positive("in_features", in_features)
+        check_int(in_features, "in_features", 1)
         channels, blocks, strides = tuple(channels), tuple(blocks), tuple(strides)
         if not channels or not len(channels) == len(blocks) == len(strides):
             raise InputValueError(
@@ -322,8 +321,8 @@ class ResNet1dEmbedder(nn.Module):
         self.stem_bn: MaskedBatchNorm1d | None = None
         width = in_features
         if stem_channels is not None:
-            check_positive("stem_channels", stem_channels)
-            check_positive("stem_stride", stem_stride)
+            check_int(stem_channels, "stem_channels", 1)
+            check_int(stem_stride, "stem_stride", 1)
             _check_odd(stem_kernel_size)
             self.stem_conv = nn.Conv1d(
                 in_features,
@@ -337,7 +336,7 @@ class ResNet1dEmbedder(nn.Module):
             width = stem_channels
         layers: list[_Block1d] = []
         for out, count, stride in zip(channels, blocks, strides):
-            check_positive("blocks", count)
+            check_int(count, "blocks", 1)
             for j in range(count):
                 s = stride if j == 0 else 1
                 b: _Block1d

@@ -1,291 +1,45 @@
-"""Token language models for shallow fusion in CTC beam search.
+"""Token n-gram language models: estimation (Kneser-Ney, Witten-Bell) and backoff tables.
 
-Two pieces live here:
-
-* :class:`LanguageModel`, a small protocol any LM can implement (a start
-  state, the log-probability of a token given a state together with the next
-  state, and the end-of-sentence log-probability), and :func:`compile_lm`,
-  which turns such a model into :class:`LMTables`: a compact deterministic
-  automaton (dense numpy tables indexed by integer state ids) that the Numba
-  beam-search kernel reads without calling back into Python.
-* :class:`NGramLM`, a token n-gram model trained from label sequences with
-  interpolated modified Kneser-Ney or interpolated Witten-Bell smoothing,
-  read from and written to the ARPA format that KenLM's tools use.
-
-All log-probabilities are natural logarithms (ARPA files store log10 and are
-converted on reading and writing). The CTC blank is not part of any LM
-vocabulary: its column of :attr:`LMTables.logp` is ``-inf`` and emitting it
-leaves the state unchanged.
+:class:`NGramLM` is a token n-gram model trained from label sequences with
+interpolated modified Kneser-Ney or interpolated Witten-Bell smoothing, read
+from and written to the ARPA format that KenLM's tools use
+(:mod:`ctckit.lm.arpa`), and compiled to :class:`~ctckit.lm.tables.LMTables`
+for the beam search. Log-probabilities are natural logarithms (ARPA files
+store log10 and are converted on reading and writing).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections import deque
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeAlias, runtime_checkable
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from ctckit.errors import DataError, InputTypeError, InputValueError, ShapeError
+from ctckit._checks import check_int
+from ctckit.errors import InputTypeError, InputValueError
 from ctckit.files import atomic_write_bytes
+from ctckit.lm.arpa import (
+    _ARPA_ZERO_LOG10,
+    _LN10,
+    _UNK_LOG10,
+    FloatArray,
+    IntArray,
+    _Entries,
+    _read_arpa,
+    _symbols_for,
+)
+from ctckit.lm.tables import LMTables
 from ctckit.vocab import Vocabulary
 
-__all__ = ["LMTables", "LanguageModel", "NGramLM", "compile_lm"]
-
-
-@dataclass(frozen=True, eq=False)
-class LMTables:
-    """A language model compiled to a deterministic automaton of integer states.
-
-    State ``s`` stands for a context (for an n-gram model, the longest
-    history the model knows). Emitting token ``v`` from state ``s`` costs
-    ``logp[s, v]`` and moves to ``next_state[s, v]``; ending the sentence in
-    ``s`` costs ``end_logp[s]``. The blank column holds ``logp = -inf`` and
-    ``next_state[s, blank] = s``. Tables compare and hash by identity.
-
-    Attributes:
-        logp: ``(S, V)`` float64, natural-log ``P(token | state)``; the blank
-            column is ``-inf``.
-        next_state: ``(S, V)`` int32, the state after emitting each token.
-        end_logp: ``(S,)`` float64, natural-log ``P(</s> | state)``.
-        start: Id of the start state (the context ``<s>``).
-
-    Raises:
-        ShapeError: If the arrays' shapes disagree.
-        InputTypeError: If a dtype is not the one listed above.
-        InputValueError: If ``start`` or an entry of ``next_state`` is not a
-            state id, or a log-probability is NaN or ``+inf``.
-
-    Example:
-        >>> import numpy as np
-        >>> t = LMTables(
-        ...     logp=np.array([[-np.inf, np.log(0.5), np.log(0.25)]]),
-        ...     next_state=np.zeros((1, 3), dtype=np.int32),
-        ...     end_logp=np.log([0.25]),
-        ...     start=0,
-        ... )
-        >>> t.num_states, t.vocab_size
-        (1, 3)
-    """
-
-    logp: npt.NDArray[np.float64]
-    next_state: npt.NDArray[np.int32]
-    end_logp: npt.NDArray[np.float64]
-    start: int
-
-    def __post_init__(self) -> None:
-        for name, arr, dtype in (
-            ("logp", self.logp, np.float64),
-            ("next_state", self.next_state, np.int32),
-            ("end_logp", self.end_logp, np.float64),
-        ):
-            if not isinstance(arr, np.ndarray):
-                raise InputTypeError(f"LMTables.{name} must be a numpy array, got {type(arr)}")
-            if arr.dtype != dtype:
-                raise InputTypeError(
-                    f"LMTables.{name} must have dtype {np.dtype(dtype).name}, got {arr.dtype}"
-                )
-        if self.logp.ndim != 2 or self.logp.shape[0] < 1 or self.logp.shape[1] < 1:
-            raise ShapeError(
-                f"LMTables.logp must have shape (S, V) with S, V >= 1, got {self.logp.shape}"
-            )
-        if self.next_state.shape != self.logp.shape:
-            raise ShapeError(
-                f"LMTables.next_state must have the shape of logp {self.logp.shape}, "
-                f"got {self.next_state.shape}"
-            )
-        n_states = self.logp.shape[0]
-        if self.end_logp.shape != (n_states,):
-            raise ShapeError(
-                f"LMTables.end_logp must have shape ({n_states},), got {self.end_logp.shape}"
-            )
-        if isinstance(self.start, (bool, np.bool_)) or not isinstance(
-            self.start, (int, np.integer)
-        ):
-            raise InputTypeError(f"LMTables.start must be an int, got {type(self.start)}")
-        if not 0 <= int(self.start) < n_states:
-            raise InputValueError(f"LMTables.start must be in [0, {n_states}), got {self.start}")
-        object.__setattr__(self, "start", int(self.start))
-        if self.next_state.size and (
-            int(self.next_state.min()) < 0 or int(self.next_state.max()) >= n_states
-        ):
-            bad = np.argwhere((self.next_state < 0) | (self.next_state >= n_states))[0]
-            raise InputValueError(
-                f"LMTables.next_state must hold state ids in [0, {n_states}), got "
-                f"{int(self.next_state[tuple(bad)])} at {tuple(int(i) for i in bad)}"
-            )
-        for name, arr in (("logp", self.logp), ("end_logp", self.end_logp)):
-            if np.isnan(arr).any() or np.isposinf(arr).any():
-                raise InputValueError(f"LMTables.{name} must hold no NaN or +inf")
-
-    @property
-    def num_states(self) -> int:
-        """Number of states ``S``."""
-        return int(self.logp.shape[0])
-
-    @property
-    def vocab_size(self) -> int:
-        """Number of token ids ``V``, the blank included."""
-        return int(self.logp.shape[1])
-
-
-@runtime_checkable
-class LanguageModel(Protocol):
-    """What a token language model must offer to be fused into beam search.
-
-    States are opaque hashable values (a tuple of recent tokens, say). The
-    set of states reachable from :meth:`start_state` by emitting non-blank
-    tokens must be finite, so that :func:`compile_lm` can tabulate them.
-    Log-probabilities are natural logarithms.
-
-    Example:
-        >>> class Uniform:
-        ...     def start_state(self): return ()
-        ...     def score(self, state, token): return (-1.0986, ())
-        ...     def end_score(self, state): return -1.0986
-        >>> isinstance(Uniform(), LanguageModel)
-        True
-    """
-
-    def start_state(self) -> Hashable:
-        """The state before any token (the context ``<s>``)."""
-        ...
-
-    def score(self, state: Hashable, token: int) -> tuple[float, Hashable]:
-        """Natural-log ``P(token | state)`` and the state after ``token``."""
-        ...
-
-    def end_score(self, state: Hashable) -> float:
-        """Natural-log ``P(</s> | state)``."""
-        ...
-
-
-def compile_lm(
-    lm: LanguageModel, vocab_size: int, blank: int = 0, max_states: int = 2_000_000
-) -> LMTables:
-    """Tabulate a language model's reachable states into :class:`LMTables`.
-
-    States are explored breadth-first from ``lm.start_state()`` over every
-    non-blank token, so state ids follow discovery order (the start state is
-    0). An :class:`NGramLM` returns its own cached tables instead.
-
-    Args:
-        lm: Any :class:`LanguageModel`.
-        vocab_size: ``V``, the number of token ids, the blank included.
-        blank: Id of the CTC blank, which the LM never scores.
-        max_states: Give up beyond this many states (a model whose state set
-            is infinite, or too large to tabulate).
-
-    Returns:
-        Tables with ``logp`` and ``next_state`` of shape ``(S, V)``.
-
-    Raises:
-        InputTypeError: If ``lm`` does not implement :class:`LanguageModel`.
-        InputValueError: If ``vocab_size``, ``blank`` or ``max_states`` is out
-            of range, more than ``max_states`` states are reachable, or a score
-            is NaN or ``+inf``.
-
-    Example:
-        >>> class LastToken:  # a bigram-like LM: the state is the last token
-        ...     def start_state(self): return None
-        ...     def score(self, state, token): return (-0.5 if token == state else -1.5, token)
-        ...     def end_score(self, state): return -2.0
-        >>> t = compile_lm(LastToken(), vocab_size=3)
-        >>> t.num_states, t.next_state.tolist()
-        (3, [[0, 1, 2], [1, 1, 2], [2, 1, 2]])
-        >>> t.logp[1].tolist()
-        [-inf, -0.5, -1.5]
-    """
-    if not isinstance(lm, LanguageModel):
-        raise InputTypeError(
-            "lm must implement LanguageModel (start_state, score, end_score), "
-            f"got {type(lm).__name__}"
-        )
-    vocab_size = _check_int(vocab_size, "vocab_size", low=2)
-    blank = _check_int(blank, "blank", low=0)
-    if blank >= vocab_size:
-        raise InputValueError(f"blank must be in [0, {vocab_size}), got {blank}")
-    max_states = _check_int(max_states, "max_states", low=1)
-    if isinstance(lm, NGramLM):
-        return lm._compiled_tables(vocab_size, blank)
-
-    tokens = [v for v in range(vocab_size) if v != blank]
-    start = lm.start_state()
-    ids: dict[Hashable, int] = {start: 0}
-    queue: deque[Hashable] = deque([start])
-    logp_rows: list[npt.NDArray[np.float64]] = []
-    next_rows: list[npt.NDArray[np.int32]] = []
-    end_logp: list[float] = []
-    while queue:
-        state = queue.popleft()
-        sid = len(logp_rows)
-        lrow = np.full(vocab_size, -np.inf, dtype=np.float64)
-        nrow = np.full(vocab_size, sid, dtype=np.int32)
-        for v in tokens:
-            lp, nxt = lm.score(state, v)
-            lrow[v] = float(lp)
-            nid = ids.get(nxt)
-            if nid is None:
-                nid = len(ids)
-                if nid >= max_states:
-                    raise InputValueError(
-                        f"the language model has more than max_states={max_states} reachable "
-                        "states; raise max_states or use a model with a finite state set"
-                    )
-                ids[nxt] = nid
-                queue.append(nxt)
-            nrow[v] = nid
-        logp_rows.append(lrow)
-        next_rows.append(nrow)
-        end_logp.append(float(lm.end_score(state)))
-    return LMTables(
-        logp=np.stack(logp_rows),
-        next_state=np.stack(next_rows),
-        end_logp=np.asarray(end_logp, dtype=np.float64),
-        start=0,
-    )
-
-
-def _check_int(value: object, name: str, low: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise InputTypeError(f"{name} must be an int, got {type(value).__name__}")
-    if int(value) < low:
-        raise InputValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
-
-
-# ---------------------------------------------------------------------------
-# n-gram model
-# ---------------------------------------------------------------------------
+__all__ = ["NGramLM"]
 
 _Smoothing = Literal["kneser-ney", "witten-bell"]
 _FALLBACK_DISCOUNTS: tuple[float, float, float] = (0.5, 1.0, 1.5)  # KenLM's --discount_fallback
-_LN10 = math.log(10.0)
-_ARPA_ZERO_LOG10 = -99.0  # what ARPA writers put for log10(0) (the <s> unigram)
-_UNK_LOG10 = -100.0  # KenLM's substitute probability for a missing <unk>
 _MIN_ORDER, _MAX_ORDER = 2, 6
-
-IntArray: TypeAlias = npt.NDArray[np.int64]
-FloatArray: TypeAlias = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class _Entries:
-    """Explicit n-grams of a backoff model, one array set per order (index k-1 for order k).
-
-    Word ids are internal: tokens ``0..V-1``, ``</s>`` = ``V``, ``<s>`` = ``V+1``.
-    ``logp`` is natural-log ``P(last word | the others)`` (``-inf`` for the
-    ``<s>`` unigram, which is never predicted); ``logbo`` the natural-log
-    backoff weight (0 where the n-gram has none).
-    """
-
-    grams: list[IntArray]
-    logp: list[FloatArray]
-    logbo: list[FloatArray]
 
 
 def _unique_rows(rows: IntArray) -> tuple[IntArray, IntArray]:
@@ -643,11 +397,11 @@ class NGramLM:
             >>> round(lm.perplexity([[1, 2]]), 3)
             2.598
         """
-        order = _check_int(order, "order", low=_MIN_ORDER)
+        order = check_int(order, "order", _MIN_ORDER)
         if order > _MAX_ORDER:
             raise InputValueError(f"order must be in [{_MIN_ORDER}, {_MAX_ORDER}], got {order}")
-        vocab_size = _check_int(vocab_size, "vocab_size", low=2)
-        blank = _check_int(blank, "blank", low=0)
+        vocab_size = check_int(vocab_size, "vocab_size", 2)
+        blank = check_int(blank, "blank", 0)
         if blank >= vocab_size:
             raise InputValueError(f"blank must be in [0, {vocab_size}), got {blank}")
         if smoothing not in ("kneser-ney", "witten-bell"):
@@ -718,7 +472,15 @@ class NGramLM:
             >>> round(back.log_prob([1, 2]), 6) == round(lm.log_prob([1, 2]), 6)
             True
         """
-        return _read_arpa(path, vocab, vocab_size, blank)
+        model = _read_arpa(path, vocab, vocab_size, blank)
+        return cls(
+            order=model.order,
+            vocab_size=model.vocab_size,
+            blank=model.blank,
+            entries=model.entries,
+            smoothing="arpa",
+            unk_logp=model.unk_logp,
+        )
 
     def to_arpa(
         self, path: str | os.PathLike[str], vocab: Vocabulary | Mapping[str, int] | None = None
@@ -869,7 +631,7 @@ class NGramLM:
             (True, (1,))
         """
         ctx = self._check_state(state)
-        token = _check_int(token, "token", low=0)
+        token = check_int(token, "token", 0)
         if token >= self._vocab_size or token == self._blank:
             raise InputValueError(
                 f"token must be a non-blank id in [0, {self._vocab_size}) "
@@ -1050,234 +812,3 @@ def _check_sequence(seq: object, index: int, vocab_size: int, blank: int) -> Int
             "LM sentences hold non-blank token ids"
         )
     return arr
-
-
-# ---------------------------------------------------------------------------
-# ARPA input and output
-# ---------------------------------------------------------------------------
-
-_MARKERS = ("<s>", "</s>", "<unk>")
-
-
-def _symbols_for(
-    vocab: Vocabulary | Mapping[str, int] | None, vocab_size: int, blank: int
-) -> list[str]:
-    """One ARPA word per token id (the blank's entry is never written)."""
-    if vocab is None:
-        return [str(i) for i in range(vocab_size)]
-    if isinstance(vocab, Vocabulary):
-        if len(vocab) != vocab_size:
-            raise InputValueError(
-                f"vocab has {len(vocab)} labels but the model has vocab_size={vocab_size}"
-            )
-        words = list(vocab.labels)
-    elif isinstance(vocab, Mapping):
-        words = [""] * vocab_size
-        for symbol, i in vocab.items():
-            if not isinstance(i, (int, np.integer)) or not 0 <= int(i) < vocab_size:
-                raise InputValueError(
-                    f"vocab maps {symbol!r} to {i!r}, not an id in [0, {vocab_size})"
-                )
-            words[int(i)] = str(symbol)
-    else:
-        raise InputTypeError(
-            f"vocab must be a Vocabulary, a mapping of symbols to ids or None, "
-            f"got {type(vocab).__name__}"
-        )
-    for i, w in enumerate(words):
-        if i == blank:
-            continue
-        if not w or any(c.isspace() for c in w) or w in _MARKERS:
-            raise InputValueError(
-                f"token {i} has symbol {w!r}, which cannot be an ARPA word "
-                "(empty, whitespace, or one of <s>, </s>, <unk>)"
-            )
-    return words
-
-
-def _parse_float(text: str, what: str, path: str, line_no: int) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(f"line {line_no}: bad {what} {text!r} (not a number)", path=path) from None
-    if math.isnan(value) or value == math.inf:
-        raise DataError(f"line {line_no}: bad {what} {text!r}", path=path)
-    return value
-
-
-def _read_arpa(
-    path: str | os.PathLike[str],
-    vocab: Vocabulary | Mapping[str, int] | None,
-    vocab_size: int | None,
-    blank: int | None,
-) -> NGramLM:
-    spath = os.fspath(path)
-    try:
-        with open(spath, encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except OSError as err:
-        raise DataError(f"cannot read the ARPA file: {err.strerror}", path=spath) from None
-    except UnicodeDecodeError as err:
-        raise DataError(f"not a UTF-8 text file ({err.reason})", path=spath) from None
-
-    def fail(line_no: int, message: str) -> DataError:
-        return DataError(f"line {line_no}: {message}", path=spath)
-
-    # --- structure: header, counts, sections -------------------------------------
-    i = 0
-    while i < len(lines) and lines[i].strip() != "\\data\\":
-        i += 1
-    if i == len(lines):
-        raise fail(len(lines), "no \\data\\ header found before the end of the file")
-    i += 1
-    declared: list[int] = []
-    while i < len(lines):
-        text = lines[i].strip()
-        if text.startswith("ngram "):
-            lhs, eq, rhs = text[6:].partition("=")
-            try:
-                k, c = int(lhs), int(rhs)
-            except ValueError:
-                raise fail(i + 1, f"expected 'ngram N=COUNT', got {text!r}") from None
-            if not eq or k != len(declared) + 1 or c < 0:
-                raise fail(i + 1, f"expected 'ngram {len(declared) + 1}=COUNT', got {text!r}")
-            declared.append(c)
-        elif text:
-            break
-        i += 1
-    if not declared:
-        raise fail(min(i + 1, len(lines)), "no 'ngram N=COUNT' lines after \\data\\")
-    order = len(declared)
-
-    raw: list[list[tuple[int, float, list[str], float]]] = []  # (line, logp10, words, bo10)
-    for k in range(1, order + 1):
-        while i < len(lines) and not lines[i].strip():
-            i += 1
-        if i == len(lines):
-            raise fail(len(lines), f"the file ends before the \\{k}-grams: section (truncated)")
-        if lines[i].strip() != f"\\{k}-grams:":
-            raise fail(i + 1, f"expected '\\{k}-grams:', got '{lines[i].strip()}'")
-        i += 1
-        section: list[tuple[int, float, list[str], float]] = []
-        while i < len(lines):
-            text = lines[i].strip()
-            if not text or text.startswith("\\"):
-                break
-            fields = text.split()
-            if len(fields) not in (k + 1, k + 2):
-                raise fail(
-                    i + 1,
-                    f"a {k}-gram line needs a log10 probability, {k} words and an optional "
-                    f"backoff; got {len(fields)} fields",
-                )
-            if len(fields) == k + 2 and k == order:
-                raise fail(i + 1, f"a {k}-gram of the highest order cannot have a backoff")
-            p = _parse_float(fields[0], "log10 probability", spath, i + 1)
-            b = (
-                _parse_float(fields[k + 1], "log10 backoff", spath, i + 1)
-                if len(fields) == k + 2
-                else 0.0
-            )
-            section.append((i + 1, p, fields[1 : k + 1], b))
-            i += 1
-        if len(section) != declared[k - 1]:
-            where = i + 1 if i < len(lines) else len(lines)
-            raise fail(
-                where,
-                f"the \\{k}-grams: section has {len(section)} entries but \\data\\ declares "
-                f"ngram {k}={declared[k - 1]}",
-            )
-        raw.append(section)
-    while i < len(lines) and not lines[i].strip():
-        i += 1
-    if i == len(lines):
-        raise fail(len(lines), "the file ends without \\end\\ (truncated)")
-    if lines[i].strip() != "\\end\\":
-        raise fail(i + 1, f"expected '\\end\\', got '{lines[i].strip()}'")
-
-    # --- vocabulary -----------------------------------------------------------
-    if isinstance(vocab, Vocabulary):
-        word_ids: dict[str, int] | None = {w: j for j, w in enumerate(vocab.labels)}
-        size = len(vocab) if vocab_size is None else vocab_size
-        blank_id = vocab.blank if blank is None else blank
-    elif isinstance(vocab, Mapping):
-        word_ids = {str(w): int(j) for w, j in vocab.items()}
-        size = vocab_size if vocab_size is not None else max(word_ids.values(), default=0) + 1
-        blank_id = 0 if blank is None else blank
-    elif vocab is None:
-        word_ids = None
-        ids = [
-            int(w)
-            for section in raw
-            for _, _, ws, _ in section
-            for w in ws
-            if w not in _MARKERS and w.isdigit()
-        ]
-        blank_id = 0 if blank is None else blank
-        size = vocab_size if vocab_size is not None else max([*ids, blank_id]) + 1
-    else:
-        raise InputTypeError(
-            f"vocab must be a Vocabulary, a mapping of symbols to ids or None, "
-            f"got {type(vocab).__name__}"
-        )
-    size = _check_int(size, "vocab_size", low=2)
-    blank_id = _check_int(blank_id, "blank", low=0)
-    if blank_id >= size:
-        raise InputValueError(f"blank must be in [0, {size}), got {blank_id}")
-    eos, bos, unk = size, size + 1, -1
-
-    def word_id(w: str, line_no: int) -> int:
-        if w == "<s>":
-            return bos
-        if w == "</s>":
-            return eos
-        if w == "<unk>":
-            return unk
-        j = (int(w) if w.isdigit() else -2) if word_ids is None else word_ids.get(w, -2)
-        if not 0 <= j < size or j == blank_id:
-            what = "the blank" if j == blank_id else "not in the vocabulary"
-            raise fail(line_no, f"unknown word {w!r} ({what})")
-        return j
-
-    unk_logp = _UNK_LOG10 * _LN10
-    grams: list[IntArray] = []
-    logp: list[FloatArray] = []
-    logbo: list[FloatArray] = []
-    seen: set[tuple[int, ...]] = set()
-    for k, section in enumerate(raw, start=1):
-        rows: list[list[int]] = []
-        ps: list[float] = []
-        bs: list[float] = []
-        for line_no, p, ws, b in section:
-            row = [word_id(w, line_no) for w in ws]
-            if bos in row[1:]:
-                raise fail(line_no, "<s> can only be the first word of an n-gram")
-            if eos in row[:-1]:
-                raise fail(line_no, "</s> can only be the last word of an n-gram")
-            if unk in row:
-                if k == 1:
-                    unk_logp = p * _LN10
-                continue
-            key = tuple(row)
-            if key in seen:
-                raise fail(line_no, f"duplicate {k}-gram {' '.join(ws)!r}")
-            seen.add(key)
-            rows.append(row)
-            ps.append(-math.inf if row == [bos] else p * _LN10)
-            bs.append(b * _LN10)
-        grams.append(np.array(rows, dtype=np.int64).reshape(len(rows), k))
-        logp.append(np.array(ps, dtype=np.float64))
-        logbo.append(np.array(bs, dtype=np.float64))
-    if order == 1:  # a unigram model: add an empty bigram level so <s> is a context
-        order = 2
-        grams.append(np.zeros((0, 2), dtype=np.int64))
-        logp.append(np.zeros(0))
-        logbo.append(np.zeros(0))
-    return NGramLM(
-        order=order,
-        vocab_size=size,
-        blank=blank_id,
-        entries=_Entries(grams, logp, logbo),
-        smoothing="arpa",
-        unk_logp=unk_logp,
-    )

@@ -1,4 +1,4 @@
-"""Tests for ctckit.decode.lm: n-gram smoothing, ARPA I/O, LM automata.
+"""Tests for ctckit.lm: n-gram smoothing, ARPA I/O, LM automata.
 
 The n-gram probabilities are checked against hand-computed values and
 against :func:`reference_prob`, a plain-Python interpolated Kneser-Ney /
@@ -22,8 +22,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ctckit import Vocabulary, hw3p2_vocabulary
-from ctckit.decode.lm import LanguageModel, LMTables, NGramLM, compile_lm
 from ctckit.errors import DataError, InputTypeError, InputValueError, ShapeError
+from ctckit.lm import LanguageModel, LMTables, NGramLM, compile_lm
 
 SMOOTHINGS = ("kneser-ney", "witten-bell")
 

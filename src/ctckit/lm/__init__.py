@@ -1,0 +1,20 @@
+"""Language models for CTC decoding.
+
+* :mod:`ctckit.lm.tables`: the :class:`LanguageModel` protocol and
+  :class:`LMTables`, the automaton the beam-search kernels read;
+* :mod:`ctckit.lm.ngram`: :class:`NGramLM`, token n-gram estimation
+  (interpolated modified Kneser-Ney, Witten-Bell);
+* :mod:`ctckit.lm.arpa`: reading and writing the ARPA format.
+
+Example:
+    >>> from ctckit.lm import NGramLM
+    >>> NGramLM.fit([[1, 2, 1]], order=2, vocab_size=3).tables.vocab_size
+    3
+"""
+
+from __future__ import annotations
+
+from ctckit.lm.ngram import NGramLM
+from ctckit.lm.tables import LanguageModel, LMTables, compile_lm
+
+__all__ = ["LMTables", "LanguageModel", "NGramLM", "compile_lm"]
