@@ -26,6 +26,7 @@ __all__ = [
     "InputValueError",
     "MissingDependencyError",
     "ShapeError",
+    "StorageError",
 ]
 
 
@@ -86,6 +87,20 @@ class DataError(CTCKitError, ValueError):
     def __init__(self, message: str, path: str | os.PathLike[str] | None = None) -> None:
         self.path = None if path is None else os.fspath(path)
         super().__init__(message if self.path is None else f"{self.path}: {message}")
+
+
+class StorageError(CTCKitError, OSError):
+    """Writing a file failed for lack of room: a full device, a quota, a file-size limit.
+
+    The file being written is left as it was (writes are atomic). ``errno``
+    holds the operating system's code (``ENOSPC``, ``EDQUOT``, ``EFBIG``) when
+    one was reported.
+
+    Example:
+        >>> err = StorageError("no space left on device while writing runs/last.pt")
+        >>> isinstance(err, OSError), str(err)
+        (True, 'no space left on device while writing runs/last.pt')
+    """
 
 
 class MissingDependencyError(CTCKitError, ImportError):

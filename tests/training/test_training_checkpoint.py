@@ -3,21 +3,27 @@
 
 from __future__ import annotations
 
+import io
 import os
 import random
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
-from ctckit.errors import DataError, InputTypeError
+from ctckit.errors import CTCKitError, DataError, InputTypeError, StorageError
 from ctckit.training.checkpoint import (
     CHECKPOINT_FORMAT,
     capture_rng_state,
     load_checkpoint,
+    read_checkpoint,
     restore_rng_state,
     save_checkpoint,
+    write_checkpoint,
 )
 
 
@@ -178,12 +184,114 @@ def test_malicious_pickle_is_refused_and_never_runs(tmp_path: Path) -> None:
 def test_failed_save_keeps_the_old_file(tmp_path: Path) -> None:
     path = save_checkpoint(tmp_path / "c.pt", model=torch.nn.Linear(2, 2), epoch=1, config={})
     before = path.read_bytes()
-    with pytest.raises(Exception, match=r"pickle|lambda|Can.t"):
+    with pytest.raises(InputTypeError, match=r"extra\['f'\] is a builtins\.function"):
         save_checkpoint(
             path, model=torch.nn.Linear(2, 2), epoch=2, config={}, extra={"f": lambda: 0}
         )
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
+
+
+def test_a_config_its_loader_would_refuse_is_refused_at_save_time(tmp_path: Path) -> None:
+    model = torch.nn.Linear(2, 2)
+    with pytest.raises(InputTypeError, match=r"config\['data'\] is a pathlib\.\w*Path"):
+        save_checkpoint(tmp_path / "c.pt", model=model, epoch=1, config={"data": Path("/d")})
+    betas = r"config\['opt'\]\['betas'\]\[1\] is a numpy\.float64"
+    with pytest.raises(InputTypeError, match=betas):
+        save_checkpoint(
+            tmp_path / "c.pt",
+            model=model,
+            epoch=1,
+            config={"opt": {"betas": [0.9, np.float64(0.98)]}},
+        )
+    with pytest.raises(InputTypeError, match=r"config\['w'\] is a torch\.Tensor"):
+        save_checkpoint(tmp_path / "c.pt", model=model, epoch=1, config={"w": torch.ones(1)})
+    assert not (tmp_path / "c.pt").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+class _Opaque:
+    pass
+
+
+_LOADABLE = [1, 2.5, "s", None, True, b"b", 1 + 2j, torch.ones(2), torch.Size([3]), torch.float16]
+_REFUSED = [Path("p"), np.float64(1.0), np.int64(2), _Opaque(), slice(2), frozenset({1})]
+_leaves = st.sampled_from(_LOADABLE + _REFUSED)
+_values = st.recursive(
+    _leaves,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.sampled_from(["a", "b", 3]), inner, max_size=3)
+        | st.builds(OrderedDict, st.dictionaries(st.just("k"), inner, max_size=1))
+    ),
+    max_leaves=6,
+)
+
+
+def _loads_weights_only(value: object) -> bool:
+    """The oracle: what torch itself saves and reads back with weights_only=True."""
+    buf = io.BytesIO()
+    try:
+        torch.save({"v": value}, buf)
+        buf.seek(0)
+        torch.load(buf, weights_only=True)
+    except Exception:
+        return False
+    return True
+
+
+@given(_values)
+def test_save_accepts_exactly_what_weights_only_loading_reads_back(value: object) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        try:
+            write_checkpoint(Path(d) / "c.pt", {"model": {}, "epoch": 0, "extra": {"v": value}}, {})
+        except InputTypeError:
+            accepted = False
+        else:
+            accepted = True
+            assert read_checkpoint(Path(d) / "c.pt")["extra"].keys() == {"v"}
+    assert accepted == _loads_weights_only(value)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"model": {}, "config": {}}, r"incomplete checkpoint: no 'epoch'"),
+        ({"model": {}, "epoch": 1}, r"no 'config'"),
+        ({"epoch": 1, "config": {}}, r"no 'model'"),
+        ({"model": {}, "epoch": "3", "config": {}}, r"'epoch' is a str"),
+        ({"model": {}, "epoch": 1, "config": [1]}, r"'config' is a list"),
+        ({"model": {}, "epoch": 1, "config": {}, "rng": 5}, r"'rng' is a int"),
+        ({"model": {}, "epoch": -1, "config": {}}, r"negative epoch"),
+    ],
+)
+def test_a_tagged_checkpoint_with_missing_or_wrong_keys_is_a_data_error(
+    tmp_path: Path, payload: dict[str, object], message: str
+) -> None:
+    path = tmp_path / "c.pt"
+    torch.save({"format": CHECKPOINT_FORMAT, **payload}, path)
+    with pytest.raises(DataError, match=message) as info:
+        load_checkpoint(path, model=torch.nn.Linear(1, 1))
+    assert str(path) in str(info.value)
+
+
+def test_a_full_disk_is_a_storage_error_and_the_previous_file_survives(small_disk: Path) -> None:
+    small = torch.nn.Linear(4, 4)
+    path = save_checkpoint(small_disk / "last.pt", model=small, epoch=1, config={"a": 1})
+    before = path.read_bytes()
+    big = torch.nn.Linear(600, 600)  # 1.4 MB of weights: more than the 1 MiB device holds
+    with pytest.raises(StorageError, match="no space left on device while writing") as info:
+        save_checkpoint(path, model=big, epoch=2, config={"a": 1})
+    assert str(path) in str(info.value)
+    assert isinstance(info.value, CTCKitError)
+    assert isinstance(info.value, OSError)
+    assert info.value.errno == 28
+    assert path.read_bytes() == before
+    assert load_checkpoint(path, model=small).epoch == 1
+    assert [p.name for p in small_disk.iterdir()] == ["last.pt"]  # no temporary file left
 
 
 def test_model_must_be_a_module(tmp_path: Path) -> None:

@@ -79,3 +79,27 @@ def test_plot_posteriorgram(tmp_path: Path) -> None:
     with pytest.raises(ShapeError, match="41 labels"):
         plot_posteriorgram(lp, tmp_path / "q.png", labels=["a"])
     assert not (tmp_path / "q.png").exists()
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_a_log_in_another_encoding_is_a_data_error(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "metrics.csv"
+    path.write_bytes("epoch,note\n1,réglé\n".encode(encoding))
+    with pytest.raises(DataError, match="not UTF-8 text") as info:
+        MetricsLog(path)
+    assert str(path) in str(info.value)
+    with pytest.raises(DataError, match="not UTF-8 text"):
+        read_history(path)
+    assert path.read_bytes() == "epoch,note\n1,réglé\n".encode(encoding)  # left as it was
+
+
+def test_a_log_on_a_full_disk_is_a_storage_error(small_disk: Path) -> None:
+    from ctckit.errors import StorageError
+
+    log = MetricsLog(small_disk / "metrics.csv")
+    log.append({"epoch": 1, "note": "ok"})
+    before = (small_disk / "metrics.csv").read_bytes()
+    with pytest.raises(StorageError, match=r"no space left on device while writing .*metrics\.csv"):
+        log.append({"epoch": 2, "note": "x" * 2_000_000})
+    assert (small_disk / "metrics.csv").read_bytes() == before
+    assert [p.name for p in small_disk.iterdir()] == ["metrics.csv"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ctckit._checks import check_int, is_tensor
 from ctckit.errors import DataError, InputTypeError
 from ctckit.files import atomic_open
 
@@ -30,12 +32,47 @@ __all__ = [
     "LoadedCheckpoint",
     "capture_rng_state",
     "load_checkpoint",
+    "read_checkpoint",
     "restore_rng_state",
     "save_checkpoint",
+    "write_checkpoint",
 ]
 
 #: Tag stored in every checkpoint; files without it are refused.
 CHECKPOINT_FORMAT = "ctckit.training.checkpoint/1"
+
+# What torch.load(weights_only=True) rebuilds: a config holds plain values only,
+# the rest of a checkpoint may also hold tensors and a few torch types.
+_PLAIN = (str, int, float, bool, type(None))
+_ALSO_OUTSIDE_CONFIG = (bytes, complex, torch.Size, torch.dtype, torch.device)
+_CONTAINERS = (list, tuple, dict, OrderedDict, set)
+
+
+def _check_loadable(value: Any, where: str, *, config: bool) -> None:
+    """Refuse, naming the key, a value that ``torch.load(weights_only=True)`` would refuse."""
+    kind = type(value)
+    if kind in _PLAIN or (not config and (kind in _ALSO_OUTSIDE_CONFIG or is_tensor(value))):
+        return
+    if kind in _CONTAINERS:
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(value, dict) and type(key) not in _PLAIN:
+                raise InputTypeError(
+                    f"{where} has a key of type {type(key).__name__} ({key!r}); checkpoint keys "
+                    "must be str, int, float, bool or None"
+                )
+            _check_loadable(item, f"{where}[{key!r}]", config=config)
+        return
+    allowed = (
+        "str, int, float, bool, None and lists, tuples and dicts of them"
+        if config
+        else "tensors, str, int, float, bool, None, bytes and lists, tuples and dicts of them"
+    )
+    raise InputTypeError(
+        f"{where} is a {kind.__module__}.{kind.__qualname__} ({value!r:.80}); a checkpoint "
+        f"{'configuration ' if config else ''}holds only {allowed}, so that it loads with "
+        "torch.load(weights_only=True): convert it (e.g. str(path), float(x), x.tolist())"
+    )
 
 
 def capture_rng_state() -> dict[str, Any]:
@@ -163,6 +200,13 @@ def save_checkpoint(
 ) -> Path:
     """Write a resumable checkpoint atomically (temporary file, fsync, rename).
 
+    Everything is checked before the file is touched: a value that
+    ``torch.load(weights_only=True)`` would refuse to read back (a ``Path``
+    in the config, a numpy scalar, a function) raises
+    :class:`~ctckit.errors.InputTypeError` naming its key. A training run
+    usually saves through :class:`~ctckit.training.RunDirectory` and a
+    :class:`~ctckit.training.TrainState` instead.
+
     Args:
         path: Destination file; its folder is created if needed.
         model: The model (a DDP wrapper is unwrapped).
@@ -174,7 +218,7 @@ def save_checkpoint(
         optimizer: Its state is saved when given.
         scheduler: Any object with ``state_dict()`` (an LR scheduler).
         scaler: The AMP gradient scaler.
-        sampler_state: The batch sampler's ``state_dict(...)``.
+        sampler_state: The batch sampler's ``state_dict()``.
         best_score: Best validation score so far.
         batches_consumed: Batches of the current epoch already trained (for a
             mid-epoch checkpoint).
@@ -185,6 +229,11 @@ def save_checkpoint(
     Returns:
         The path written.
 
+    Raises:
+        InputTypeError: If ``model`` is not a module, or a value would not
+            load under ``weights_only=True`` (the message names its key).
+        StorageError: If the device is full; the previous file is intact.
+
     Example:
         >>> import tempfile
         >>> model = torch.nn.Linear(2, 3)
@@ -192,22 +241,66 @@ def save_checkpoint(
         ...     p = save_checkpoint(f"{d}/last.pt", model=model, epoch=1, config={"preset": "x"})
         ...     load_checkpoint(p, model=model).epoch
         1
+        >>> save_checkpoint("x.pt", model=model, epoch=1, config={"data": Path("/data")})
+        Traceback (most recent call last):
+        ...
+        ctckit.errors.InputTypeError: config['data'] is a pathlib.PosixPath ...
     """
     if not isinstance(model, torch.nn.Module):
         raise InputTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     payload: dict[str, Any] = {
-        "format": CHECKPOINT_FORMAT,
         "model": _unwrap(model).state_dict(),
         "optimizer": None if optimizer is None else optimizer.state_dict(),
         "scheduler": None if scheduler is None else scheduler.state_dict(),
         "scaler": None if scaler is None else scaler.state_dict(),
         "sampler": None if sampler_state is None else dict(sampler_state),
         "rng": [dict(s) for s in rng_states] if rng_states is not None else [capture_rng_state()],
-        "epoch": int(epoch),
-        "batches_consumed": int(batches_consumed),
+        "epoch": check_int(epoch, "epoch", 0),
+        "batches_consumed": check_int(batches_consumed, "batches_consumed", 0),
         "best_score": None if best_score is None else float(best_score),
-        "config": dict(config),
         "extra": {} if extra is None else dict(extra),
+    }
+    return write_checkpoint(path, payload, config)
+
+
+def write_checkpoint(
+    path: str | os.PathLike[str], state: Mapping[str, Any], config: Mapping[str, Any]
+) -> Path:
+    """Write ``state`` (e.g. :meth:`TrainState.state_dict`) and ``config`` as a checkpoint.
+
+    The lower level of :func:`save_checkpoint`: adds the format tag and the
+    torch version, checks that every value loads under
+    ``weights_only=True``, and writes atomically.
+
+    Args:
+        path: Destination file.
+        state: At least ``model`` (a state dict) and ``epoch``; any other
+            checkpoint keys (see :func:`read_checkpoint`).
+        config: The run's configuration (plain Python values).
+
+    Returns:
+        The path written.
+
+    Raises:
+        InputTypeError: If a value would not load back (naming its key).
+        StorageError: If the device is full; the previous file is intact.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     p = write_checkpoint(f"{d}/a.pt", {"model": {}, "epoch": 2}, {"lr": 0.1})
+        ...     read_checkpoint(p)["epoch"]
+        2
+    """
+    if not isinstance(config, Mapping):
+        raise InputTypeError(f"config must be a mapping, got {type(config).__name__}")
+    _check_loadable(dict(config), "config", config=True)
+    for key, value in state.items():
+        _check_loadable(value, str(key), config=False)
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        **state,
+        "config": dict(config),
         "torch_version": str(torch.__version__),
     }
     with atomic_open(path, "wb") as fh:
@@ -215,7 +308,45 @@ def save_checkpoint(
     return Path(path)
 
 
-def _read(path: Path) -> dict[str, Any]:
+#: Keys every checkpoint has, and the types a loader relies on.
+_REQUIRED: dict[str, type | tuple[type, ...]] = {"model": Mapping, "epoch": int, "config": Mapping}
+_OPTIONAL: dict[str, type | tuple[type, ...]] = {
+    "batches_consumed": int,
+    "best_score": (int, float, type(None)),
+    "rng": (list, tuple),
+    "sampler": (Mapping, type(None)),
+    "extra": (Mapping, type(None)),
+}
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check a checkpoint file without restoring anything.
+
+    The file is read on the CPU with ``torch.load(weights_only=True)``.
+
+    Args:
+        path: The checkpoint file.
+
+    Returns:
+        The stored dict: ``format``, ``model`` (the weights), ``epoch``,
+        ``config`` and, as saved, ``optimizer``, ``scheduler``, ``scaler``,
+        ``sampler``, ``rng``, ``batches_consumed``, ``best_score`` and more.
+
+    Raises:
+        DataError: If the file is missing, corrupt, refused by the
+            weights-only loader (a pickle that would run code), not a ctckit
+            checkpoint, or lacks a key (or has one of the wrong type).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     torch.save({"format": CHECKPOINT_FORMAT, "model": {}}, f"{d}/x.pt")
+        ...     read_checkpoint(f"{d}/x.pt")
+        Traceback (most recent call last):
+        ...
+        ctckit.errors.DataError: .../x.pt: incomplete checkpoint: no 'epoch', no 'config' ...
+    """
+    path = Path(path)
     if not path.is_file():
         raise DataError("checkpoint file not found", path=path)
     try:
@@ -243,6 +374,19 @@ def _read(path: Path) -> dict[str, Any]:
             f"found {found!r}",
             path=path,
         )
+    problems = [f"no {key!r}" for key in _REQUIRED if key not in payload]
+    for key, kind in {**_REQUIRED, **_OPTIONAL}.items():
+        value = payload.get(key)
+        if key in payload and (not isinstance(value, kind) or isinstance(value, bool)):
+            problems.append(f"{key!r} is a {type(value).__name__}")
+    if problems:
+        raise DataError(
+            f"incomplete checkpoint: {', '.join(problems)} (the file has the ctckit format tag "
+            "but was damaged or written by another program)",
+            path=path,
+        )
+    if payload["epoch"] < 0 or payload.get("batches_consumed", 0) < 0:
+        raise DataError("checkpoint has a negative epoch or batch count", path=path)
     return payload
 
 
@@ -282,8 +426,8 @@ def load_checkpoint(
     Raises:
         DataError: If the file is missing, corrupt, refused by the
             weights-only loader (a pickle that would run code), not a ctckit
-            checkpoint, saved with another configuration (another preset),
-            or its weights do not fit ``model``.
+            checkpoint or incomplete, saved with another configuration
+            (another preset), or its weights do not fit ``model``.
 
     Example:
         >>> import tempfile
@@ -296,36 +440,12 @@ def load_checkpoint(
         ctckit.errors.DataError: ...saved with preset='a' but this run has preset='b'...
     """
     path = Path(path)
-    payload = _read(path)
-    config = payload.get("config")
-    if not isinstance(config, dict):
-        raise DataError("checkpoint has no configuration dict", path=path)
-    if expect_config is not None:
-        diffs = [
-            f"{key}={config.get(key, '<missing>')!r} but this run has {key}={value!r}"
-            for key, value in expect_config.items()
-            if config.get(key, "<missing>") != value
-        ]
-        if diffs:
-            raise DataError(
-                "checkpoint was saved with " + "; ".join(diffs) + " (resume with the same "
-                "settings, or start a new run)",
-                path=path,
-            )
+    payload = read_checkpoint(path)
+    _check_config(payload, expect_config, path)
     if model is not None:
-        try:
-            _unwrap(model).load_state_dict(payload["model"], strict=True)
-        except (RuntimeError, KeyError) as err:
-            raise DataError(
-                f"checkpoint weights do not fit the model: {str(err).strip()}", path=path
-            ) from err
+        _restore_model(model, payload, path)
     for name, target in (("optimizer", optimizer), ("scheduler", scheduler), ("scaler", scaler)):
-        # an empty state (a disabled GradScaler's, e.g. saved on the CPU) restores nothing
-        if target is not None and payload.get(name):
-            try:
-                target.load_state_dict(payload[name])
-            except (RuntimeError, KeyError, ValueError) as err:
-                raise DataError(f"cannot restore {name} state: {err}", path=path) from err
+        _restore_part(target, payload, name, path)
     if restore_rng:
         states = payload.get("rng") or []
         if not states:
@@ -337,7 +457,55 @@ def load_checkpoint(
         epoch=int(payload["epoch"]),
         batches_consumed=int(payload.get("batches_consumed", 0)),
         best_score=None if payload.get("best_score") is None else float(payload["best_score"]),
-        config=config,
+        config=dict(payload["config"]),
         sampler_state=None if sampler is None else dict(sampler),
         extra=dict(payload.get("extra") or {}),
     )
+
+
+def _check_config(
+    payload: Mapping[str, Any], expect: Mapping[str, Any] | None, path: str | os.PathLike[str]
+) -> None:
+    """Refuse a checkpoint whose configuration differs from ``expect`` on its keys."""
+    if not expect:
+        return
+    config = payload["config"]
+    diffs = [
+        f"{key}={config.get(key, '<missing>')!r} but this run has {key}={value!r}"
+        for key, value in expect.items()
+        if config.get(key, "<missing>") != value
+    ]
+    if diffs:
+        raise DataError(
+            "checkpoint was saved with " + "; ".join(diffs) + " (resume with the same "
+            "settings, or start a new run)",
+            path=path,
+        )
+
+
+def _restore_model(
+    model: torch.nn.Module, payload: Mapping[str, Any], path: str | os.PathLike[str]
+) -> None:
+    """Load the weights strictly, a mismatch becoming a DataError."""
+    try:
+        _unwrap(model).load_state_dict(payload["model"], strict=True)
+    except (RuntimeError, KeyError, TypeError) as err:
+        raise DataError(
+            f"checkpoint weights do not fit the model: {str(err).strip()}", path=path
+        ) from err
+
+
+def _restore_part(
+    target: Any, payload: Mapping[str, Any], name: str, path: str | os.PathLike[str]
+) -> None:
+    """``target.load_state_dict(payload[name])`` when both exist.
+
+    An empty saved state (a disabled GradScaler's, e.g. saved on the CPU)
+    restores nothing.
+    """
+    if target is None or not payload.get(name):
+        return
+    try:
+        target.load_state_dict(payload[name])
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as err:
+        raise DataError(f"cannot restore {name} state: {err}", path=path) from err

@@ -36,7 +36,8 @@ def read_history(path: str | os.PathLike[str]) -> list[Row]:
         out.
 
     Raises:
-        DataError: If the file is missing or has no header.
+        DataError: If the file is missing, has no header, is not UTF-8 text
+            or not a CSV file.
 
     Example:
         >>> import tempfile
@@ -49,14 +50,30 @@ def read_history(path: str | os.PathLike[str]) -> list[Row]:
     path = Path(path)
     if not path.is_file():
         raise DataError("metrics log not found", path=path)
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is None:
-            raise DataError("metrics log has no header row", path=path)
-        return [
-            {k: _parse(v) for k, v in row.items() if k is not None and v not in ("", None)}
-            for row in reader
-        ]
+    fields, rows = _read_rows(path)
+    if fields is None:
+        raise DataError("metrics log has no header row", path=path)
+    return [{k: _parse(v) for k, v in row.items()} for row in rows]
+
+
+def _read_rows(path: Path) -> tuple[list[str] | None, list[dict[str, str]]]:
+    """The header and the non-empty cells of each row of a UTF-8 CSV file."""
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            rows = [
+                {k: v for k, v in row.items() if k is not None and v not in ("", None)}
+                for row in reader
+            ]
+            return (None if reader.fieldnames is None else list(reader.fieldnames)), rows
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"metrics log is not UTF-8 text (byte {err.start}: {err.reason}); was it saved "
+            "in another encoding? Re-save it as UTF-8 or start a new run",
+            path=path,
+        ) from err
+    except csv.Error as err:
+        raise DataError(f"metrics log is not a readable CSV file: {err}", path=path) from err
 
 
 class MetricsLog:
@@ -75,6 +92,7 @@ class MetricsLog:
             ``tensorboard`` package.
 
     Raises:
+        DataError: If the existing file is not UTF-8 CSV text.
         MissingDependencyError: If ``tensorboard_dir`` is given and
             TensorBoard is not installed.
 
@@ -96,11 +114,7 @@ class MetricsLog:
         self.path = Path(path)
         self._rows: list[dict[str, Any]] = []
         if self.path.is_file():  # continue an existing log; cells stay as written
-            with self.path.open(newline="", encoding="utf-8") as fh:
-                self._rows = [
-                    {k: v for k, v in r.items() if k is not None and v not in ("", None)}
-                    for r in csv.DictReader(fh)
-                ]
+            self._rows = list(_read_rows(self.path)[1])
         self._writer: Any = None
         if tensorboard_dir is not None:
             import_optional("tensorboard", extra="tensorboard")
@@ -131,7 +145,10 @@ class MetricsLog:
 
     def truncate(self, last_epoch: int) -> None:
         """Drop rows whose ``epoch`` is above ``last_epoch`` (for a resumed run)."""
-        kept = [r for r in self._rows if float(r.get("epoch", 0)) <= last_epoch]
+        try:
+            kept = [r for r in self._rows if float(r.get("epoch", 0)) <= last_epoch]
+        except ValueError as err:
+            raise DataError(f"metrics log has a non-numeric epoch: {err}", path=self.path) from err
         if len(kept) != len(self._rows):
             self._rows = kept
             self._write()
