@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import jiwer  # an independent oracle for error rates (empty references included)
 import Levenshtein  # GPL-2.0-or-later: used here only as an independent oracle
 import numpy as np
 import pytest
@@ -100,3 +101,64 @@ def test_empty_meter_reports_zero_and_resets() -> None:
     assert "utterances=1" in repr(meter)
     meter.reset()
     assert meter.counts == (0, 0, 0, 0, 0)
+
+
+# jiwer's own empty-reference cases (its tests/test_empty_ref.py): (references, hypotheses, WER)
+JIWER_EMPTY_REFERENCE_CASES = [
+    ("", "", 0.0),
+    ([""] * 3, [""] * 3, 0.0),
+    ("", "hello", 1.0),
+    *[("", " ".join(str(j) for j in range(i)), float(i)) for i in range(2, 11)],
+    ("hello", "", 1.0),
+    (["hello world", ""], ["hello world", "done"], 0.5),
+    (["hello world", ""], ["hello world", ""], 0.0),
+]
+
+
+def _word_meter(references: str | list[str], hypotheses: str | list[str]) -> ErrorRateMeter:
+    refs = [references] if isinstance(references, str) else references
+    hyps = [hypotheses] if isinstance(hypotheses, str) else hypotheses
+    meter = ErrorRateMeter()
+    meter.update([h.split() for h in hyps], [r.split() for r in refs])
+    return meter
+
+
+@pytest.mark.parametrize(("references", "hypotheses", "wer"), JIWER_EMPTY_REFERENCE_CASES)
+def test_empty_references_follow_jiwer(
+    references: str | list[str], hypotheses: str | list[str], wer: float
+) -> None:
+    rate = _word_meter(references, hypotheses).error_rate
+    assert rate == pytest.approx(wer)
+    assert rate == pytest.approx(jiwer.wer(references, hypotheses))
+
+
+@pytest.mark.parametrize(
+    ("reference", "hypothesis", "cer"),
+    [("", "", 0.0), ("", "a", 1.0), ("", "abd", 3.0), ("a", "", 1.0), ("abc", "", 1.0)],
+)
+def test_empty_references_follow_jiwer_on_characters(
+    reference: str, hypothesis: str, cer: float
+) -> None:
+    meter = ErrorRateMeter()
+    meter.update([hypothesis], [reference])
+    assert meter.error_rate == pytest.approx(cer)
+    assert meter.error_rate == pytest.approx(jiwer.cer(reference, hypothesis))
+
+
+def test_an_output_that_inserts_into_empty_references_never_scores_perfect() -> None:
+    meter = ErrorRateMeter()
+    meter.update(["ab", ""], ["", ""])
+    assert meter.error_rate == 2.0
+    assert meter.mean_distance == 1.0
+
+
+words = st.lists(st.sampled_from(["a", "b", "c", "dd"]), max_size=5)
+
+
+@given(st.lists(st.tuples(words, words), min_size=1, max_size=6))
+def test_error_rate_matches_jiwer(pairs: list[tuple[list[str], list[str]]]) -> None:
+    hyps = [" ".join(h) for h, _ in pairs]
+    refs = [" ".join(r) for _, r in pairs]
+    meter = ErrorRateMeter()
+    meter.update([h for h, _ in pairs], [r for _, r in pairs])
+    assert meter.error_rate == pytest.approx(jiwer.wer(refs, hyps))

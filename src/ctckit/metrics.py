@@ -130,8 +130,9 @@ class ErrorRateMeter:
 
     Reports the mean distance per utterance (the HW3P2 score) and the
     label error rate (PER for phonemes): total edits over total reference
-    labels. :attr:`counts` and :meth:`from_counts` let distributed training
-    sum meters across processes.
+    labels, or the number of insertions when the references are all empty
+    (as jiwer). :attr:`counts` and :meth:`from_counts` let distributed
+    training sum meters across processes.
 
     Example:
         >>> meter = ErrorRateMeter()
@@ -183,8 +184,23 @@ class ErrorRateMeter:
 
     @property
     def error_rate(self) -> float:
-        """Total edits over total reference labels (0.0 before any update)."""
-        return self.distance / self.reference_length if self.reference_length else 0.0
+        """Total edits over total reference labels (PER, WER, CER).
+
+        When the references seen so far hold no labels at all, the rate is
+        the number of inserted labels (jiwer's convention for an empty
+        reference): 0.0 when the hypotheses are empty too, and never 0.0
+        for an output that inserted something, so an erroneous output
+        cannot score as perfect. 0.0 before any update.
+
+        Example:
+            >>> meter = ErrorRateMeter()
+            >>> meter.update(["ab"], [""])
+            >>> meter.error_rate
+            2.0
+        """
+        if self.reference_length == 0:
+            return float(self.insertions)
+        return self.distance / self.reference_length
 
     @property
     def counts(self) -> tuple[int, int, int, int, int]:
