@@ -1,7 +1,8 @@
 """Language models for CTC decoding.
 
-* :mod:`ctckit.lm.tables`: the :class:`LanguageModel` protocol and
-  :class:`LMTables`, the automaton the beam-search kernels read;
+* :mod:`ctckit.lm.tables`: the :class:`LanguageModel` protocol, its base
+  class :class:`LanguageModelBase` and :class:`LMTables`, the automaton the
+  beam-search kernels read;
 * :mod:`ctckit.lm.ngram`: :class:`NGramLM`, token n-gram estimation
   (interpolated modified Kneser-Ney, Witten-Bell);
 * :mod:`ctckit.lm.arpa`: reading and writing the ARPA format.
@@ -15,6 +16,6 @@ Example:
 from __future__ import annotations
 
 from ctckit.lm.ngram import NGramLM
-from ctckit.lm.tables import LanguageModel, LMTables, compile_lm
+from ctckit.lm.tables import LanguageModel, LanguageModelBase, LMTables, compile_lm
 
-__all__ = ["LMTables", "LanguageModel", "NGramLM", "compile_lm"]
+__all__ = ["LMTables", "LanguageModel", "LanguageModelBase", "NGramLM", "compile_lm"]

@@ -29,10 +29,11 @@ _UNK_LOG10 = -100.0  # KenLM's substitute probability for a missing <unk>
 class _Entries:
     """Explicit n-grams of a backoff model, one array set per order (index k-1 for order k).
 
-    Word ids are internal: tokens ``0..V-1``, ``</s>`` = ``V``, ``<s>`` = ``V+1``.
-    ``logp`` is natural-log ``P(last word | the others)`` (``-inf`` for the
-    ``<s>`` unigram, which is never predicted); ``logbo`` the natural-log
-    backoff weight (0 where the n-gram has none).
+    Word ids are internal: tokens ``0..V-1``, ``</s>`` = ``V``, ``<s>`` = ``V+1``,
+    ``<unk>`` = ``V+2``. ``logp`` is natural-log ``P(last word | the others)``
+    (``-inf`` for the ``<s>`` unigram, which is never predicted); ``logbo`` the
+    natural-log backoff weight (0 where the n-gram has none). The unigrams
+    always hold ``<unk>`` (KenLM's log10 -100 when a file has none).
     """
 
     grams: list[IntArray]
@@ -42,13 +43,29 @@ class _Entries:
 
 @dataclass(frozen=True)
 class ArpaModel:
-    """A backoff model as read from an ARPA file (internal ids, natural logs)."""
+    """A backoff model as read from an ARPA file (internal ids, natural logs).
+
+    ``open_vocab`` is true when the vocabulary size was inferred from integer
+    words (the largest id, on line ``max_id_line``).
+    """
 
     order: int
     vocab_size: int
     blank: int
     entries: _Entries
-    unk_logp: float
+    open_vocab: bool = False
+    max_id_line: int = 0
+
+
+def _with_unk(entries: _Entries, vocab_size: int) -> _Entries:
+    """``entries`` with an ``<unk>`` unigram of log10 -100 added if it has none."""
+    unk = vocab_size + 2
+    if (entries.grams[0][:, 0] == unk).any():
+        return entries
+    grams = [np.concatenate([entries.grams[0], [[unk]]]), *entries.grams[1:]]
+    logp = [np.append(entries.logp[0], _UNK_LOG10 * _LN10), *entries.logp[1:]]
+    logbo = [np.append(entries.logbo[0], 0.0), *entries.logbo[1:]]
+    return _Entries(grams, logp, logbo)
 
 
 _MARKERS = ("<s>", "</s>", "<unk>")
@@ -191,6 +208,7 @@ def _read_arpa(
         raise fail(i + 1, f"expected '\\end\\', got '{lines[i].strip()}'")
 
     # --- vocabulary -----------------------------------------------------------
+    max_id_line = 0
     if isinstance(vocab, Vocabulary):
         word_ids: dict[str, int] | None = {w: j for j, w in enumerate(vocab.labels)}
         size = len(vocab) if vocab_size is None else vocab_size
@@ -201,15 +219,13 @@ def _read_arpa(
         blank_id = 0 if blank is None else blank
     elif vocab is None:
         word_ids = None
-        ids = [
-            int(w)
-            for section in raw
-            for _, _, ws, _ in section
-            for w in ws
-            if w not in _MARKERS and w.isdigit()
-        ]
+        max_id, max_id_line = -1, 0
+        for line_no, _, ws, _ in raw[0]:
+            w = ws[0]
+            if w not in _MARKERS and w.isdigit() and int(w) > max_id:
+                max_id, max_id_line = int(w), line_no
         blank_id = 0 if blank is None else blank
-        size = vocab_size if vocab_size is not None else max([*ids, blank_id]) + 1
+        size = vocab_size if vocab_size is not None else max(max_id, blank_id) + 1
     else:
         raise InputTypeError(
             f"vocab must be a Vocabulary, a mapping of symbols to ids or None, "
@@ -219,7 +235,8 @@ def _read_arpa(
     blank_id = check_int(blank_id, "blank", 0)
     if blank_id >= size:
         raise InputValueError(f"blank must be in [0, {size}), got {blank_id}")
-    eos, bos, unk = size, size + 1, -1
+    eos, bos, unk = size, size + 1, size + 2
+    listed: set[int] = set()
 
     def word_id(w: str, line_no: int) -> int:
         if w == "<s>":
@@ -234,7 +251,6 @@ def _read_arpa(
             raise fail(line_no, f"unknown word {w!r} ({what})")
         return j
 
-    unk_logp = _UNK_LOG10 * _LN10
     grams: list[IntArray] = []
     logp: list[FloatArray] = []
     logbo: list[FloatArray] = []
@@ -249,10 +265,14 @@ def _read_arpa(
                 raise fail(line_no, "<s> can only be the first word of an n-gram")
             if eos in row[:-1]:
                 raise fail(line_no, "</s> can only be the last word of an n-gram")
-            if unk in row:
-                if k == 1:
-                    unk_logp = p * _LN10
-                continue
+            if k == 1:
+                listed.add(row[0])
+            else:
+                missing = next((w for w, j in zip(ws, row) if j not in listed), None)
+                if missing is not None:
+                    raise fail(line_no, f"word {missing!r} is not in the 1-grams")
+            if p > 0.0:
+                raise fail(line_no, f"a log10 probability must be <= 0, got {p}")
             key = tuple(row)
             if key in seen:
                 raise fail(line_no, f"duplicate {k}-gram {' '.join(ws)!r}")
@@ -263,9 +283,14 @@ def _read_arpa(
         grams.append(np.array(rows, dtype=np.int64).reshape(len(rows), k))
         logp.append(np.array(ps, dtype=np.float64))
         logbo.append(np.array(bs, dtype=np.float64))
+    for marker, wid in (("<s>", bos), ("</s>", eos)):
+        if wid not in listed:
+            raise fail(raw[0][0][0] - 1 if raw[0] else 1, f"the 1-grams have no {marker}")
     if order == 1:  # a unigram model: add an empty bigram level so <s> is a context
         order = 2
         grams.append(np.zeros((0, 2), dtype=np.int64))
         logp.append(np.zeros(0))
         logbo.append(np.zeros(0))
-    return ArpaModel(order, size, blank_id, _Entries(grams, logp, logbo), unk_logp)
+    entries = _with_unk(_Entries(grams, logp, logbo), size)
+    open_vocab = vocab is None and vocab_size is None
+    return ArpaModel(order, size, blank_id, entries, open_vocab, max_id_line)

@@ -25,14 +25,14 @@ from ctckit.files import atomic_write_bytes
 from ctckit.lm.arpa import (
     _ARPA_ZERO_LOG10,
     _LN10,
-    _UNK_LOG10,
     FloatArray,
     IntArray,
     _Entries,
     _read_arpa,
     _symbols_for,
+    _with_unk,
 )
-from ctckit.lm.tables import LMTables
+from ctckit.lm.tables import LanguageModelBase, LMTables
 from ctckit.vocab import Vocabulary
 
 __all__ = ["NGramLM"]
@@ -40,6 +40,7 @@ __all__ = ["NGramLM"]
 _Smoothing = Literal["kneser-ney", "witten-bell"]
 _FALLBACK_DISCOUNTS: tuple[float, float, float] = (0.5, 1.0, 1.5)  # KenLM's --discount_fallback
 _MIN_ORDER, _MAX_ORDER = 2, 6
+_MAX_TABLE_BYTES = 4 << 30  # dense tables beyond this are refused before allocation
 
 
 def _unique_rows(rows: IntArray) -> tuple[IntArray, IntArray]:
@@ -58,31 +59,44 @@ def _unique_rows(rows: IntArray) -> tuple[IntArray, IntArray]:
 
 
 @dataclass(frozen=True)
-class _Automaton:
-    tables: LMTables
-    states: list[IntArray]  # rows of the states of each context length 0..n-1, in id order
+class _Contexts:
+    """The n-grams of each order with the contexts the model needs, and which are states.
+
+    ``nodes[k]`` holds, in lexicographic order, the explicit k-grams together
+    with the prefixes of the (k+1)-level nodes and the suffixes of their
+    states (so the set is closed under both), ``(<s>,)`` at ``k = 1``; ``lp``
+    and ``bo`` their log-probability (NaN where not explicit) and backoff;
+    ``is_state[k]`` marks the contexts of length k the automaton keeps.
+    """
+
+    nodes: list[IntArray]
+    lp: list[FloatArray]
+    bo: list[FloatArray]
+    is_state: list[npt.NDArray[np.bool_]]
+    prefix_of: list[IntArray]  # node -> node one shorter (without its last word)
+    suffix_of: list[IntArray]  # state -> node one shorter (without its first word)
+
+    def state_rows(self) -> list[IntArray]:
+        """The states of each context length 0..n-1, in state-id order."""
+        n = len(self.nodes) - 1
+        return [self.nodes[0]] + [self.nodes[k][self.is_state[k]] for k in range(1, n)]
 
 
-def _build_automaton(
-    entries: _Entries, order: int, vocab_size: int, blank: int, unk_logp: float
-) -> _Automaton:
-    """Compile a backoff model's n-grams into :class:`LMTables` (vectorised per order).
+def _contexts(entries: _Entries, order: int, vocab_size: int) -> _Contexts:
+    """States: the contexts the model knows, closed under prefixes and suffixes.
 
-    States are the contexts the model knows, closed under prefixes and
-    suffixes: every n-gram of order < n that is the context of a longer
-    n-gram or carries a backoff weight, the start context ``(<s>,)`` and the
-    empty context. A state's row is its backoff weight plus its suffix
-    state's row, overwritten by the explicit n-grams it is the context of;
-    ``next_state`` likewise inherits its suffix's row and is overwritten by the
-    states one token longer.
+    Every n-gram of order < n that is the context of a longer n-gram or
+    carries a backoff weight is a state, as are the start context ``(<s>,)``
+    and the empty context. A state that ends in ``</s>`` is not (nothing
+    follows ``</s>``).
     """
     n, eos, bos = order, vocab_size, vocab_size + 1
     nodes: list[IntArray] = [np.zeros((1, 0), dtype=np.int64)] * (n + 1)
     lp: list[FloatArray] = [np.zeros(0)] * (n + 1)
     bo: list[FloatArray] = [np.zeros(0)] * (n + 1)
     is_state: list[npt.NDArray[np.bool_]] = [np.zeros(0, dtype=bool)] * (n + 1)
-    prefix_of: list[IntArray] = [np.zeros(0, dtype=np.int64)] * (n + 1)  # node -> node one shorter
-    suffix_of: list[IntArray] = [np.zeros(0, dtype=np.int64)] * (n + 1)  # state -> its suffix node
+    prefix_of: list[IntArray] = [np.zeros(0, dtype=np.int64)] * (n + 1)
+    suffix_of: list[IntArray] = [np.zeros(0, dtype=np.int64)] * (n + 1)
     for k in range(n, 0, -1):
         grams = entries.grams[k - 1]
         parts = [grams]
@@ -104,6 +118,34 @@ def _build_automaton(
             state[inv[m:]] = True
             state |= (bo[k] != 0.0) & (uniq[:, -1] != eos)
         nodes[k], is_state[k] = uniq, state
+    return _Contexts(nodes, lp, bo, is_state, prefix_of, suffix_of)
+
+
+@dataclass(frozen=True)
+class _Automaton:
+    tables: LMTables
+    states: list[IntArray]  # rows of the states of each context length 0..n-1, in id order
+
+
+def _table_bytes(n_states: int, vocab_size: int) -> int:
+    return n_states * (vocab_size + 3) * (8 + 4)
+
+
+def _build_automaton(
+    entries: _Entries, order: int, vocab_size: int, blank: int, max_bytes: int
+) -> _Automaton:
+    """Compile a backoff model's n-grams into :class:`LMTables` (vectorised per order).
+
+    A state's row is its backoff weight plus its suffix state's row,
+    overwritten by the explicit n-grams it is the context of; ``next_state``
+    likewise inherits its suffix's row and is overwritten by the states one
+    token longer. Columns run over the tokens, ``</s>``, ``<s>`` (never
+    predicted) and ``<unk>``; a token the model does not list takes the
+    ``<unk>`` column, its score and its next state, as in KenLM.
+    """
+    n, eos, bos, unk = order, vocab_size, vocab_size + 1, vocab_size + 2
+    ctx = _contexts(entries, order, vocab_size)
+    nodes, lp, bo, is_state = ctx.nodes, ctx.lp, ctx.bo, ctx.is_state
 
     # State ids: 0 is the empty context, then contexts of length 1, 2, ..., n-1.
     sid: list[IntArray] = [np.zeros(1, dtype=np.int64)]
@@ -115,10 +157,16 @@ def _build_automaton(
         offset += count
         sid.append(ids)
     n_states = offset
-    table = np.full((n_states, vocab_size + 1), -np.inf)
-    nxt = np.zeros((n_states, vocab_size), dtype=np.int32)
-    words = np.array([v for v in range(vocab_size + 1) if v != blank], dtype=np.int64)
-    table[0, words] = unk_logp
+    need = _table_bytes(n_states, vocab_size)
+    if need > max_bytes:
+        raise InputValueError(
+            f"the LM's dense tables would take {need / 2**30:.3g} GiB ({n_states} states x "
+            f"V={vocab_size} token ids), more than max_bytes={max_bytes / 2**30:.3g} GiB; "
+            "use a smaller vocabulary or order (a word vocabulary needs ctckit.lm.WordNGramLM)"
+        )
+    width = vocab_size + 3
+    table = np.full((n_states, width), -np.inf)
+    nxt = np.zeros((n_states, width), dtype=np.int32)
     uni = nodes[1][:, 0]
     known = ~np.isnan(lp[1]) & (uni != bos)
     table[0, uni[known]] = lp[1][known]
@@ -127,27 +175,33 @@ def _build_automaton(
     for k in range(1, n):
         states = np.flatnonzero(is_state[k])
         ids = sid[k][states]
-        parent = np.zeros(states.shape[0], dtype=np.int64) if k == 1 else sid[k - 1][suffix_of[k]]
+        parent = (
+            np.zeros(states.shape[0], dtype=np.int64) if k == 1 else sid[k - 1][ctx.suffix_of[k]]
+        )
         table[ids] = bo[k][states, None] + table[parent]
         nxt[ids] = nxt[parent]
-        up_ctx = sid[k][prefix_of[k + 1]]  # state id of each longer node's context
+        up_ctx = sid[k][ctx.prefix_of[k + 1]]  # state id of each longer node's context
         up_word = nodes[k + 1][:, -1]
         known = ~np.isnan(lp[k + 1])
         table[up_ctx[known], up_word[known]] = lp[k + 1][known]
         if k + 1 < n:
             up_state = is_state[k + 1]
             nxt[up_ctx[up_state], up_word[up_state]] = sid[k + 1][up_state]
+    unlisted = np.ones(vocab_size, dtype=bool)
+    unlisted[uni[uni < vocab_size]] = False
+    unlisted[blank] = False
+    table[:, :vocab_size][:, unlisted] = table[:, unk, None]
+    nxt[:, :vocab_size][:, unlisted] = nxt[:, unk, None]
     table[:, blank] = -np.inf
     nxt[:, blank] = np.arange(n_states, dtype=np.int32)
     start = int(sid[1][np.flatnonzero(nodes[1][:, 0] == bos)[0]])
     tables = LMTables(
         logp=np.ascontiguousarray(table[:, :vocab_size]),
-        next_state=nxt,
-        end_logp=np.ascontiguousarray(table[:, vocab_size]),
+        next_state=np.ascontiguousarray(nxt[:, :vocab_size]),
+        end_logp=np.ascontiguousarray(table[:, eos]),
         start=start,
     )
-    states_rows = [nodes[0]] + [nodes[k][is_state[k]] for k in range(1, n)]
-    return _Automaton(tables, states_rows)
+    return _Automaton(tables, ctx.state_rows())
 
 
 def _estimate_discounts(counts: IntArray) -> tuple[float, float, float]:
@@ -173,11 +227,17 @@ def _fit_entries(
     seqs: list[IntArray],
     order: int,
     vocab_size: int,
-    blank: int,
+    blank: int | None,
     smoothing: str,
     discount: tuple[float, float, float] | None,
 ) -> tuple[_Entries, tuple[tuple[float, float, float], ...]]:
-    """Count n-grams and smooth them; returns the model in backoff form and the discounts."""
+    """Count n-grams and smooth them; returns the model in backoff form and the discounts.
+
+    Words are ``0..vocab_size-1`` (every one but ``blank`` is in the
+    vocabulary, seen or not), ``</s>`` = ``vocab_size``, ``<s>`` =
+    ``vocab_size + 1``. The token LM passes its CTC blank; the word LM passes
+    ``None`` and a vocabulary whose word 0 is ``<unk>``.
+    """
     n, eos, bos = order, vocab_size, vocab_size + 1
     base = vocab_size + 2
     lens = np.array([s.shape[0] + 2 for s in seqs], dtype=np.int64)
@@ -218,7 +278,9 @@ def _fit_entries(
     else:
         counts = raw
     in_vocab = np.ones(base, dtype=bool)
-    in_vocab[[blank, bos]] = False
+    in_vocab[bos] = False
+    if blank is not None:
+        in_vocab[blank] = False
     n_words = int(in_vocab.sum())  # |W|: the tokens and </s>
 
     discounts: list[tuple[float, float, float]] = []
@@ -274,7 +336,7 @@ def _fit_entries(
     return _Entries(grams, logp, bos_list), tuple(discounts)
 
 
-class NGramLM:
+class NGramLM(LanguageModelBase):
     """A token n-gram language model in backoff form, for shallow fusion.
 
     Build one with :meth:`fit` (from label-id sequences) or :meth:`from_arpa`
@@ -283,10 +345,16 @@ class NGramLM:
     than the CTC blank, plus the end of sentence ``</s>``; every sentence's
     history starts with ``<s>``. It implements :class:`LanguageModel` (states
     are opaque tuples: the longest context the model knows) and compiles
-    itself to :class:`LMTables` (:attr:`tables`, cached). The tables are
-    dense, ``12 * S * V`` bytes for ``S`` states: small for phoneme or
-    character vocabularies (order 4 on 2,000 sentences of 80 phonemes: about
-    21,000 states, 10 MB), too large for word vocabularies.
+    itself to :class:`LMTables` (:meth:`to_tables`, :attr:`tables`, cached).
+    The tables are dense, ``12 * S * V`` bytes for ``S`` states: small for
+    phoneme or character vocabularies (order 4 on 2,000 sentences of 80
+    phonemes: about 21,000 states, 10 MB), too large for word vocabularies
+    (use :class:`~ctckit.lm.WordNGramLM` there).
+
+    **Unknown tokens** follow KenLM: a token the model does not list (in a
+    file read with :meth:`from_arpa`) is scored as ``<unk>`` and stays in
+    the history as ``<unk>``, so ``<unk>``'s backoff weight and the n-grams
+    that contain ``<unk>`` apply. Models from :meth:`fit` list every token.
 
     **Smoothing** (:meth:`fit`). Sentences are padded as ``<s> w1 .. wm
     </s>``; ``<s>`` is a context only, never predicted. With ``W`` the
@@ -321,7 +389,7 @@ class NGramLM:
     Example:
         >>> lm = NGramLM.fit([[1, 2, 1, 2], [1, 2, 2]], order=3, vocab_size=3)
         >>> lm
-        NGramLM(order=3, vocab_size=3, blank=0, smoothing='kneser-ney', ngrams=[4, 5, 6])
+        NGramLM(order=3, vocab_size=3, blank=0, smoothing='kneser-ney', ngrams=[5, 5, 6])
         >>> logp, state = lm.score(lm.start_state(), 1)
         >>> round(float(np.exp(logp)), 4)
         0.6833
@@ -338,15 +406,20 @@ class NGramLM:
         entries: _Entries,
         smoothing: str,
         discounts: tuple[tuple[float, float, float], ...] = (),
-        unk_logp: float = _UNK_LOG10 * _LN10,
+        open_vocab: bool = False,
+        max_id_line: int = 0,
     ) -> None:
         self._order = order
         self._vocab_size = vocab_size
         self._blank = blank
-        self._entries = entries
+        self._entries = _with_unk(entries, vocab_size)
         self._smoothing = smoothing
         self._discounts = discounts
-        self._unk_logp = unk_logp
+        self._open_vocab = open_vocab
+        self._max_id_line = max_id_line
+        unigrams = self._entries.grams[0][:, 0]
+        self._listed = frozenset(unigrams[unigrams < vocab_size].tolist())
+        self._resized: dict[tuple[int, int], NGramLM] = {}
         self._automaton: _Automaton | None = None
         self._index: dict[tuple[int, ...], tuple[float, float]] | None = None
         self._state_set: frozenset[tuple[int, ...]] | None = None
@@ -441,9 +514,15 @@ class NGramLM:
         standard backoff rule: ``p(w|h) = p*(hw)`` if the n-gram ``hw`` is
         listed, else ``backoff(h) p(w|h')`` (``backoff = 1`` when ``h`` is not
         listed). As in KenLM, a token missing from the unigrams scores as
-        ``<unk>``, whose log10 probability is -100 when the file has none;
-        n-grams of order 2 and up that contain ``<unk>`` are ignored. Lines
-        before ``\\data\\`` are ignored.
+        ``<unk>`` (log10 -100 when the file has no ``<unk>``) and is
+        ``<unk>`` in the history, so the n-grams that contain ``<unk>`` and
+        its backoff apply. Lines before ``\\data\\`` are ignored.
+
+        With integer words and no ``vocab_size``, the vocabulary is open:
+        :attr:`vocab_size` is the largest listed id + 1, and
+        :meth:`to_tables` serves any larger vocabulary (a decoder's ``V``),
+        its extra ids scoring as ``<unk>``; a listed id at or beyond the
+        decoder's ``V`` is an error that names its line.
 
         Args:
             path: The ARPA file (plain text).
@@ -458,9 +537,10 @@ class NGramLM:
         Raises:
             DataError: Naming the path and line for a malformed file: no
                 ``\\data\\`` header, a count that disagrees with its section,
-                a bad number, an unknown word, a misplaced ``<s>`` or
-                ``</s>``, a duplicate n-gram, or a file that ends before
-                ``\\end\\``.
+                a bad number, a positive log10 probability, an unknown word,
+                a word of a longer n-gram missing from the 1-grams, a
+                misplaced ``<s>`` or ``</s>``, a duplicate n-gram, or a file
+                that ends before ``\\end\\``.
             InputValueError: If ``vocab_size`` or ``blank`` is out of range.
 
         Example:
@@ -479,7 +559,8 @@ class NGramLM:
             blank=model.blank,
             entries=model.entries,
             smoothing="arpa",
-            unk_logp=model.unk_logp,
+            open_vocab=model.open_vocab,
+            max_id_line=model.max_id_line,
         )
 
     def to_arpa(
@@ -491,8 +572,8 @@ class NGramLM:
         n-gram with its interpolated probability, each context with its
         backoff weight), so a reader using the standard backoff rule, KenLM
         included, gets the same distribution. Log10 values carry 10
-        significant digits. ``<s>`` gets the conventional -99 and ``<unk>``
-        (never predicted here) -100.
+        significant digits. ``<s>`` gets the conventional -99; a fitted
+        model's ``<unk>`` (never predicted: every token is listed) gets -100.
 
         Args:
             path: Destination file.
@@ -515,14 +596,12 @@ class NGramLM:
             ['\\\\data\\\\', 'ngram 1=43', 'ngram 2=5']
         """
         words = _symbols_for(vocab, self._vocab_size, self._blank)
-        words += ["</s>", "<s>"]
+        words += ["</s>", "<s>", "<unk>"]
         e = self._entries
         lines = ["\\data\\"]
-        lines += [f"ngram {k}={g.shape[0] + (k == 1)}" for k, g in enumerate(e.grams, start=1)]
+        lines += [f"ngram {k}={g.shape[0]}" for k, g in enumerate(e.grams, start=1)]
         for k, (grams, logp, logbo) in enumerate(zip(e.grams, e.logp, e.logbo), start=1):
             lines += ["", f"\\{k}-grams:"]
-            if k == 1:
-                lines.append(f"{_UNK_LOG10:.10g}\t<unk>" + ("\t0" if self._order > 1 else ""))
             lp10 = (logp / _LN10).tolist()
             bo10 = (logbo / _LN10).tolist()
             with_bo = k < self._order
@@ -565,13 +644,20 @@ class NGramLM:
 
     @property
     def ngram_counts(self) -> tuple[int, ...]:
-        """Number of explicit n-grams of each order 1..n (``<s>`` included, ``<unk>`` not)."""
+        """Number of n-grams of each order 1..n, as :meth:`to_arpa` lists them.
+
+        ``<s>`` and ``<unk>`` are included (a file without ``<unk>`` gets
+        KenLM's implicit one, log10 -100).
+        """
         return tuple(int(g.shape[0]) for g in self._entries.grams)
 
     @property
     def tables(self) -> LMTables:
-        """The model compiled to :class:`LMTables` (built on first use, then cached)."""
-        return self._compiled().tables
+        """The model compiled to :class:`LMTables` for its own ``vocab_size`` and ``blank``.
+
+        Built on first use, then cached; see :meth:`to_tables`.
+        """
+        return self._compiled(_MAX_TABLE_BYTES).tables
 
     def __repr__(self) -> str:
         return (
@@ -579,21 +665,71 @@ class NGramLM:
             f"smoothing={self._smoothing!r}, ngrams={list(self.ngram_counts)})"
         )
 
-    def _compiled(self) -> _Automaton:
-        if self._automaton is None:
-            self._automaton = _build_automaton(
-                self._entries, self._order, self._vocab_size, self._blank, self._unk_logp
-            )
-        return self._automaton
+    def to_tables(
+        self, vocab_size: int, blank: int = 0, *, max_bytes: int = _MAX_TABLE_BYTES
+    ) -> LMTables:
+        """The model as :class:`LMTables` for a decoder's vocabulary (cached).
 
-    def _compiled_tables(self, vocab_size: int, blank: int) -> LMTables:
-        """Hook for :func:`compile_lm`: the cached tables, after checking the vocabulary."""
-        if (vocab_size, blank) != (self._vocab_size, self._blank):
+        Args:
+            vocab_size: The decoder's ``V``. It must equal :attr:`vocab_size`,
+                except for a model read from an ARPA file of integer words
+                without ``vocab_size`` (an open vocabulary), which serves any
+                ``V`` above its largest listed id.
+            blank: The decoder's blank id: :attr:`blank`, or for an open
+                vocabulary any id the file does not list.
+            max_bytes: Refuse tables larger than this (``12 * S * V`` bytes
+                for ``S`` states) before allocating them.
+
+        Returns:
+            Tables with ``logp`` and ``next_state`` of shape ``(S, V)``.
+
+        Raises:
+            InputValueError: If the model cannot serve this vocabulary (naming
+                the largest listed id and its line for an ARPA file), or the
+                tables would exceed ``max_bytes``.
+
+        Example:
+            >>> lm = NGramLM.fit([[1, 2], [2, 1]], order=2, vocab_size=3)
+            >>> lm.to_tables(3, 0) is lm.tables
+            True
+        """
+        size = check_int(vocab_size, "vocab_size", 2)
+        blank_id = check_int(blank, "blank", 0)
+        max_bytes = check_int(max_bytes, "max_bytes", 1)
+        if (size, blank_id) == (self._vocab_size, self._blank):
+            return self._compiled(max_bytes).tables
+        if not self._open_vocab:
             raise InputValueError(
                 f"this NGramLM was built for vocab_size={self._vocab_size}, blank={self._blank}; "
-                f"got vocab_size={vocab_size}, blank={blank}"
+                f"got vocab_size={size}, blank={blank_id}"
             )
-        return self.tables
+        top = max(self._listed, default=-1)
+        if size <= top:
+            raise InputValueError(
+                f"the ARPA file lists token id {top} (line {self._max_id_line}), outside the "
+                f"decoder's vocabulary of V={size} ids [0, {size})"
+            )
+        if blank_id >= size or blank_id in self._listed:
+            raise InputValueError(
+                f"blank={blank_id} must be an id in [0, {size}) that the ARPA file does not list"
+            )
+        key = (size, blank_id)
+        if key not in self._resized:
+            self._resized[key] = NGramLM(
+                order=self._order,
+                vocab_size=size,
+                blank=blank_id,
+                entries=_renumber(self._entries, self._vocab_size, size),
+                smoothing=self._smoothing,
+            )
+        return self._resized[key]._compiled(max_bytes).tables
+
+    def _compiled(self, max_bytes: int) -> _Automaton:
+        if self._automaton is None:
+            self._automaton = _build_automaton(
+                self._entries, self._order, self._vocab_size, self._blank, max_bytes
+            )
+        return self._automaton
 
     # -- LanguageModel protocol -----------------------------------------------
 
@@ -654,7 +790,8 @@ class NGramLM:
     def log_prob(self, sequence: npt.ArrayLike) -> float:
         """Natural-log probability of a whole sentence, ``</s>`` included.
 
-        Computed with :attr:`tables`.
+        Evaluated from the n-grams with backoff, without building the dense
+        :attr:`tables`.
 
         Args:
             sequence: 1-D token ids without the blank.
@@ -703,13 +840,12 @@ class NGramLM:
         return math.exp(-total / events)
 
     def _log_prob_ids(self, seq: IntArray) -> float:
-        t = self.tables
-        s = t.start
+        ctx = self.start_state()
         total = 0.0
         for v in seq.tolist():
-            total += float(t.logp[s, v])
-            s = int(t.next_state[s, v])
-        return total + float(t.end_logp[s])
+            total += self._logp(ctx, v)
+            ctx = self._next(ctx, v)
+        return total + self._logp(ctx, self._vocab_size)
 
     # -- backoff evaluation in Python --------------------------------------------
 
@@ -723,9 +859,8 @@ class NGramLM:
 
     def _states(self) -> frozenset[tuple[int, ...]]:
         if self._state_set is None:
-            self._state_set = frozenset(
-                tuple(row) for rows in self._compiled().states for row in rows.tolist()
-            )
+            rows = _contexts(self._entries, self._order, self._vocab_size).state_rows()
+            self._state_set = frozenset(tuple(row) for r in rows for row in r.tolist())
         return self._state_set
 
     def _ngram_index(self) -> dict[tuple[int, ...], tuple[float, float]]:
@@ -737,26 +872,39 @@ class NGramLM:
             self._index = index
         return self._index
 
-    def _logp(self, ctx: tuple[int, ...], word: int) -> float:
+    def _word(self, token: int) -> int:
+        """The model's word for a token id: the token, or ``<unk>`` if not listed."""
+        if token < self._vocab_size and token not in self._listed:
+            return self._vocab_size + 2
+        return token
+
+    def _logp(self, ctx: tuple[int, ...], token: int) -> float:
         index = self._ngram_index()
+        word = self._word(token)
         total = 0.0
-        while True:
+        while ctx:
             hit = index.get((*ctx, word))
             if hit is not None:
                 return total + hit[0]
-            if not ctx:
-                return total + self._unk_logp
             ctx_entry = index.get(ctx)
             if ctx_entry is not None:
                 total += ctx_entry[1]
             ctx = ctx[1:]
+        return total + index[(word,)][0]  # every word has a unigram (<unk> included)
 
-    def _next(self, ctx: tuple[int, ...], word: int) -> tuple[int, ...]:
+    def _next(self, ctx: tuple[int, ...], token: int) -> tuple[int, ...]:
         states = self._states()
-        nxt = (*ctx, word)[-(self._order - 1) :]
+        nxt = (*ctx, self._word(token))[-(self._order - 1) :]
         while nxt and nxt not in states:
             nxt = nxt[1:]
         return nxt
+
+
+def _renumber(entries: _Entries, old_size: int, new_size: int) -> _Entries:
+    """The entries with the marker ids (``>= old_size``) moved to a vocabulary of ``new_size``."""
+    shift = new_size - old_size
+    grams = [np.where(g >= old_size, g + shift, g) for g in entries.grams]
+    return _Entries(grams, entries.logp, entries.logbo)
 
 
 def _check_discount(

@@ -2,11 +2,16 @@
 
 * :class:`LanguageModel`, a small protocol any token LM can implement (a start
   state, the log-probability of a token given a state together with the next
-  state, and the end-of-sentence log-probability);
-* :func:`compile_lm`, which turns such a model into :class:`LMTables`: a
+  state, and the end-of-sentence log-probability), with an optional fourth
+  method ``to_tables(vocab_size, blank)`` that compiles the model itself;
+* :class:`LanguageModelBase`, a base class that supplies ``to_tables`` by
+  breadth-first tabulation, for models that have nothing better;
+* :func:`compile_lm`, which turns any such model into :class:`LMTables`: a
   compact deterministic automaton (dense numpy tables indexed by integer state
   ids) that the Numba beam-search kernel reads without calling back into
-  Python.
+  Python. It calls the model's ``to_tables`` when there is one and tabulates
+  the three scoring methods breadth-first otherwise, so an object with only
+  ``start_state``/``score``/``end_score`` keeps working.
 
 All log-probabilities are natural logarithms. The CTC blank is not part of
 any LM vocabulary: its column of :attr:`LMTables.logp` is ``-inf`` and
@@ -15,6 +20,7 @@ emitting it leaves the state unchanged.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -26,7 +32,7 @@ import numpy.typing as npt
 from ctckit._checks import check_int
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
-__all__ = ["LMTables", "LanguageModel", "compile_lm"]
+__all__ = ["LMTables", "LanguageModel", "LanguageModelBase", "compile_lm"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,6 +140,14 @@ class LanguageModel(Protocol):
     tokens must be finite, so that :func:`compile_lm` can tabulate them.
     Log-probabilities are natural logarithms.
 
+    A model may also define ``to_tables(vocab_size, blank) -> LMTables`` to
+    compile itself (as :class:`~ctckit.lm.NGramLM` does, from its n-grams,
+    much faster than calling :meth:`score` for every state and token);
+    :func:`compile_lm` and :class:`~ctckit.decode.BeamSearchDecoder` call it
+    when present. It is not part of the runtime ``isinstance`` check, so
+    objects with the three methods below stay language models; derive from
+    :class:`LanguageModelBase` to get a breadth-first ``to_tables``.
+
     Example:
         >>> class Uniform:
         ...     def start_state(self): return ()
@@ -156,30 +170,91 @@ class LanguageModel(Protocol):
         ...
 
 
-def compile_lm(
-    lm: LanguageModel, vocab_size: int, blank: int = 0, max_states: int = 2_000_000
-) -> LMTables:
-    """Tabulate a language model's reachable states into :class:`LMTables`.
+class LanguageModelBase(ABC):
+    """A :class:`LanguageModel` base class whose :meth:`to_tables` tabulates it breadth-first.
 
-    States are explored breadth-first from ``lm.start_state()`` over every
-    non-blank token, so state ids follow discovery order (the start state is
-    0). An :class:`NGramLM` returns its own cached tables instead.
+    Subclasses implement :meth:`start_state`, :meth:`score` and
+    :meth:`end_score`; a subclass that can build its tables more directly
+    overrides :meth:`to_tables`.
+
+    Example:
+        >>> class Alternate(LanguageModelBase):  # prefers a token other than the last one
+        ...     def start_state(self): return 0
+        ...     def score(self, state, token): return (-2.0 if token == state else -0.2, token)
+        ...     def end_score(self, state): return -1.0
+        >>> t = Alternate().to_tables(vocab_size=3)
+        >>> t.num_states, t.logp[1].tolist()
+        (3, [-inf, -2.0, -0.2])
+    """
+
+    @abstractmethod
+    def start_state(self) -> Hashable:
+        """The state before any token (the context ``<s>``)."""
+
+    @abstractmethod
+    def score(self, state: Hashable, token: int) -> tuple[float, Hashable]:
+        """Natural-log ``P(token | state)`` and the state after ``token``."""
+
+    @abstractmethod
+    def end_score(self, state: Hashable) -> float:
+        """Natural-log ``P(</s> | state)``."""
+
+    def to_tables(self, vocab_size: int, blank: int = 0) -> LMTables:
+        """Tabulate the states reachable from :meth:`start_state` (see :func:`compile_lm`).
+
+        Args:
+            vocab_size: ``V``, the number of token ids, the blank included.
+            blank: Id of the CTC blank, which the LM never scores.
+
+        Returns:
+            Tables with ``logp`` and ``next_state`` of shape ``(S, V)``.
+
+        Raises:
+            InputValueError: As :func:`compile_lm`.
+        """
+        vocab_size, blank = _check_vocab(vocab_size, blank)
+        return _tabulate(self, vocab_size, blank, _MAX_STATES)
+
+
+_MAX_STATES = 2_000_000
+
+
+def _check_vocab(vocab_size: object, blank: object) -> tuple[int, int]:
+    size = check_int(vocab_size, "vocab_size", 2)
+    blank_id = check_int(blank, "blank", 0)
+    if blank_id >= size:
+        raise InputValueError(f"blank must be in [0, {size}), got {blank_id}")
+    return size, blank_id
+
+
+def compile_lm(
+    lm: LanguageModel, vocab_size: int, blank: int = 0, max_states: int = _MAX_STATES
+) -> LMTables:
+    """Turn a language model into :class:`LMTables` for a vocabulary of ``vocab_size`` ids.
+
+    A model with a ``to_tables`` method (:class:`~ctckit.lm.NGramLM`, any
+    :class:`LanguageModelBase`) is asked for its tables; the result is
+    checked. Any other :class:`LanguageModel` is tabulated here: states are
+    explored breadth-first from ``lm.start_state()`` over every non-blank
+    token, so state ids follow discovery order (the start state is 0).
 
     Args:
         lm: Any :class:`LanguageModel`.
         vocab_size: ``V``, the number of token ids, the blank included.
         blank: Id of the CTC blank, which the LM never scores.
         max_states: Give up beyond this many states (a model whose state set
-            is infinite, or too large to tabulate).
+            is infinite, or too large to tabulate); breadth-first only.
 
     Returns:
         Tables with ``logp`` and ``next_state`` of shape ``(S, V)``.
 
     Raises:
-        InputTypeError: If ``lm`` does not implement :class:`LanguageModel`.
+        InputTypeError: If ``lm`` does not implement :class:`LanguageModel`,
+            or its ``to_tables`` returns something else than :class:`LMTables`.
         InputValueError: If ``vocab_size``, ``blank`` or ``max_states`` is out
-            of range, more than ``max_states`` states are reachable, or a score
-            is NaN or ``+inf``.
+            of range, more than ``max_states`` states are reachable, a score
+            is NaN or ``+inf``, or the model cannot serve this vocabulary.
+        ShapeError: If ``to_tables`` returns tables for another vocabulary size.
 
     Example:
         >>> class LastToken:  # a bigram-like LM: the state is the last token
@@ -197,16 +272,26 @@ def compile_lm(
             "lm must implement LanguageModel (start_state, score, end_score), "
             f"got {type(lm).__name__}"
         )
-    vocab_size = check_int(vocab_size, "vocab_size", 2)
-    blank = check_int(blank, "blank", 0)
-    if blank >= vocab_size:
-        raise InputValueError(f"blank must be in [0, {vocab_size}), got {blank}")
+    vocab_size, blank = _check_vocab(vocab_size, blank)
     max_states = check_int(max_states, "max_states", 1)
-    from ctckit.lm.ngram import NGramLM
+    to_tables = getattr(lm, "to_tables", None)
+    if not callable(to_tables):
+        return _tabulate(lm, vocab_size, blank, max_states)
+    tables = to_tables(vocab_size, blank)
+    if not isinstance(tables, LMTables):
+        raise InputTypeError(
+            f"{type(lm).__name__}.to_tables must return LMTables, got {type(tables).__name__}"
+        )
+    if tables.vocab_size != vocab_size:
+        raise ShapeError(
+            f"{type(lm).__name__}.to_tables({vocab_size}, {blank}) returned tables for "
+            f"V={tables.vocab_size} tokens"
+        )
+    return tables
 
-    if isinstance(lm, NGramLM):
-        return lm._compiled_tables(vocab_size, blank)
 
+def _tabulate(lm: LanguageModel, vocab_size: int, blank: int, max_states: int) -> LMTables:
+    """Breadth-first tabulation of a model's reachable states (state 0 is the start)."""
     tokens = [v for v in range(vocab_size) if v != blank]
     start = lm.start_state()
     ids: dict[Hashable, int] = {start: 0}
