@@ -1,4 +1,4 @@
-"""Argument checks shared by every package (private): integers, floats, lengths.
+"""Argument checks shared by every package (private): integers, floats, lengths, devices.
 
 Each check returns the value converted to a plain Python type (or an int64
 array) and raises :class:`~ctckit.errors.InputTypeError` for a wrong type and
@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
+if TYPE_CHECKING:
+    import torch
+
 __all__ = [
+    "check_device",
     "check_float",
     "check_int",
     "check_length_array",
@@ -136,3 +140,57 @@ def check_length_array(lengths: Any, name: str = "lengths") -> npt.NDArray[np.in
         i = int(out.argmin())
         raise InputValueError(f"{name} must be >= 0, got {int(out[i])} at index {i}")
     return out
+
+
+def check_device(device: object, name: str = "device") -> torch.device:
+    """``device`` (a string, an index or a ``torch.device``) as a device this torch build can use.
+
+    Raises :class:`~ctckit.errors.InputValueError` for a name torch does not
+    know or a device that is not there (``"cuda"`` on a CPU-only build or a
+    machine without a GPU, ``"cuda:3"`` with one GPU).
+
+    Example:
+        >>> check_device("cpu")
+        device(type='cpu')
+        >>> check_device("gpu")
+        Traceback (most recent call last):
+        ...
+        ctckit.errors.InputValueError: device must name a torch device such as 'cpu', 'cuda' ...
+    """
+    import torch
+
+    if isinstance(device, torch.device):
+        dev = device
+    elif isinstance(device, (str, int)) and not isinstance(device, bool):
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, ValueError) as err:
+            raise InputValueError(
+                f"{name} must name a torch device such as 'cpu', 'cuda' or 'cuda:1', got {device!r}"
+            ) from err
+    else:
+        raise InputTypeError(
+            f"{name} must be a str, int or torch.device, got {type(device).__name__} {device!r}"
+        )
+    if dev.type in ("cpu", "meta"):
+        return dev
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            why = (
+                "this torch build has no CUDA"
+                if torch.version.cuda is None
+                else "no GPU is visible"
+            )
+            raise InputValueError(f"{name} {str(dev)!r} is not available: {why}; use 'cpu'")
+        if dev.index is not None and dev.index >= count:
+            raise InputValueError(
+                f"{name} {str(dev)!r} is not available: {count} CUDA device(s) visible"
+            )
+        return dev
+    try:
+        torch.empty(0, device=dev)
+    except (RuntimeError, AssertionError, ValueError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        raise InputValueError(f"{name} {str(dev)!r} is not available here ({first})") from err
+    return dev

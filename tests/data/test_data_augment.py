@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -137,6 +138,36 @@ def test_bad_input() -> None:
         TimeFrequencyMask(time_masks=-1)
     with pytest.raises(InputValueError, match="max_time_fraction"):
         TimeFrequencyMask(max_time_fraction=1.5)
+
+
+@pytest.mark.parametrize(
+    ("lengths", "message"),
+    [
+        ([10, 6], r"lengths must be a \(B,\) int64 torch\.Tensor, got list"),
+        (np.array([10, 6]), r"got ndarray"),
+        (torch.tensor([10.0, 6.0]), r"integer frame counts, got torch\.float32"),
+    ],
+)
+def test_lengths_that_are_not_an_integer_tensor_are_refused(lengths: object, message: str) -> None:
+    with pytest.raises(InputTypeError, match=message):
+        TimeFrequencyMask()(torch.zeros(2, 10, 4), lengths)  # type: ignore[arg-type]
+    with pytest.raises(InputTypeError, match=message):  # in eval mode too
+        TimeFrequencyMask().eval()(torch.zeros(2, 10, 4), lengths)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"time_masks": "2"}, InputTypeError),
+        ({"max_freq_width": 1.5}, InputTypeError),
+        ({"max_time_fraction": float("nan")}, InputValueError),
+        ({"seed": -1}, InputValueError),
+        ({"seed": "1"}, InputTypeError),
+    ],
+)
+def test_bad_settings_are_ctckit_errors(kwargs: dict[str, object], error: type[Exception]) -> None:
+    with pytest.raises(error, match=next(iter(kwargs))):
+        TimeFrequencyMask(**kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an accelerator")

@@ -74,6 +74,21 @@ def test_batch_is_frozen_and_moves() -> None:
     assert moved.ids == b.ids
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without CUDA")
+def test_moving_to_cuda_without_cuda_names_the_problem() -> None:
+    b = collate_ctc([utt(3, [1, 2], "a")])
+    with pytest.raises(InputValueError, match=r"device 'cuda' is not available: .*use 'cpu'"):
+        b.to("cuda")
+    with pytest.raises(InputValueError, match="device 'cuda:1' is not available"):
+        b.to(torch.device("cuda", 1))
+
+
+def test_moving_to_an_unknown_device_names_the_problem() -> None:
+    b = collate_ctc([utt(3, [1, 2], "a")])
+    with pytest.raises(InputValueError, match="must name a torch device such as 'cpu'"):
+        b.to("gpu")
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="pinning needs an accelerator")
 def test_pin_memory_and_cuda_transfer() -> None:
     b = collate_ctc([utt(3, [1, 2], "a"), utt(2, [3], "b")]).pin_memory()

@@ -10,7 +10,7 @@ import torch
 
 from ctckit import Vocabulary, hw3p2_vocabulary
 from ctckit.data import PhonemeDataset, UnlabeledDataset, Utterance
-from ctckit.errors import DataError
+from ctckit.errors import DataError, InputTypeError, InputValueError
 from ctckit.features import cepstral_normalize
 
 VOCAB = hw3p2_vocabulary()
@@ -240,6 +240,34 @@ def test_bytes_transcripts_are_decoded(tmp_path: Path) -> None:
     (tmp_path / "t" / "transcript").mkdir()
     np.save(tmp_path / "t" / "transcript" / "a.npy", np.array([b"<sos>", b"AA", b"<eos>"]))
     assert PhonemeDataset(tmp_path, "t")[0].targets.tolist() == [2]
+
+
+def test_bytes_that_are_not_utf8_are_a_data_error(tmp_path: Path) -> None:
+    write_partition(tmp_path, "t", {"a": (np.zeros((5, 13), np.float32), None)})
+    (tmp_path / "t" / "transcript").mkdir()
+    np.save(tmp_path / "t" / "transcript" / "a.npy", np.array([b"<sos>", b"AA", b"\xe9\xff"]))
+    with pytest.raises(DataError, match=r"a\.npy: symbol 2 is not UTF-8 text"):
+        PhonemeDataset(tmp_path, "t")[0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"feature_dim": "13"}, InputTypeError, "feature_dim must be an int, got str '13'"),
+        ({"feature_dim": 13.0}, InputTypeError, "feature_dim must be an int"),
+        ({"feature_dim": 0}, InputValueError, "feature_dim must be >= 1, got 0"),
+        ({"partition": 3}, InputTypeError, "partition must be a folder name"),
+    ],
+)
+def test_bad_arguments_are_ctckit_errors(
+    tmp_path: Path, kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    random_corpus(tmp_path, "dev", 2)
+    args = {"partition": "dev", **kwargs}
+    with pytest.raises(error, match=message):
+        PhonemeDataset(tmp_path, **args)  # type: ignore[arg-type]
+    with pytest.raises(error, match=message):
+        UnlabeledDataset(tmp_path, order=None, **args)  # type: ignore[arg-type]
 
 
 # -- UnlabeledDataset ---------------------------------------------------------

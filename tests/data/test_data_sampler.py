@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ctckit.data import BucketBatchSampler
-from ctckit.errors import InputValueError, ShapeError
+from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
 lengths_st = st.lists(st.integers(1, 60), min_size=1, max_size=80)
 
@@ -135,7 +135,8 @@ def test_resume_mid_epoch_equals_uninterrupted_remainder(replicas: int) -> None:
             it = iter(live)
             for _ in range(consumed):
                 next(it)
-            state = live.state_dict(batches_consumed=consumed)
+            assert live.batches_consumed == consumed  # the sampler counts what it handed out
+            state = live.state_dict()
             resumed = BucketBatchSampler(lengths, rank=rank, **kw)
             resumed.load_state_dict(state)
             assert resumed.epoch == 2
@@ -152,8 +153,10 @@ def test_resume_mid_epoch_equals_uninterrupted_remainder(replicas: int) -> None:
 def test_state_is_plain_and_survives_torch_save(tmp_path: Path) -> None:
     s = BucketBatchSampler([4, 2, 3, 1, 5], batch_size=2, seed=9)
     s.set_epoch(7)
+    it = iter(s)
+    next(it), next(it)
     path = tmp_path / "state.pt"
-    torch.save(s.state_dict(batches_consumed=2), path)
+    torch.save(s.state_dict(), path)
     state = torch.load(path, weights_only=True)
     t = BucketBatchSampler([4, 2, 3, 1, 5], batch_size=2, seed=9)
     t.load_state_dict(state)
@@ -168,8 +171,11 @@ def test_state_from_other_settings_is_refused() -> None:
         BucketBatchSampler([4, 2, 3, 3], batch_size=2, seed=1).load_state_dict(state)
     with pytest.raises(InputValueError, match="version"):
         BucketBatchSampler([4, 2, 3], batch_size=2).load_state_dict({})
-    with pytest.raises(InputValueError, match=r"batches_consumed must lie in \[0, 2\]"):
-        BucketBatchSampler([4, 2, 3], batch_size=2).state_dict(batches_consumed=3)
+    too_far = {**state, "batches_consumed": 3}
+    with pytest.raises(InputValueError, match=r"batches_consumed=3 outside \[0, 2\]"):
+        BucketBatchSampler([4, 2, 3], batch_size=2, seed=1).load_state_dict(too_far)
+    with pytest.raises(InputTypeError, match="the state's epoch must be an int"):
+        BucketBatchSampler([4, 2, 3], batch_size=2, seed=1).load_state_dict({**state, "epoch": "1"})
 
 
 def test_padding_fraction_bucketed_vs_random_on_realistic_lengths() -> None:
@@ -226,7 +232,7 @@ def test_bad_arguments() -> None:
         BucketBatchSampler([1, 2])
     with pytest.raises(InputValueError, match=r"utterance 1 has 50 frames, more than max_frames"):
         BucketBatchSampler([10, 50], max_frames=40)
-    with pytest.raises(InputValueError, match="batch_size must be a positive integer"):
+    with pytest.raises(InputValueError, match="batch_size must be >= 1, got 0"):
         BucketBatchSampler([1], batch_size=0)
     with pytest.raises(InputValueError, match="rank"):
         BucketBatchSampler([1], batch_size=1, num_replicas=2, rank=2)
@@ -236,3 +242,33 @@ def test_bad_arguments() -> None:
         BucketBatchSampler([[1, 2]], batch_size=1)
     with pytest.raises(InputValueError, match="epoch"):
         BucketBatchSampler([1], batch_size=1).set_epoch(-1)
+    with pytest.raises(InputTypeError, match="max_frames must be an int, got str '100'"):
+        BucketBatchSampler([1], max_frames="100")  # type: ignore[arg-type]
+    with pytest.raises(InputTypeError, match="seed must be an int"):
+        BucketBatchSampler([1], batch_size=1, seed=1.5)  # type: ignore[arg-type]
+    with pytest.raises(InputValueError, match=r"length_noise must be a finite float >= 0.0"):
+        BucketBatchSampler([1], batch_size=1, length_noise=float("nan"))
+
+
+def test_the_count_follows_the_latest_iterator_and_resets_with_the_epoch() -> None:
+    s = BucketBatchSampler([3, 1, 2, 5, 4, 6], batch_size=1, shuffle=False)
+    first = iter(s)
+    next(first), next(first), next(first)
+    assert s.batches_consumed == 3
+    second = iter(s)  # a new epoch pass (DataLoader calls iter() once per epoch)
+    assert s.batches_consumed == 0
+    next(first)  # the abandoned iterator no longer counts
+    next(second)
+    assert s.state_dict()["batches_consumed"] == 1
+    s.set_epoch(1)
+    assert s.state_dict()["batches_consumed"] == 0
+    list(s)
+    assert s.state_dict()["batches_consumed"] == 6
+
+
+def test_a_dataloader_counts_exactly_without_workers() -> None:
+    lengths = realistic_lengths(60, seed=4)
+    s = BucketBatchSampler(lengths, max_frames=3000, seed=2)
+    loader = torch.utils.data.DataLoader(list(range(60)), batch_sampler=s, collate_fn=list)
+    for trained, _ in enumerate(loader, start=1):
+        assert s.state_dict()["batches_consumed"] == trained

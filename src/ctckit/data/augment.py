@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ctckit._checks import check_float, check_int, is_tensor
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
 __all__ = ["TimeFrequencyMask"]
@@ -58,22 +59,12 @@ class TimeFrequencyMask(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("time_masks", time_masks),
-            ("max_time_width", max_time_width),
-            ("freq_masks", freq_masks),
-            ("max_freq_width", max_freq_width),
-        ):
-            if value < 0:
-                raise InputValueError(f"{name} must be >= 0, got {value}")
-        if not 0.0 <= max_time_fraction <= 1.0:
-            raise InputValueError(f"max_time_fraction must lie in [0, 1], got {max_time_fraction}")
-        self.time_masks = int(time_masks)
-        self.max_time_width = int(max_time_width)
-        self.max_time_fraction = float(max_time_fraction)
-        self.freq_masks = int(freq_masks)
-        self.max_freq_width = int(max_freq_width)
-        self.mask_value = float(mask_value)
+        self.time_masks = check_int(time_masks, "time_masks", 0)
+        self.max_time_width = check_int(max_time_width, "max_time_width", 0)
+        self.max_time_fraction = check_float(max_time_fraction, "max_time_fraction", 0.0, 1.0)
+        self.freq_masks = check_int(freq_masks, "freq_masks", 0)
+        self.max_freq_width = check_int(max_freq_width, "max_freq_width", 0)
+        self.mask_value = check_float(mask_value, "mask_value")
         self.generator = torch.Generator()
         self.reseed(seed)
 
@@ -90,7 +81,7 @@ class TimeFrequencyMask(nn.Module):
         if seed is None:
             self.generator.seed()
         else:
-            self.generator.manual_seed(seed)
+            self.generator.manual_seed(check_int(seed, "seed", 0, 2**64 - 1))
 
     def extra_repr(self) -> str:
         return (
@@ -127,16 +118,32 @@ class TimeFrequencyMask(nn.Module):
             are passed through.
 
         Raises:
+            InputTypeError: On features that are not a floating tensor, or
+                lengths that are not an integer tensor (a list, say).
             ShapeError: On a wrong rank or lengths shape.
             InputValueError: On lengths outside ``[0, T]``.
         """
         if not isinstance(features, torch.Tensor) or not features.is_floating_point():
-            raise InputTypeError("features must be a floating torch.Tensor")
+            raise InputTypeError(
+                "features must be a floating torch.Tensor, got "
+                + (str(features.dtype) if is_tensor(features) else type(features).__name__)
+            )
         if features.dim() != 3:
             raise ShapeError(f"expected features of shape (B, T, F), got {tuple(features.shape)}")
         b, t, f = features.shape
         if lengths is None:
             lengths = torch.full((b,), t, dtype=torch.int64, device=features.device)
+        if not isinstance(lengths, torch.Tensor):
+            raise InputTypeError(
+                f"lengths must be a (B,) int64 torch.Tensor, got {type(lengths).__name__} "
+                "(convert with torch.tensor(lengths))"
+            )
+        if (
+            lengths.dtype.is_floating_point
+            or lengths.dtype.is_complex
+            or lengths.dtype == torch.bool
+        ):
+            raise InputTypeError(f"lengths must hold integer frame counts, got {lengths.dtype}")
         if lengths.shape != (b,):
             raise ShapeError(f"expected lengths of shape ({b},), got {tuple(lengths.shape)}")
         if not self.training:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
+from ctckit._checks import check_device
 from ctckit.data.dataset import Utterance
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
@@ -48,18 +49,24 @@ class CTCBatch:
     def to(self, device: torch.device | str, non_blocking: bool = False) -> CTCBatch:
         """Copy every tensor to ``device``.
 
+        Raises:
+            InputValueError: If ``device`` is not a device name, or not
+                available (``"cuda"`` on a CPU-only build).
+
         Example:
             >>> b = collate_ctc([Utterance(torch.ones(3, 2), None, "u")])
             >>> b.to("cpu").features.device.type
             'cpu'
         """
-        return CTCBatch(
-            self.features.to(device, non_blocking=non_blocking),
-            self.feature_lengths.to(device, non_blocking=non_blocking),
-            self.targets.to(device, non_blocking=non_blocking),
-            self.target_lengths.to(device, non_blocking=non_blocking),
-            self.ids,
-        )
+        try:
+            features, feature_lengths, targets, target_lengths = (
+                t.to(device, non_blocking=non_blocking)
+                for t in (self.features, self.feature_lengths, self.targets, self.target_lengths)
+            )
+        except (RuntimeError, AssertionError, TypeError, ValueError):
+            check_device(device)  # names the problem when it is the device
+            raise
+        return CTCBatch(features, feature_lengths, targets, target_lengths, self.ids)
 
     def pin_memory(self) -> CTCBatch:
         """Copy every tensor into page-locked memory (needs an accelerator).

@@ -26,6 +26,7 @@ import torch
 from numpy.lib import format as npformat
 from torch.utils.data import Dataset
 
+from ctckit._checks import check_int
 from ctckit.errors import DataError, InputTypeError, InputValueError
 from ctckit.features import cepstral_normalize
 from ctckit.vocab import SENTENCE_MARKERS, Vocabulary, hw3p2_vocabulary
@@ -104,6 +105,25 @@ def _read_npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype[Any]]:
     return tuple(int(d) for d in shape), dtype
 
 
+def _is_utf8(value: object) -> bool:
+    if not isinstance(value, bytes):
+        return True
+    try:
+        value.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _partition_folder(root: str | os.PathLike[str], partition: object) -> Path:
+    if not isinstance(partition, str):
+        raise InputTypeError(
+            f"partition must be a folder name (str) such as 'train', got "
+            f"{type(partition).__name__} {partition!r}"
+        )
+    return Path(root) / partition
+
+
 def _list_npy(folder: Path) -> list[str]:
     if not folder.is_dir():
         raise DataError("folder not found", path=folder)
@@ -125,8 +145,8 @@ class _FeatureFolder(Dataset[Utterance]):
     ) -> None:
         if transform is not None and not callable(transform):
             raise InputTypeError(f"transform must be callable, got {type(transform).__name__}")
-        if feature_dim is not None and feature_dim < 1:
-            raise InputValueError(f"feature_dim must be positive or None, got {feature_dim}")
+        if feature_dim is not None:
+            feature_dim = check_int(feature_dim, "feature_dim", 1)
         self._mfcc_dir = mfcc_dir
         self._names = list(names)
         self._ids = [n[: -len(".npy")] for n in self._names]
@@ -229,7 +249,11 @@ class PhonemeDataset(_FeatureFolder):
         DataError: Naming the file or folder: a missing folder, mfcc and
             transcript file names that differ, a wrong feature dimension, a
             truncated or non-numeric ``.npy``, non-finite features, an
-            unknown symbol (with its position), or an empty utterance.
+            unknown symbol (with its position), a symbol that is not UTF-8,
+            or an empty utterance.
+        InputTypeError: If ``partition`` is not a string, ``feature_dim``
+            not an int (``"13"``) or ``transform`` not callable.
+        InputValueError: If ``feature_dim`` is below 1.
 
     Attributes:
         lengths: ``(N,)`` int64 frame counts, read from the ``.npy`` headers
@@ -259,7 +283,7 @@ class PhonemeDataset(_FeatureFolder):
         transform: FeatureTransform | None = None,
         feature_dim: int | None = 13,
     ) -> None:
-        base = Path(root) / partition
+        base = _partition_folder(root, partition)
         mfcc_dir, transcript_dir = base / "mfcc", base / "transcript"
         mfcc_names = _list_npy(mfcc_dir)
         transcript_names = _list_npy(transcript_dir)
@@ -301,7 +325,15 @@ class PhonemeDataset(_FeatureFolder):
             raise DataError(f"expected an array of strings, got dtype {arr.dtype}", path=path)
         if arr.ndim != 1:
             raise DataError(f"expected a 1-D array of symbols, got shape {arr.shape}", path)
-        symbols = [s.decode() if isinstance(s, bytes) else str(s) for s in arr.tolist()]
+        try:
+            symbols = [s.decode() if isinstance(s, bytes) else str(s) for s in arr.tolist()]
+        except UnicodeDecodeError as err:
+            position = next(i for i, s in enumerate(arr.tolist()) if not _is_utf8(s))
+            raise DataError(
+                f"symbol {position} is not UTF-8 text ({err.reason} at byte {err.start} of "
+                f"{arr.tolist()[position]!r}); transcripts hold UTF-8 symbols",
+                path=path,
+            ) from err
         start = 1 if symbols and symbols[0] == SENTENCE_MARKERS[0] else 0
         stop = (
             len(symbols) - 1
@@ -350,6 +382,8 @@ class UnlabeledDataset(_FeatureFolder):
         DataError: Naming the file: missing folder or CSV, a CSV without the
             ``file`` header, a listed file that is missing or listed twice,
             and the feature problems of :class:`PhonemeDataset`.
+        InputTypeError: As for :class:`PhonemeDataset`.
+        InputValueError: As for :class:`PhonemeDataset`.
 
     Attributes:
         lengths: ``(N,)`` int64 frame counts, read from the ``.npy`` headers
@@ -378,7 +412,7 @@ class UnlabeledDataset(_FeatureFolder):
         transform: FeatureTransform | None = None,
         feature_dim: int | None = 13,
     ) -> None:
-        base = Path(root) / partition
+        base = _partition_folder(root, partition)
         mfcc_dir = base / "mfcc"
         available = _list_npy(mfcc_dir)
         names = available if order is None else _read_order(base / order, set(available))

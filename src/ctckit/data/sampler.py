@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import Sampler
 
-from ctckit._checks import check_length_array
+from ctckit._checks import check_float, check_int, check_length_array
 from ctckit.errors import InputValueError
 
 __all__ = ["BucketBatchSampler"]
@@ -50,10 +50,11 @@ class BucketBatchSampler(Sampler[list[int]]):
     else to a single process. Call :meth:`set_epoch` before each epoch, as
     with ``DistributedSampler``.
 
-    Resuming: ``state_dict(batches_consumed=k)`` records the epoch and how
-    many of this rank's batches were used; after :meth:`load_state_dict`, the
-    next iteration yields the remaining batches of that epoch (exactly those
-    an uninterrupted run would have yielded) and later epochs are complete.
+    Resuming: the sampler counts the batches its iterator hands out, and
+    :meth:`state_dict` records the epoch and that count; after
+    :meth:`load_state_dict`, the next iteration yields the remaining batches
+    of that epoch (exactly those an uninterrupted run would have yielded)
+    and later epochs are complete.
 
     Args:
         lengths: ``(N,)`` non-negative utterance lengths in frames (e.g.
@@ -72,6 +73,8 @@ class BucketBatchSampler(Sampler[list[int]]):
             (about ``length_noise / 2`` extra padding fraction at most).
 
     Raises:
+        InputTypeError: If a limit, the seed, ``num_replicas`` or ``rank``
+            is not an int, or ``length_noise`` not a number.
         InputValueError: If neither limit is given, a limit is not
             positive, an utterance is longer than ``max_frames`` (it could
             never be batched), or ``rank`` is out of range.
@@ -98,40 +101,30 @@ class BucketBatchSampler(Sampler[list[int]]):
         self._lengths = check_length_array(lengths)
         if max_frames is None and batch_size is None:
             raise InputValueError("give max_frames, batch_size or both")
-        for name, value in (("max_frames", max_frames), ("batch_size", batch_size)):
-            if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):
-                raise InputValueError(f"{name} must be a positive integer, got {value!r}")
-        if max_frames is not None and self._lengths.size:
+        self.max_frames = None if max_frames is None else check_int(max_frames, "max_frames", 1)
+        self.batch_size = None if batch_size is None else check_int(batch_size, "batch_size", 1)
+        if self.max_frames is not None and self._lengths.size:
             longest = int(self._lengths.max())
-            if longest > max_frames:
+            if longest > self.max_frames:
                 raise InputValueError(
                     f"utterance {int(self._lengths.argmax())} has {longest} frames, more than "
-                    f"max_frames={max_frames}: raise max_frames or drop long utterances"
+                    f"max_frames={self.max_frames}: raise max_frames or drop long utterances"
                 )
-        if seed < 0:
-            raise InputValueError(f"seed must be >= 0, got {seed}")
-        if not 0.0 <= length_noise < 1.0:
-            raise InputValueError(f"length_noise must lie in [0, 1), got {length_noise}")
+        self.seed = check_int(seed, "seed", 0)
+        self.length_noise = check_float(length_noise, "length_noise", 0.0, 1.0, high_open=True)
+        in_group = dist.is_available() and dist.is_initialized()
         if num_replicas is None:
-            num_replicas = (
-                dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
-            )
+            num_replicas = dist.get_world_size() if in_group else 1
+        self.num_replicas = check_int(num_replicas, "num_replicas", 1)
         if rank is None:
-            rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
-        if num_replicas < 1 or not 0 <= rank < num_replicas:
-            raise InputValueError(
-                f"need num_replicas >= 1 and 0 <= rank < num_replicas, got {num_replicas}, {rank}"
-            )
-        self.max_frames = None if max_frames is None else int(max_frames)
-        self.batch_size = None if batch_size is None else int(batch_size)
-        self.shuffle = shuffle
-        self.seed = int(seed)
-        self.drop_last = drop_last
-        self.num_replicas = int(num_replicas)
-        self.rank = int(rank)
-        self.length_noise = float(length_noise)
+            rank = dist.get_rank() if in_group else 0
+        self.rank = check_int(rank, "rank", 0, self.num_replicas - 1)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
         self.epoch = 0
-        self._skip = 0
+        self._skip = 0  # batches a loaded state says to skip at the next iter()
+        self._consumed = 0  # batches of this epoch handed out (the latest iterator's)
+        self._iterator = 0  # which iterator counts: the latest one
         self._memo: tuple[int, list[list[int]]] | None = None
 
     # -- batch construction -------------------------------------------------
@@ -181,13 +174,39 @@ class BucketBatchSampler(Sampler[list[int]]):
     # -- Sampler protocol ---------------------------------------------------
 
     def __iter__(self) -> Iterator[list[int]]:
-        # Eager, not a generator: a pending resume is consumed by this call to iter().
+        # A pending resume is used up by this call, not by the first next().
         skip, self._skip = self._skip, 0
-        return iter([list(b) for b in self._rank_batches(self.epoch)[skip:]])
+        batches = [list(b) for b in self._rank_batches(self.epoch)[skip:]]
+        self._iterator += 1
+        self._consumed = skip
+        return self._count(batches, self._iterator)
+
+    def _count(self, batches: list[list[int]], iterator: int) -> Iterator[list[int]]:
+        for batch in batches:
+            if iterator == self._iterator:
+                self._consumed += 1
+            yield batch
 
     def __len__(self) -> int:
         """Batches the next iteration yields on this rank."""
         return len(self._rank_batches(self.epoch)) - self._skip
+
+    @property
+    def batches_consumed(self) -> int:
+        """Batches of the current epoch handed out so far (by the latest iterator).
+
+        A ``DataLoader`` with ``num_workers > 0`` draws batches ahead of the
+        training loop (``prefetch_factor * num_workers`` of them), so this
+        count runs ahead of the batches trained;
+        :class:`ctckit.training.TrainState` records the loop's own count.
+
+        Example:
+            >>> s = BucketBatchSampler([3, 1, 2, 5], batch_size=1, shuffle=False)
+            >>> it = iter(s); _ = next(it); _ = next(it)
+            >>> s.batches_consumed
+            2
+        """
+        return self._consumed
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose batches the next iteration yields.
@@ -200,11 +219,10 @@ class BucketBatchSampler(Sampler[list[int]]):
             >>> sorted(i for b in s for i in b)
             [0, 1, 2, 3]
         """
-        if epoch < 0:
-            raise InputValueError(f"epoch must be >= 0, got {epoch}")
+        epoch = check_int(epoch, "epoch", 0)
         if epoch != self.epoch:
-            self._skip = 0
-        self.epoch = int(epoch)
+            self._skip = self._consumed = 0
+        self.epoch = epoch
 
     # -- resumption ---------------------------------------------------------
 
@@ -220,32 +238,27 @@ class BucketBatchSampler(Sampler[list[int]]):
             "length_noise": self.length_noise,
         }
 
-    def state_dict(self, batches_consumed: int = 0) -> dict[str, Any]:
-        """The position to resume from: the current epoch and batches used in it.
+    def state_dict(self) -> dict[str, Any]:
+        """The position to resume from: the epoch and the batches of it handed out.
 
-        Args:
-            batches_consumed: How many of this epoch's batches (on this rank)
-                the training loop has finished.
+        The sampler counts the batches its iterator yields (as lhotse's
+        samplers do), so no argument is needed.
 
         Returns:
             A dict of plain Python values (safe for ``torch.save`` and
-            ``torch.load(weights_only=True)``).
+            ``torch.load(weights_only=True)``); the settings ride along so a
+            sampler built differently refuses it.
 
         Example:
             >>> s = BucketBatchSampler([3, 1, 2, 5, 4, 4], batch_size=2)
-            >>> s.state_dict(batches_consumed=1)["batches_consumed"]
+            >>> it = iter(s); _ = next(it)
+            >>> s.state_dict()["batches_consumed"]
             1
         """
-        available = len(self._rank_batches(self.epoch))
-        if not 0 <= batches_consumed <= available:
-            raise InputValueError(
-                f"batches_consumed must lie in [0, {available}] for epoch {self.epoch}, "
-                f"got {batches_consumed}"
-            )
         return {
             "version": _STATE_VERSION,
             "epoch": self.epoch,
-            "batches_consumed": int(batches_consumed),
+            "batches_consumed": self._consumed,
             **self._config(),
         }
 
@@ -259,8 +272,9 @@ class BucketBatchSampler(Sampler[list[int]]):
         Example:
             >>> a = BucketBatchSampler([3, 1, 2, 5, 4, 4], batch_size=2, seed=3)
             >>> full = list(a)
+            >>> it = iter(a); _ = next(it); _ = next(it)  # two batches trained
             >>> b = BucketBatchSampler([3, 1, 2, 5, 4, 4], batch_size=2, seed=3)
-            >>> b.load_state_dict(a.state_dict(batches_consumed=2))
+            >>> b.load_state_dict(a.state_dict())
             >>> list(b) == full[2:]
             True
         """
@@ -274,14 +288,15 @@ class BucketBatchSampler(Sampler[list[int]]):
         if mismatched:
             detail = ", ".join(f"{k}: saved {s!r}, now {v!r}" for k, (s, v) in mismatched.items())
             raise InputValueError(f"the state was saved with other settings: {detail}")
-        self.epoch = int(state["epoch"])
-        consumed = int(state["batches_consumed"])
-        available = len(self._rank_batches(self.epoch))
-        if not 0 <= consumed <= available:
+        epoch = check_int(state.get("epoch"), "the state's epoch", 0)
+        available = len(self._rank_batches(epoch))
+        consumed = check_int(state.get("batches_consumed"), "the state's batches_consumed", 0)
+        if consumed > available:
             raise InputValueError(
-                f"batches_consumed={consumed} outside [0, {available}] for epoch {self.epoch}"
+                f"batches_consumed={consumed} outside [0, {available}] for epoch {epoch}"
             )
-        self._skip = consumed
+        self.epoch = epoch
+        self._skip = self._consumed = consumed
 
     # -- padding ------------------------------------------------------------
 

@@ -30,7 +30,8 @@ from typing import Any
 
 import torch
 
-from ctckit.errors import InputTypeError, InputValueError
+from ctckit._checks import check_float
+from ctckit.errors import InputTypeError
 from ctckit.metrics import ErrorRateMeter
 from ctckit.training.distributed import all_reduce_sum
 from ctckit.vocab import Vocabulary
@@ -275,8 +276,8 @@ def train_step(
         >>> r.utterances, r.stepped, r.loss > 0
         (1, True, True)
     """
-    if clip_norm is not None and not clip_norm > 0:
-        raise InputValueError(f"clip_norm must be positive or None, got {clip_norm}")
+    if clip_norm is not None:
+        clip_norm = check_float(clip_norm, "clip_norm", 0.0, low_open=True)
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise InputTypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"

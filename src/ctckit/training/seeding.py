@@ -8,7 +8,7 @@ import random
 import numpy as np
 import torch
 
-from ctckit.errors import InputTypeError, InputValueError
+from ctckit._checks import check_int
 
 __all__ = ["seed_everything"]
 
@@ -35,10 +35,7 @@ def seed_everything(seed: int, *, deterministic: bool = False) -> None:
         >>> bool(torch.equal(a, torch.rand(2)))
         True
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InputTypeError(f"seed must be an int, got {type(seed).__name__}")
-    if not 0 <= seed < 2**32:
-        raise InputValueError(f"seed must be in [0, 2**32), got {seed}")
+    seed = check_int(seed, "seed", 0, 2**32 - 1)
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002  (the legacy global generator)
     torch.manual_seed(seed)  # also seeds every CUDA device
