@@ -1,0 +1,433 @@
+"""Numba kernels of the CTC forced aligner (private).
+
+The trellis of an utterance with ``L`` target tokens has ``S = 2L + 1``
+states: even states are blanks, state ``2k + 1`` is token ``k``. A path may,
+from one frame to the next, stay in its state, move one state up, or skip a
+blank (two states up) between two different tokens. States are addressed
+``s + 2`` in the score rows, so that ``s - 1`` and ``s - 2`` always exist
+(two ``-inf`` guard cells).
+
+Ties keep the first of: stay, one up, skip (torchaudio's order). The final
+state is the last blank unless the last token scores strictly more.
+
+* :func:`viterbi_many` aligns a list of utterances (one call per thread,
+  no GIL) with int8 back-pointers for every cell.
+* :func:`viterbi_banded` aligns one long utterance inside a band of ``W``
+  states that follows the best state of the previous frame, with back-pointers
+  packed four to a byte, and bounds the score of every path that leaves the
+  band (see ``ctckit.align.long``).
+* :func:`posterior_many` runs forward-backward on the same trellis (scaled
+  probabilities, exact log space where a frame underflows) and returns, per
+  token, its posterior occupancy inside its best-path span and in all.
+
+Options cross as one :class:`Options` tuple. The wildcard (a token that
+matches any frame) is column ``V`` of each frame's emission row, holding the
+frame's best log-probability plus a penalty.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+_NEG_INF = -np.inf
+
+# status codes per utterance
+OK = 0
+NO_PATH = 1  # every path spelling the targets has probability 0
+NON_FINITE = 2  # NaN or +inf in a valid frame (position in bad_pos)
+
+
+class Options(NamedTuple):
+    """What the kernels need besides the arrays."""
+
+    blank: int
+    wildcard: int  # the label written for wildcard frames (the wildcard is column V)
+    wildcard_penalty: float  # added to the frame's best log-probability
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _emission_row(lp, b, t, vocab, opts, row):  # type: ignore[no-untyped-def]
+    """Copy frame ``t`` of utterance ``b`` into ``row`` (float64), the wildcard's score in
+    ``row[vocab]``. Returns the first non-finite column, or -1."""
+    best = _NEG_INF
+    for v in range(vocab):
+        x = float(lp[b, t, v])
+        if not x < np.inf:  # NaN or +inf
+            return v
+        row[v] = x
+        if x > best:
+            best = x
+    row[vocab] = best + opts.wildcard_penalty
+    return -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _extended_states(targets, b, length, vocab, opts, ext, skip):  # type: ignore[no-untyped-def]
+    """Emission column of each state (``ext``) and what a skip into it adds: 0 where allowed
+    (between different tokens), ``-inf`` elsewhere (``skip``, float64: no branch)."""
+    n_states = 2 * length + 1
+    for s in range(n_states):
+        ext[s] = opts.blank
+        skip[s] = _NEG_INF
+    for k in range(length):
+        col = targets[b, k]
+        ext[2 * k + 1] = col
+        if k > 0 and col != ext[2 * k - 1]:
+            skip[2 * k + 1] = 0.0
+    return n_states
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _best_of_three(stay, up, jump):  # type: ignore[no-untyped-def]
+    """The largest of the three predecessors and its move (0 stay, 1 up, 2 skip); ties keep
+    the first."""
+    best = stay
+    move = 0
+    if up > best:
+        best = up
+        move = 1
+    if jump > best:
+        best = jump
+        move = 2
+    return best, move
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _label(col, vocab, opts):  # type: ignore[no-untyped-def]
+    return opts.wildcard if col == vocab else col
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _step(prev, cur, row, ext, skip, back, base, top, blank):  # type: ignore[no-untyped-def]
+    """One frame of the trellis for states ``[0, top)``, blank and token states in pairs
+    (a blank state never skips and reads the blank's column)."""
+    e_blank = row[blank]
+    for s in range(0, top - 1, 2):
+        best, move = _best_of_three(prev[s + 2], prev[s + 1], _NEG_INF)
+        cur[s + 2] = best + e_blank
+        back[base + s] = move
+        best, move = _best_of_three(prev[s + 3], prev[s + 2], prev[s + 1] + skip[s + 1])
+        cur[s + 3] = best + row[ext[s + 1]]
+        back[base + s + 1] = move
+    if top % 2 == 1:  # the last state is a blank
+        s = top - 1
+        best, move = _best_of_three(prev[s + 2], prev[s + 1], _NEG_INF)
+        cur[s + 2] = best + e_blank
+        back[base + s] = move
+
+
+@njit(cache=True, nogil=True)
+def viterbi_many(  # type: ignore[no-untyped-def]
+    lp, lengths, targets, target_lengths, utts, opts, out_align, out_scores, status, bad_pos
+):
+    """Best path of each utterance in ``utts``.
+
+    Args:
+        lp: ``(B, T, V)`` float32/float64 log-probabilities.
+        lengths, target_lengths: ``(B,)`` int64.
+        targets: ``(B, L)`` int64 emission columns: ``V`` where the wildcard is.
+        utts: The utterances to align (int64).
+        opts: :class:`Options`.
+        out_align: ``(B, T)`` int64, written for ``utts`` (blank beyond lengths).
+        out_scores: ``(B, T)`` log-probability of each frame's label (0 beyond).
+        status: ``(B,)`` int64, written for ``utts`` (``OK``, ``NO_PATH``,
+            ``NON_FINITE``).
+        bad_pos: ``(B, 2)`` int64: frame and column of a non-finite entry.
+    """
+    vocab = lp.shape[2]
+    max_t = 1
+    max_s = 1
+    for b in utts:
+        max_t = max(max_t, lengths[b])
+        max_s = max(max_s, 2 * target_lengths[b] + 1)
+    # one allocation per call: per-utterance buffers cost page faults that serialise threads
+    back = np.empty(max_t * max_s, np.int8)
+    rows = np.empty((2, max_s + 2), np.float64)
+    row = np.empty(vocab + 1, np.float64)
+    ext = np.empty(max_s, np.int64)
+    skip = np.empty(max_s, np.float64)
+    for b in utts:
+        status[b] = _align_one(
+            lp, b, lengths[b], targets, target_lengths[b], opts, back, rows, row, ext, skip,
+            out_align, out_scores, bad_pos,
+        )  # fmt: skip
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _align_one(  # type: ignore[no-untyped-def]
+    lp, b, n_frames, targets, length, opts, back, rows, row, ext, skip, out_align, out_scores,
+    bad_pos,
+):  # fmt: skip
+    vocab = lp.shape[2]
+    n_time = out_align.shape[1]
+    for t in range(n_frames, n_time):
+        out_align[b, t] = opts.blank
+        out_scores[b, t] = 0.0
+    if n_frames == 0:
+        return OK
+    n_states = _extended_states(targets, b, length, vocab, opts, ext, skip)
+    prev = rows[0]
+    cur = rows[1]
+    for s in range(n_states + 2):
+        prev[s] = _NEG_INF
+        cur[s] = _NEG_INF
+    bad = _emission_row(lp, b, 0, vocab, opts, row)
+    if bad >= 0:
+        bad_pos[b, 0] = 0
+        bad_pos[b, 1] = bad
+        return NON_FINITE
+    prev[2] = row[ext[0]]
+    if n_states > 1:
+        prev[3] = row[ext[1]]
+    for t in range(1, n_frames):
+        bad = _emission_row(lp, b, t, vocab, opts, row)
+        if bad >= 0:
+            bad_pos[b, 0] = t
+            bad_pos[b, 1] = bad
+            return NON_FINITE
+        top = min(n_states, 2 * t + 2)  # states above cannot be reached yet
+        _step(prev, cur, row, ext, skip, back, t * n_states, top, opts.blank)
+        prev, cur = cur, prev
+    # prev holds the last frame
+    state = n_states - 1
+    if n_states > 1 and prev[n_states] > prev[n_states + 1]:
+        state = n_states - 2
+    if prev[state + 2] == _NEG_INF:
+        return NO_PATH
+    for t in range(n_frames - 1, -1, -1):
+        col = ext[state]
+        _emission_row(lp, b, t, vocab, opts, row)
+        out_align[b, t] = _label(col, vocab, opts)
+        out_scores[b, t] = row[col]
+        if t > 0:
+            state -= back[t * n_states + state]
+    return OK
+
+
+@njit(cache=True, nogil=True)
+def viterbi_banded(lp, n_frames, targets, length, width, opts, out_align, out_scores, info):  # type: ignore[no-untyped-def]
+    """Best path of one utterance within a band of ``width`` states that moves with the
+    previous frame's best state.
+
+    Args:
+        lp: ``(T, V)`` log-probabilities.
+        n_frames: Frames to align (``<= T``).
+        targets: ``(L,)`` int64 emission columns (``V``: the wildcard).
+        length: ``L``.
+        width: Band width in states, a multiple of 4, ``>= 4``.
+        opts: :class:`Options`.
+        out_align, out_scores: ``(T,)`` outputs.
+        info: float64 ``(6,)`` out: status, best score, the highest bound of a path that
+            leaves the band, the frame of that bound, non-finite frame, non-finite column.
+    """
+    vocab = lp.shape[1]
+    n_states = 2 * length + 1
+    width = min(width, ((n_states + 3) // 4) * 4)
+    packed = width // 4
+    lp3 = lp.reshape((1, lp.shape[0], vocab))
+    tg2 = targets.reshape((1, targets.shape[0]))
+    ext = np.empty(n_states, np.int64)
+    skip = np.empty(n_states, np.float64)
+    _extended_states(tg2, 0, length, vocab, opts, ext, skip)
+    back = np.zeros(n_frames * packed, np.uint8)
+    low = np.zeros(n_frames, np.int64)
+    rows = np.full((2, n_states + 2), _NEG_INF)
+    row = np.empty(vocab + 1, np.float64)
+    # suffix sums of the frames' best log-probabilities: no path gains more from t on
+    best_rest = np.zeros(n_frames + 1, np.float64)
+    for t in range(n_frames - 1, -1, -1):
+        bad = _emission_row(lp3, 0, t, vocab, opts, row)
+        if bad >= 0:
+            info[0] = NON_FINITE
+            info[4] = t
+            info[5] = bad
+            return
+        top = _NEG_INF
+        for v in range(vocab + 1):
+            top = max(top, row[v])
+        best_rest[t] = best_rest[t + 1] + top
+    prev = rows[0]
+    cur = rows[1]
+    _emission_row(lp3, 0, 0, vocab, opts, row)
+    prev[2] = row[ext[0]]
+    if n_states > 1:
+        prev[3] = row[ext[1]]
+    lo_prev = 0
+    hi_prev = min(n_states, width)
+    lo_old = 0  # the band of the frame before the previous one (held in cur)
+    hi_old = 0
+    centre = 0 if n_states == 1 else (1 if prev[3] > prev[2] else 0)
+    exit_bound = _NEG_INF
+    exit_frame = -1
+    for t in range(1, n_frames):
+        _emission_row(lp3, 0, t, vocab, opts, row)
+        # states below `reach` cannot finish in the frames left
+        reach = max(0, n_states - 2 * (n_frames - t))
+        lo = max(centre - width // 2, reach)
+        lo = max(0, min(lo, n_states - width))
+        hi = min(n_states, lo + width)
+        low[t] = lo
+        # a path outside [lo, hi) at frame t came from [lo_prev, hi_prev) at t - 1
+        leave = _NEG_INF
+        for s in range(max(lo_prev, reach - 2), min(lo, hi_prev)):
+            leave = max(leave, prev[s + 2])
+        if hi < n_states:
+            for s in range(max(hi - 2, lo_prev), hi_prev):
+                leave = max(leave, prev[s + 2])
+        if leave + best_rest[t] > exit_bound:
+            exit_bound = leave + best_rest[t]
+            exit_frame = t
+        # cur holds frame t - 2 inside [lo_old, hi_old): clear what the new band leaves out
+        for s in range(lo_old, min(lo, hi_old)):
+            cur[s + 2] = _NEG_INF
+        for s in range(max(hi, lo_old), hi_old):
+            cur[s + 2] = _NEG_INF
+        base = t * packed
+        best_here = _NEG_INF
+        centre = lo
+        for s in range(lo, hi):
+            jump = prev[s] + skip[s]
+            best, move = _best_of_three(prev[s + 2], prev[s + 1], jump)
+            score = best + row[ext[s]]
+            cur[s + 2] = score
+            i = s - lo
+            back[base + (i >> 2)] |= np.uint8(move << (2 * (i & 3)))
+            if score > best_here:
+                best_here = score
+                centre = s
+        lo_old, hi_old = lo_prev, hi_prev
+        lo_prev, hi_prev = lo, hi
+        prev, cur = cur, prev
+    state = n_states - 1
+    if n_states > 1 and prev[n_states] > prev[n_states + 1]:
+        state = n_states - 2
+    total = prev[state + 2]
+    info[1] = total
+    info[2] = exit_bound
+    info[3] = exit_frame
+    if not (lo_prev <= state < hi_prev) or total == _NEG_INF:
+        info[0] = NO_PATH
+        return
+    for t in range(n_frames - 1, -1, -1):
+        col = ext[state]
+        _emission_row(lp3, 0, t, vocab, opts, row)
+        out_align[t] = _label(col, vocab, opts)
+        out_scores[t] = row[col]
+        if t > 0:
+            i = state - low[t]
+            state -= (back[t * packed + (i >> 2)] >> (2 * (i & 3))) & 3
+    info[0] = OK
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _lse3(a, b, c):  # type: ignore[no-untyped-def]
+    m = max(a, max(b, c))
+    if m == _NEG_INF:
+        return _NEG_INF
+    return m + math.log(math.exp(a - m) + math.exp(b - m) + math.exp(c - m))
+
+
+@njit(cache=True, nogil=True)
+def posterior_many(  # type: ignore[no-untyped-def]
+    lp, lengths, targets, target_lengths, utts, opts, starts, ends, inside, total
+):
+    """Forward-backward posterior occupancy of each token state.
+
+    Args:
+        lp, lengths, targets, target_lengths, utts, opts: As :func:`viterbi_many`.
+        starts, ends: ``(B, L)`` int64: each token's span on the best path.
+        inside: ``(B, L)`` float64 out: posterior mass of token ``k``'s state
+            within ``[starts, ends)``.
+        total: ``(B, L)`` float64 out: its posterior mass over all frames (the
+            expected number of frames the token occupies).
+    """
+    vocab = lp.shape[2]
+    max_t = 1
+    max_s = 1
+    for b in utts:
+        max_t = max(max_t, lengths[b])
+        max_s = max(max_s, 2 * target_lengths[b] + 1)
+    alpha = np.empty(max_t * (max_s + 2), np.float64)
+    beta = np.empty((2, max_s + 2), np.float64)
+    row = np.empty(vocab + 1, np.float64)
+    emit = np.empty(max_s, np.float64)
+    ext = np.empty(max_s, np.int64)
+    skip = np.empty(max_s, np.float64)
+    for b in utts:
+        n_frames = lengths[b]
+        length = target_lengths[b]
+        for k in range(length):
+            inside[b, k] = 0.0
+            total[b, k] = 0.0
+        if n_frames == 0 or length == 0:
+            continue
+        n_states = _extended_states(targets, b, length, vocab, opts, ext, skip)
+        _forward_backward(
+            lp, b, n_frames, n_states, opts, alpha, beta, row, emit, ext, skip,
+            starts, ends, inside, total,
+        )  # fmt: skip
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _frame_emissions(lp, b, t, n_states, vocab, opts, row, emit, ext):  # type: ignore[no-untyped-def]
+    _emission_row(lp, b, t, vocab, opts, row)
+    for s in range(n_states):
+        emit[s] = row[ext[s]]
+
+
+@njit(cache=True, nogil=True)
+def _forward_backward(  # type: ignore[no-untyped-def]
+    lp, b, n_frames, n_states, opts, alpha, beta, row, emit, ext, skip, starts, ends, inside,
+    total,
+):  # fmt: skip
+    """Log-space forward-backward (float64) for one utterance; accumulates ``inside`` and
+    ``total`` for each token."""
+    vocab = lp.shape[2]
+    stride = n_states + 2
+    for i in range(n_frames * stride):
+        alpha[i] = _NEG_INF
+    _frame_emissions(lp, b, 0, n_states, vocab, opts, row, emit, ext)
+    alpha[2] = emit[0]
+    if n_states > 1:
+        alpha[3] = emit[1]
+    for t in range(1, n_frames):
+        _frame_emissions(lp, b, t, n_states, vocab, opts, row, emit, ext)
+        p = (t - 1) * stride
+        c = t * stride
+        for s in range(n_states):
+            jump = alpha[p + s] + skip[s]
+            alpha[c + s + 2] = _lse3(alpha[p + s + 2], alpha[p + s + 1], jump) + emit[s]
+    last = (n_frames - 1) * stride
+    log_z = _lse3(alpha[last + n_states + 1], alpha[last + n_states] if n_states > 1 else _NEG_INF,
+                  _NEG_INF)  # fmt: skip
+    if log_z == _NEG_INF:
+        return
+    nxt = beta[0]
+    here = beta[1]
+    for s in range(n_states + 2):
+        nxt[s] = _NEG_INF
+    # beta at the last frame: log 1 at the two final states
+    nxt[n_states + 1] = 0.0
+    if n_states > 1:
+        nxt[n_states] = 0.0
+    for t in range(n_frames - 1, -1, -1):
+        if t < n_frames - 1:
+            # here(s) = lse over successors s, s+1, s+2 (skip) of nxt * emit(t+1)
+            _frame_emissions(lp, b, t + 1, n_states, vocab, opts, row, emit, ext)
+            for s in range(n_states):
+                stay = nxt[s + 2] + emit[s]
+                up = nxt[s + 3] + emit[s + 1] if s + 1 < n_states else _NEG_INF
+                jump = nxt[s + 4] + emit[s + 2] + skip[s + 2] if s + 2 < n_states else _NEG_INF
+                here[s + 2] = _lse3(stay, up, jump)
+            nxt, here = here, nxt
+        c = t * stride
+        for k in range((n_states - 1) // 2):
+            s = 2 * k + 1
+            g = math.exp(alpha[c + s + 2] + nxt[s + 2] - log_z)
+            total[b, k] += g
+            if starts[b, k] <= t < ends[b, k]:
+                inside[b, k] += g

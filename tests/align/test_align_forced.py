@@ -1,0 +1,257 @@
+"""forced_align: exact against brute force and ctc_loss, Numba and torch agree, errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ctckit.align import forced_align
+from ctckit.errors import InputTypeError, InputValueError, ShapeError
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(axis=-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
+def needed(tokens: list[int]) -> int:
+    return len(tokens) + sum(a == b for a, b in zip(tokens, tokens[1:]))
+
+
+@st.composite
+def problems(draw: st.DrawFn, max_time: int = 7, wildcard: bool = False) -> dict:
+    """A small batch: log-probs, feasible targets, lengths (padding beyond them)."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    vocab = draw(st.integers(2, 4))
+    blank = draw(st.integers(0, vocab - 1))
+    batch = draw(st.integers(1, 3))
+    time = draw(st.integers(1, max_time))
+    labels = [v for v in range(vocab) if v != blank] + ([vocab] if wildcard else [])
+    lengths, targets = [], []
+    for _ in range(batch):
+        n = draw(st.integers(0, time))
+        tokens: list[int] = []
+        for _ in range(draw(st.integers(0, n))):
+            tok = draw(st.sampled_from(labels))
+            if needed([*tokens, tok]) <= n:
+                tokens.append(tok)
+        lengths.append(n)
+        targets.append(tokens)
+    width = max(1, max(len(t) for t in targets))
+    padded = rng.integers(0, vocab, size=(batch, width))  # garbage beyond the lengths
+    for b, tokens in enumerate(targets):
+        padded[b, : len(tokens)] = tokens
+    scale = draw(st.sampled_from([0.5, 2.0, 6.0]))
+    lp = log_softmax(rng.normal(size=(batch, time, vocab)) * scale)
+    return {
+        "lp": lp,
+        "targets": targets,
+        "padded": padded,
+        "lengths": np.array(lengths),
+        "target_lengths": np.array([len(t) for t in targets]),
+        "blank": blank,
+        "vocab": vocab,
+        "penalty": -draw(st.sampled_from([0.0, 0.3, 2.0])),
+    }
+
+
+def check_path(labels, scores, e, tokens, n, blank, oracles) -> None:
+    """labels[:n] spells tokens, scores are their emissions, padding is blank / 0."""
+    path = tuple(int(x) for x in labels[:n])
+    assert oracles.collapse(path, blank) == tuple(tokens)
+    np.testing.assert_allclose(scores[:n], e[np.arange(n), list(path)], rtol=0, atol=1e-12)
+    assert (labels[n:] == blank).all()
+    assert (scores[n:] == 0).all()
+
+
+@given(prob=problems())
+def test_best_path_is_the_brute_force_best(prob, oracles) -> None:
+    lp, blank = prob["lp"], prob["blank"]
+    labels, scores = forced_align(
+        lp, prob["padded"], prob["lengths"], prob["target_lengths"], blank=blank, num_threads=2
+    )
+    assert labels.dtype == np.int64 and scores.dtype == np.float64
+    assert labels.shape == scores.shape == lp.shape[:2]
+    for b, tokens in enumerate(prob["targets"]):
+        n = int(prob["lengths"][b])
+        e = oracles.emissions(lp[b, :n], 0.0)
+        check_path(labels[b], scores[b], e, tokens, n, blank, oracles)
+        best = oracles.brute_force_best(e, tuple(tokens), blank)
+        assert scores[b].sum() == pytest.approx(best.score, abs=1e-9)
+        assert tuple(labels[b, :n]) in best.paths
+
+
+@given(prob=problems(wildcard=True))
+def test_wildcard_is_a_token_scoring_the_frame_best_plus_penalty(prob, oracles) -> None:
+    lp, blank, vocab = prob["lp"], prob["blank"], prob["vocab"]
+    star = -1
+    targets = [[star if t == vocab else t for t in tokens] for tokens in prob["targets"]]
+    labels, scores = forced_align(
+        lp, targets, prob["lengths"], blank=blank, wildcard=star,
+        wildcard_penalty=prob["penalty"],
+    )  # fmt: skip
+    for b, tokens in enumerate(prob["targets"]):
+        n = int(prob["lengths"][b])
+        e = oracles.emissions(lp[b, :n], prob["penalty"])
+        path = np.where(labels[b] == star, vocab, labels[b])
+        check_path(path, scores[b], e, tokens, n, blank, oracles)
+        best = oracles.brute_force_best(e, tuple(tokens), blank)
+        assert scores[b].sum() == pytest.approx(best.score, abs=1e-9)
+
+
+@given(prob=problems(max_time=30, wildcard=True))
+def test_torch_and_numba_give_the_same_paths(prob) -> None:
+    vocab = prob["vocab"]
+    padded = np.where(prob["padded"] == vocab, 99, prob["padded"])
+    args = (padded, prob["lengths"], prob["target_lengths"], prob["blank"])
+    kw = {"wildcard": 99, "wildcard_penalty": prob["penalty"]}
+    lab_n, sc_n = forced_align(prob["lp"], *args, **kw)
+    lab_t, sc_t = forced_align(torch.from_numpy(prob["lp"]), *args, **kw, backend="torch")
+    np.testing.assert_array_equal(lab_t.numpy(), lab_n)
+    np.testing.assert_allclose(sc_t.numpy(), sc_n, rtol=0, atol=1e-12)
+
+
+@given(prob=problems(max_time=12))
+def test_padding_beyond_the_lengths_changes_nothing(prob) -> None:
+    lp, lengths, blank = prob["lp"], prob["lengths"], prob["blank"]
+    rng = np.random.default_rng(0)
+    base = forced_align(lp, prob["targets"], lengths, blank=blank)
+    wider = np.concatenate([lp, log_softmax(rng.normal(size=(lp.shape[0], 5, lp.shape[2])))], 1)
+    noisy = wider.copy()
+    for b, n in enumerate(lengths):
+        noisy[b, n:] = np.nan  # never read
+    pad_targets = np.concatenate([prob["padded"], rng.integers(-5, 50, (lp.shape[0], 3))], 1)
+    for backend in ("numba", "torch"):
+        x = noisy if backend == "numba" else torch.from_numpy(noisy)
+        labels, scores = forced_align(
+            x, pad_targets, lengths, prob["target_lengths"], blank=blank, backend=backend
+        )
+        labels, scores = np.asarray(labels), np.asarray(scores)
+        np.testing.assert_array_equal(labels[:, : lp.shape[1]], base[0])
+        np.testing.assert_array_equal(scores[:, : lp.shape[1]], base[1])
+        assert (labels[:, lp.shape[1] :] == blank).all()
+
+
+def test_a_single_feasible_path_scores_minus_ctc_loss() -> None:
+    # T = tokens + repeats: the only path is the tokens with one blank between repeats,
+    # so its score is the whole CTC probability
+    rng = np.random.default_rng(1)
+    tokens = [3, 3, 1, 2, 2, 2, 4]
+    time = needed(tokens)
+    lp = torch.from_numpy(log_softmax(rng.normal(size=(time, 5)) * 3))
+    _, scores = forced_align(lp, torch.tensor(tokens))
+    loss = torch.nn.functional.ctc_loss(
+        lp[:, None], torch.tensor([tokens]), torch.tensor([time]), torch.tensor([len(tokens)]),
+        reduction="sum",
+    )  # fmt: skip
+    assert float(scores.sum()) == pytest.approx(-float(loss), abs=1e-9)
+
+
+def test_best_path_is_below_the_ctc_total_and_near_it_when_peaky() -> None:
+    rng = np.random.default_rng(2)
+    lp = torch.from_numpy(log_softmax(rng.normal(size=(4, 60, 8)) * 3))
+    targets = torch.from_numpy(rng.integers(1, 8, size=(4, 20)))
+    lengths = torch.tensor([60, 55, 41, 50])
+    target_lengths = torch.tensor([20, 15, 20, 3])
+    _, scores = forced_align(lp, targets, lengths, target_lengths)
+    total = -torch.nn.functional.ctc_loss(
+        lp.transpose(0, 1), targets, lengths, target_lengths, reduction="none"
+    )
+    assert (scores.sum(1) <= total + 1e-9).all()
+
+
+def test_float32_tensor_input_keeps_kind_dtype_and_shape() -> None:
+    rng = np.random.default_rng(3)
+    lp64 = log_softmax(rng.normal(size=(2, 40, 6)) * 4)
+    targets = rng.integers(1, 6, size=(2, 10))
+    lab32, sc32 = forced_align(torch.from_numpy(lp64.astype(np.float32)), torch.from_numpy(targets))
+    lab64, _ = forced_align(lp64, targets)
+    assert isinstance(lab32, torch.Tensor) and lab32.dtype == torch.int64
+    assert sc32.dtype == torch.float32 and tuple(sc32.shape) == (2, 40)
+    np.testing.assert_array_equal(lab32.numpy(), lab64)  # no near-ties at this scale
+    one, _ = forced_align(lp64[1], targets[1])
+    assert one.shape == (40,)
+    np.testing.assert_array_equal(one, lab64[1])
+
+
+def test_threads_give_the_same_result_as_one() -> None:
+    rng = np.random.default_rng(4)
+    lp = log_softmax(rng.normal(size=(9, 80, 10)) * 3).astype(np.float32)
+    targets = rng.integers(1, 10, size=(9, 25))
+    lengths = rng.integers(60, 81, size=9)
+    one = forced_align(lp, targets, lengths, num_threads=1)
+    many = forced_align(lp, targets, lengths, num_threads=4)
+    np.testing.assert_array_equal(one[0], many[0])
+    np.testing.assert_array_equal(one[1], many[1])
+
+
+def test_empty_targets_and_zero_lengths() -> None:
+    lp = log_softmax(np.random.default_rng(5).normal(size=(3, 4, 3)))
+    labels, scores = forced_align(lp, [[], [], [2]], [4, 0, 1])
+    assert labels.tolist() == [[0, 0, 0, 0], [0, 0, 0, 0], [2, 0, 0, 0]]
+    assert scores[0].sum() == pytest.approx(lp[0, :, 0].sum())
+    assert scores[2, 0] == lp[2, 0, 2]
+
+
+def test_minus_inf_entries_are_avoided_and_no_path_is_an_error() -> None:
+    with np.errstate(divide="ignore"):
+        lp = np.log(np.array([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5]]))
+    labels, scores = forced_align(lp, [1, 2])
+    assert labels.tolist() == [1, 2, 2] or labels.tolist() == [1, 2, 0]
+    assert np.isfinite(scores).all()
+    blocked = lp.copy()
+    blocked[:, 2] = -np.inf
+    for backend in ("numba", "torch"):
+        with pytest.raises(InputValueError, match="every alignment of its targets has probability 0"):
+            forced_align(torch.from_numpy(blocked), [1, 2], backend=backend)
+
+
+def test_errors_say_what_is_wrong() -> None:
+    lp = log_softmax(np.random.default_rng(6).normal(size=(2, 5, 4)))
+    with pytest.raises(InputValueError, match=r"utterance 1: its 4 target token\(s\) with 1 repeat"
+                       r".* need 5 frames, but it has 4: 1 frame\(s\) short"):  # fmt: skip
+        forced_align(lp, [[1, 2], [1, 1, 2, 3]], [5, 4])
+    with pytest.raises(InputValueError, match=r"targets\[0, 1\]=0, which is the blank"):
+        forced_align(lp, [[1, 0], [1]])
+    with pytest.raises(InputValueError, match=r"targets\[1, 0\]=4, which is outside \[0, V=4\)"):
+        forced_align(lp, np.array([[1, 2], [4, 1]]))
+    with pytest.raises(InputValueError, match=r"input_lengths must lie in \[0, 5\], got input_lengths\[1\]=6"):
+        forced_align(lp, [[1], [1]], [5, 6])
+    with pytest.raises(InputValueError, match=r"target_lengths must lie in \[0, 2\]"):
+        forced_align(lp, np.array([[1, 2], [3, 1]]), target_lengths=[2, 3])
+    with pytest.raises(ShapeError, match=r"input_lengths must have shape \(2,\), got \(3,\)"):
+        forced_align(lp, [[1], [1]], [5, 5, 5])
+    with pytest.raises(ShapeError, match=r"targets must have shape \(2, L\), got \(3, 2\)"):
+        forced_align(lp, np.ones((3, 2), np.int64))
+    with pytest.raises(ShapeError, match=r"log_probs must have shape \(B, T, V\) or \(T, V\)"):
+        forced_align(lp[0, 0], [1])
+    with pytest.raises(InputTypeError, match="float32 or float64, got int64"):
+        forced_align(np.zeros((3, 2), np.int64), [1])
+    with pytest.raises(InputTypeError, match="targets must hold integers"):
+        forced_align(lp, np.ones((2, 2)))
+    nan = lp.copy()
+    nan[1, 3, 2] = np.nan
+    for backend in ("numba", "torch"):
+        with pytest.raises(InputValueError, match=r"got nan at log_probs\[1, 3, 2\]"):
+            forced_align(torch.from_numpy(nan), [[1], [1]], backend=backend)
+    forced_align(nan, [[1], [1]], [5, 3])  # beyond the length: never read
+    with pytest.raises(InputValueError, match="wildcard must be an id outside the V=4 classes"):
+        forced_align(lp, [[1], [1]], wildcard=2)
+    with pytest.raises(InputValueError, match="wildcard_penalty must be a finite float <= 0.0"):
+        forced_align(lp, [[1], [1]], wildcard=-1, wildcard_penalty=1.0)
+    with pytest.raises(InputValueError, match="backend must be one of"):
+        forced_align(lp, [[1], [1]], backend="cuda")
+    with pytest.raises(InputValueError, match=r"blank must be in \[0, 3\], got 4"):
+        forced_align(lp, [[1], [1]], blank=4)
+
+
+def test_repeats_need_a_blank_between_them() -> None:
+    lp = np.log(np.full((3, 3), 1 / 3))
+    labels, scores = forced_align(lp, [1, 1])
+    assert labels.tolist() == [1, 0, 1]
+    assert scores.sum() == pytest.approx(3 * math.log(1 / 3))
