@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,8 +17,9 @@ import pytest
 
 pytest.importorskip("espeakng_loader")
 
-from ctckit.data import PhonemeDataset, UnlabeledDataset, synth
+from ctckit.data import PhonemeDataset, UnlabeledDataset, _espeak, synth
 from ctckit.data._espeak import synthesize
+from ctckit.data._lexicon import build_lexicon, read_lexicon
 from ctckit.data.synth import (
     ACCENTS,
     SAMPLE_RATE,
@@ -24,11 +30,20 @@ from ctckit.data.synth import (
     ctc_min_frames,
     main,
     make_corpus,
+    read_alignments,
+    read_texts,
+    read_word_spans,
     resample,
     utterance_spec,
     voice_split,
 )
-from ctckit.errors import InputValueError, MissingDependencyError, ShapeError
+from ctckit.errors import (
+    DataError,
+    InputTypeError,
+    InputValueError,
+    MissingDependencyError,
+    ShapeError,
+)
 from ctckit.features import num_frames
 from ctckit.vocab import HW3P2_LABELS
 
@@ -90,10 +105,13 @@ def test_hw3p2_layout_and_dtypes(corpus: tuple[Path, CorpusInfo]) -> None:
             assert inner[0] == "SIL"
             assert inner[-1] == "SIL"
             assert all(not (a == b == "SIL") for a, b in itertools.pairwise(inner))
-    assert not (root / "test" / "transcript").exists()
+    assert sorted(p.name for p in (root / "test").iterdir()) == ["mfcc", "test_order.csv"]
     test_names = sorted(p.name for p in (root / "test" / "mfcc").glob("*.npy"))
-    hidden = sorted(p.name for p in (root / "test_transcripts").glob("*.npy"))
-    assert test_names == hidden == ["000000.npy", "000001.npy"]
+    assert test_names == ["000000.npy", "000001.npy"]
+    for folder, suffix in (("test_transcripts", ".npy"), ("test_text", ".txt"),
+                           ("test_alignment", ".npy"), ("test_words", ".npy")):  # fmt: skip
+        hidden = sorted(p.name for p in (root / folder).iterdir())
+        assert hidden == [f"00000{i}{suffix}" for i in range(2)], folder
     with open(root / "test" / "test_order.csv", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows == [["file"], ["000000.npy"], ["000001.npy"]]
@@ -171,11 +189,14 @@ def test_ctc_min_frames_counts_repeats() -> None:
 
 
 def test_synthesized_utterance_is_pure() -> None:
-    spec = utterance_spec(3, "train", 5)
-    first = _synthesize(spec)
-    _synthesize(utterance_spec(3, "dev", 0))  # something else in between
-    second = _synthesize(spec)
+    spec, other = utterance_spec(3, "train", 5), utterance_spec(3, "dev", 0)
+    lexicon = build_lexicon([*spec.words, *other.words], ACCENTS)
+    first = _synthesize(spec, lexicon)
+    _synthesize(other, lexicon)  # something else in between
+    second = _synthesize(spec, lexicon)
     np.testing.assert_array_equal(first.features, second.features)
+    np.testing.assert_array_equal(first.alignment, second.alignment)
+    np.testing.assert_array_equal(first.word_spans, second.word_spans)
     assert first.labels == second.labels
 
 
@@ -236,11 +257,147 @@ def test_dev_and_test_voices_held_out(corpus: tuple[Path, CorpusInfo]) -> None:
     assert voice_split() == split  # fixed, not drawn from the corpus seed
 
 
-# --------------------------------------------------------------------------- resume
+# --------------------------------------------------------------------------- texts, times, words
 
 
-def test_skips_existing_and_resumes(corpus: tuple[Path, CorpusInfo], tmp_path: Path) -> None:
+def test_texts_are_the_words_spoken(corpus: tuple[Path, CorpusInfo]) -> None:
     root, _ = corpus
+    for partition in ("train", "dev", "test"):
+        texts = read_texts(root, partition)
+        assert list(texts) == [f"{i:06d}" for i in range(COUNTS[partition])]
+        for index, text in enumerate(texts.values()):
+            spec = utterance_spec(0, partition, index)
+            assert text == " ".join(spec.words)
+            assert re.fullmatch(r"[a-z]+( [a-z]+)*", text), text
+            # what espeak-ng read: the same words, with pause commas
+            assert spec.text.replace(",", "").split() == text.split()
+    assert not (root / "test" / "text").exists()
+
+
+def _clean_signal(spec: synth.UtteranceSpec, rate: int) -> tuple[np.ndarray, object]:
+    """The utterance's 16 kHz signal before noise, and espeak-ng's result."""
+    result = synthesize(spec.text, spec.voice, rate, spec.pitch, spec.pitch_range,
+                        seed=spec.noise_seed)  # fmt: skip
+    speech = resample(result.audio.astype(np.float32) / 32768.0, result.sample_rate, SAMPLE_RATE)
+    lead = np.zeros(int(spec.lead_s * SAMPLE_RATE), np.float32)
+    tail = np.zeros(int(spec.tail_s * SAMPLE_RATE), np.float32)
+    return np.concatenate([lead, speech, tail]), result
+
+
+def test_alignment_spans_cover_the_frames(corpus: tuple[Path, CorpusInfo]) -> None:
+    root, _ = corpus
+    for partition in ("train", "dev", "test"):
+        spans = read_alignments(root, partition)
+        assert list(spans) == [f"{i:06d}" for i in range(COUNTS[partition])]
+        transcripts = "test_transcripts" if partition == "test" else f"{partition}/transcript"
+        for stem, span in spans.items():
+            labels = np.load(root / transcripts / f"{stem}.npy")
+            frames = np.load(root / partition / "mfcc" / f"{stem}.npy").shape[0]
+            assert span.dtype == np.int32
+            assert span.shape == (len(labels) - 2, 2)
+            assert span[0, 0] == 0
+            assert span[-1, 1] == frames
+            assert (span[:, 0] < span[:, 1]).all()
+            assert (span[1:, 0] == span[:-1, 1]).all()
+    assert not (root / "test" / "alignment").exists()
+
+
+def test_alignment_matches_the_audio(corpus: tuple[Path, CorpusInfo]) -> None:
+    """SIL spans are silent, the speech is in the other spans, and starts follow espeak-ng."""
+    root, _ = corpus
+    silent, spoken, shifted, late, total = [], [], 0, 0, 0
+    for partition in ("train", "dev"):
+        for index in range(COUNTS[partition]):
+            spec = utterance_spec(0, partition, index)
+            signal, result = _clean_signal(spec, spec.rate)
+            labels = list(np.load(root / partition / "transcript" / spec.name)[1:-1])
+            span = np.load(root / partition / "alignment" / spec.name)
+            power = np.array([np.mean(signal[160 * t + 120 : 160 * t + 280] ** 2)
+                              for t in range(span[-1, 1])])  # fmt: skip
+            for label, (a, b) in zip(labels, span):
+                inner = power[a + 1 : b - 1] if b - a > 2 else power[a:a]
+                (silent if label == "SIL" else spoken).extend(inner)
+            # each phoneme starts at espeak-ng's event, or earlier by its closure or onset
+            lead = int(spec.lead_s * SAMPLE_RATE)
+            mapped = [synth.PHONEME_MAP[p.lstrip("',%=")] for p in result.phonemes]
+            events = []  # the event of each non-SIL label's phoneme (None: a phoneme's 2nd half)
+            for i, (sample, symbols) in enumerate(zip(result.starts, mapped)):
+                if symbols in ((), ("SIL",)):
+                    continue
+                if len(symbols) == 2 and symbols[1] == "R" and mapped[i + 1 : i + 2] == [("R",)]:
+                    symbols = symbols[:1]
+                events += [lead + sample * 320 / 441, *[None] * (len(symbols) - 1)]
+            starts = [a for label, (a, _) in zip(labels, span) if label != "SIL"]
+            assert len(starts) == len(events)
+            for start, event in zip(starts, events):
+                if event is not None:
+                    early = event - (160 * start + 200)
+                    # < a frame late (3 where a short neighbour took a frame), <= 130 ms early
+                    assert -3 * 160 < early <= 0.13 * SAMPLE_RATE
+                    shifted += early > 160
+                    late += early <= -160
+                    total += 1
+    assert np.mean(silent) < 1e-3 * np.mean(spoken)
+    assert np.percentile(silent, 99) < 1e-2 * np.mean(spoken)
+    assert 0 < shifted < total / 2  # closures and onsets move some starts, not most
+    assert late < 0.05 * total
+
+
+def test_word_spans_hold_their_phonemes(corpus: tuple[Path, CorpusInfo]) -> None:
+    root, _ = corpus
+    lexicon = read_lexicon(root / "lexicon.txt")
+    matched = words_seen = 0
+    for partition in ("train", "dev", "test"):
+        texts = read_texts(root, partition)
+        alignments = read_alignments(root, partition)
+        transcripts = "test_transcripts" if partition == "test" else f"{partition}/transcript"
+        for stem, spans in read_word_spans(root, partition).items():
+            words = texts[stem].split()
+            labels = list(np.load(root / transcripts / f"{stem}.npy")[1:-1])
+            phones = alignments[stem]
+            assert spans.dtype == np.int32
+            assert spans.shape == (len(words), 2)
+            assert (spans[:, 0] < spans[:, 1]).all()
+            assert (spans[1:, 0] >= spans[:-1, 1]).all()
+            assert spans[0, 0] >= phones[1, 0]  # after the leading SIL
+            assert spans[-1, 1] <= phones[-1, 0]  # before the trailing SIL
+            # every non-SIL label lies in exactly one word; word edges are label edges
+            for label, (a, b) in zip(labels, phones):
+                inside = [(s <= a and b <= e) for s, e in spans]
+                assert sum(inside) == (label != "SIL"), (stem, label, a, b)
+            edges = set(phones.ravel().tolist())
+            assert set(spans.ravel().tolist()) <= edges
+            for word, (s, e) in zip(words, spans):
+                pron = tuple(lab for lab, (a, b) in zip(labels, phones)
+                             if s <= a and b <= e and lab != "SIL")  # fmt: skip
+                matched += pron in lexicon[word]
+                words_seen += 1
+    assert matched > 0.7 * words_seen
+
+
+def test_lexicon_covers_every_word_spoken(corpus: tuple[Path, CorpusInfo]) -> None:
+    root, _ = corpus
+    text = (root / "lexicon.txt").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert text.endswith("\n")
+    symbols = set(HW3P2_LABELS[1:]) - {"SIL"}
+    for line in lines:
+        word, *tokens = line.split(" ")
+        assert re.fullmatch("[a-z]+", word)
+        assert tokens
+        assert set(tokens) <= symbols, line  # never SIL
+    assert len(set(lines)) == len(lines)  # distinct pronunciations
+    words = [line.split(" ")[0] for line in lines]
+    assert words == sorted(words)
+    spoken = {w for p in ("train", "dev", "test") for t in read_texts(root, p).values()
+              for w in t.split()}  # fmt: skip
+    assert set(words) == spoken
+
+
+# --------------------------------------------------------------------------- resume, parameters
+
+
+def test_skips_existing_and_resumes(tmp_path: Path) -> None:
     make_corpus(tmp_path, 3, 1, 1, workers=1, progress=False)
     before = _files(tmp_path)
     again = make_corpus(tmp_path, 3, 1, 1, workers=1, progress=False)
@@ -248,14 +405,109 @@ def test_skips_existing_and_resumes(corpus: tuple[Path, CorpusInfo], tmp_path: P
     assert again.audio_seconds == 0.0
     (tmp_path / "train" / "mfcc" / "000001.npy").unlink()  # interrupted: mfcc not yet written
     (tmp_path / "test_transcripts" / "000000.npy").unlink()
+    (tmp_path / "dev" / "alignment" / "000000.npy").unlink()
     resumed = make_corpus(tmp_path, 3, 1, 1, workers=1, progress=False)
-    assert resumed.written == 2
+    assert resumed.written == 3
     assert _files(tmp_path) == before
-    grown = make_corpus(tmp_path, 4, 1, 1, workers=1, progress=False)
-    assert grown.written == 1
-    assert (tmp_path / "train/mfcc/000003.npy").read_bytes() == (
-        root / "train/mfcc/000003.npy"
-    ).read_bytes()
+
+
+def test_grown_corpus_equals_a_fresh_one(corpus: tuple[Path, CorpusInfo], tmp_path: Path) -> None:
+    root, _ = corpus
+    make_corpus(tmp_path, 2, 1, 0, workers=1, progress=False)
+    grown = make_corpus(tmp_path, COUNTS["train"], COUNTS["dev"], COUNTS["test"], workers=1,
+                        progress=False)  # fmt: skip
+    assert grown.written == 10 - 3
+    assert _files(tmp_path) == _files(root)  # lexicon, corpus.json and test_order.csv too
+    assert (tmp_path / "manifest.csv").read_bytes() == (root / "manifest.csv").read_bytes()
+
+
+def test_parameters_recorded(corpus: tuple[Path, CorpusInfo]) -> None:
+    root, _ = corpus
+    params = json.loads((root / "corpus.json").read_text())
+    assert params == synth.read_parameters(root)
+    assert params["format"] == "ctckit-synth"
+    assert params["generator"] == synth.GENERATOR_VERSION
+    assert params["espeak_ng"] == _espeak.version()
+    assert params["seed"] == 0
+    assert params["sizes"] == COUNTS
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"seed": 1}, "seed 0 \\(asked for 1\\)"),
+        ({"n_train": 1}, "2 train utterances \\(asked for 1; a corpus only grows\\)"),
+        ({"n_test": 0}, "1 test utterances"),
+    ],
+)
+def test_other_parameters_are_refused(tmp_path: Path, kwargs: dict[str, int], message: str) -> None:
+    make_corpus(tmp_path, 2, 0, 1, workers=1, progress=False)
+    before = _files(tmp_path)
+    args = {"n_train": 2, "n_dev": 0, "n_test": 1, **kwargs}
+    with pytest.raises(DataError, match=message) as info:
+        make_corpus(tmp_path, workers=1, progress=False, **args)
+    assert "overwrite=True" in str(info.value)
+    assert str(tmp_path) in str(info.value)
+    assert _files(tmp_path) == before  # nothing touched
+
+
+def test_other_generator_or_espeak_is_refused(tmp_path: Path) -> None:
+    make_corpus(tmp_path, 1, 0, 0, workers=1, progress=False)
+    params = json.loads((tmp_path / "corpus.json").read_text())
+    for key, value, message in (("generator", 1, "generator version 1"),
+                                ("espeak_ng", "1.0", "espeak-ng '1.0'")):  # fmt: skip
+        (tmp_path / "corpus.json").write_text(json.dumps({**params, key: value}))
+        with pytest.raises(DataError, match=message):
+            make_corpus(tmp_path, 1, 0, 0, workers=1, progress=False)
+    (tmp_path / "corpus.json").write_text("{not json")
+    with pytest.raises(DataError, match="unreadable corpus parameters"):
+        make_corpus(tmp_path, 1, 0, 0, workers=1, progress=False)
+
+
+def test_overwrite_regenerates_and_keeps_other_files(
+    corpus: tuple[Path, CorpusInfo], tmp_path: Path
+) -> None:
+    root, _ = corpus
+    make_corpus(tmp_path, 7, 3, 3, seed=5, workers=1, progress=False)
+    (tmp_path / "notes.txt").write_text("mine")
+    info = make_corpus(tmp_path, 6, 2, 2, seed=0, workers=1, progress=False, overwrite=True)
+    assert info.written == 10
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert _files(tmp_path) == {**_files(root), "notes.txt": b"mine"}
+    assert not list(tmp_path.glob(".ctckit-trash-*"))
+
+
+def test_old_corpus_without_parameters(tmp_path: Path) -> None:
+    """A corpus of generator 1 (no corpus.json) is refused, and overwrite replaces it."""
+    make_corpus(tmp_path, 1, 0, 0, workers=1, progress=False)
+    (tmp_path / "corpus.json").unlink()
+    with pytest.raises(DataError, match=r"without corpus\.json"):
+        make_corpus(tmp_path, 1, 0, 0, workers=1, progress=False)
+    assert make_corpus(tmp_path, 1, 0, 0, workers=1, progress=False, overwrite=True).written == 1
+
+
+def test_foreign_data_is_never_deleted(tmp_path: Path) -> None:
+    (tmp_path / "train" / "mfcc").mkdir(parents=True)
+    (tmp_path / "train" / "mfcc" / "real.npy").write_bytes(b"data")
+    for overwrite in (False, True):
+        with pytest.raises(DataError, match="choose an empty folder"):
+            make_corpus(tmp_path, 1, 0, 0, workers=1, progress=False, overwrite=overwrite)
+    assert (tmp_path / "train" / "mfcc" / "real.npy").read_bytes() == b"data"
+
+
+def test_root_that_is_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "corpus"
+    target.write_text("x")
+    with pytest.raises(DataError, match="is a file, not a folder") as info:
+        make_corpus(target, 1, 0, 0, workers=1, progress=False)
+    assert str(target) in str(info.value)
+
+
+def test_finished_corpus_is_not_rewritten(tmp_path: Path) -> None:
+    make_corpus(tmp_path, 2, 1, 1, workers=1, progress=False)
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    assert make_corpus(tmp_path, 2, 1, 1, workers=1, progress=False).written == 0
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == stamps
 
 
 # --------------------------------------------------------------------------- errors, CLI
@@ -269,6 +521,12 @@ def test_bad_arguments(tmp_path: Path, kwargs: dict[str, int]) -> None:
     args = {"n_train": 1, "n_dev": 0, "n_test": 0, **kwargs}
     with pytest.raises(InputValueError):
         make_corpus(tmp_path, progress=False, **args)
+    assert not list(tmp_path.iterdir())  # checked before anything is written
+
+
+def test_bad_argument_types(tmp_path: Path) -> None:
+    with pytest.raises(InputTypeError, match="n_train must be an int"):
+        make_corpus(tmp_path, 1.5, 0, 0, progress=False)  # type: ignore[arg-type]
 
 
 def test_bad_partition_and_voice() -> None:
@@ -294,6 +552,84 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0
     assert "1 train, 1 dev, 1 test" in capsys.readouterr().out
     assert (tmp_path / "dev" / "transcript" / "000000.npy").exists()
+    # another seed: refused, then --overwrite
+    assert main([str(tmp_path), "--train", "1", "--dev", "1", "--test", "1", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+    assert "--overwrite" in err
+    assert main([str(tmp_path), "--train", "1", "--dev", "1", "--test", "1", "--quiet",
+                 "--overwrite"]) == 0  # fmt: skip
+    assert synth.read_parameters(tmp_path)["seed"] == 0
+
+
+def _file(tmp_path: Path) -> str:
+    (tmp_path / "file").write_text("x")
+    return str(tmp_path / "file")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--train", "-1"], "n_train must be >= 0, got -1"),
+        (["--dev", "-3"], "n_dev must be >= 0, got -3"),
+        (["--seed", "-1"], "seed must be >= 0, got -1"),
+        (["--workers", "0"], "workers must be >= 1, got 0"),
+        (["FILE"], "is a file, not a folder"),
+        (["FILE/sub"], "Not a directory"),
+    ],
+)
+def test_cli_user_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    root = str(tmp_path / "corpus")
+    if args[0].startswith("FILE"):
+        root, args = args[0].replace("FILE", _file(tmp_path)), []
+    assert main([root, "--train", "1", "--dev", "0", "--test", "0", *args]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: ")
+    assert captured.err.count("\n") == 1  # one line, no traceback
+    assert message in captured.err
+    assert "Traceback" not in captured.err
+    assert not (tmp_path / "corpus").exists()  # checked before any work
+
+
+def test_cli_debug_shows_the_traceback(tmp_path: Path) -> None:
+    with pytest.raises(InputValueError, match="workers"):
+        main([str(tmp_path), "--workers", "0", "--debug"])
+
+
+def test_cli_usage_errors_keep_status_2(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([str(tmp_path), "--train", "many"])
+    assert info.value.code == 2
+
+
+def test_cli_read_only_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder the user cannot write to: one line, status 1."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    if os.geteuid() == 0:  # root writes through permissions: make the folder immutable
+        if (
+            shutil.which("chattr") is None
+            or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode
+        ):
+            pytest.skip("running as root without chattr +i: cannot make a read-only folder")
+        unlock = ["chattr", "-i", str(folder)]
+    else:
+        folder.chmod(0o555)
+        unlock = ["chmod", "755", str(folder)]
+    try:
+        status = main([str(folder), "--train", "1", "--dev", "0", "--test", "0", "--quiet"])
+    finally:
+        subprocess.run(unlock, check=True)
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+    assert re.search("Permission denied|Operation not permitted", err)
+    assert str(folder) in err
+    assert not list(folder.iterdir())
 
 
 # --------------------------------------------------------------------------- resampling

@@ -3,7 +3,9 @@
 The library runs in ``AUDIO_OUTPUT_SYNCHRONOUS`` mode with
 ``espeakINITIALIZE_PHONEME_EVENTS``: :func:`synthesize` returns the 16-bit
 audio together with one ``(mnemonic, sample)`` pair per phoneme espeak-ng
-spoke, ``sample`` being the phoneme's first sample in the audio.
+spoke, ``sample`` being the phoneme's first sample in the audio, and one
+``(position, length, sample)`` triple per word (its characters in the text and
+the sample at which espeak-ng starts the word).
 
 espeak-ng keeps its state in process-global C variables, and part of that
 state (the glottal phase, the pitch flutter index, ...) carries over from one
@@ -37,7 +39,7 @@ import numpy.typing as npt
 from ctckit._optional import import_optional
 from ctckit.errors import EspeakError, InputValueError
 
-__all__ = ["EspeakError", "Synthesis", "synthesize"]
+__all__ = ["EspeakError", "Synthesis", "synthesize", "version"]
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_PHONEME_EVENTS = 0x0001
@@ -45,6 +47,7 @@ _INITIALIZE_DONT_EXIT = 0x8000
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _EVENT_LIST_TERMINATED = 0
+_EVENT_WORD = 1
 _EVENT_PHONEME = 7
 _PARAM_RATE = 1
 _PARAM_VOLUME = 2
@@ -89,12 +92,23 @@ class Synthesis:
         sample_rate: Samples per second of ``audio`` (22050 for espeak-ng).
         phonemes: espeak-ng phoneme mnemonics in spoken order (stress marks kept).
         starts: First sample of each phoneme in ``audio``, same length as ``phonemes``.
+        words: One ``(position, length, sample)`` per word espeak-ng spoke:
+            the word's first character in ``text`` (0-based), its length in
+            characters, and the sample at which espeak-ng starts it (before
+            the silent closure of a word-initial stop; the phoneme event comes
+            after it). Words that espeak-ng's dictionary speaks as one (such
+            as "of a") get one event, and the positions espeak-ng reports
+            after such a word are not reliable.
+        word_of: For each phoneme, the index in ``words`` of the word event
+            before it (``-1`` before the first).
     """
 
     audio: npt.NDArray[np.int16]
     sample_rate: int
     phonemes: tuple[str, ...]
     starts: tuple[int, ...]
+    words: tuple[tuple[int, int, int], ...] = ()
+    word_of: tuple[int, ...] = ()
 
 
 class _Collector:
@@ -102,6 +116,8 @@ class _Collector:
         self.chunks: list[npt.NDArray[np.int16]] = []
         self.phonemes: list[str] = []
         self.starts: list[int] = []
+        self.words: list[tuple[int, int, int]] = []
+        self.word_of: list[int] = []
 
     def __call__(self, wav: Any, num_samples: int, events: Any) -> int:
         if num_samples > 0 and wav:
@@ -112,6 +128,10 @@ class _Collector:
             if event.type == _EVENT_PHONEME:
                 self.phonemes.append(event.id.string.decode("utf-8", errors="replace"))
                 self.starts.append(int(event.sample))
+                self.word_of.append(len(self.words) - 1)
+            elif event.type == _EVENT_WORD:
+                # text_position counts characters from 1
+                self.words.append((event.text_position - 1, event.length, int(event.sample)))
             i += 1
         return 0
 
@@ -202,6 +222,24 @@ def _unload(lib: ctypes.CDLL) -> None:
         close(lib._handle)
 
 
+def version() -> str:
+    """The version of the libespeak-ng that :func:`synthesize` runs, e.g. ``"1.52.0"``.
+
+    Raises:
+        MissingDependencyError: When ``espeakng-loader`` (extra ``synth``) is missing.
+    """
+    with _LOCK:
+        library_path, _, _ = _private()
+        lib = ctypes.CDLL(library_path)
+        try:
+            lib.espeak_Info.argtypes = [ctypes.c_void_p]
+            lib.espeak_Info.restype = ctypes.c_char_p
+            raw: bytes = lib.espeak_Info(None)
+        finally:
+            _unload(lib)
+    return raw.decode("ascii", errors="replace")
+
+
 def synthesize(
     text: str,
     voice: str,
@@ -277,4 +315,11 @@ def synthesize(
         finally:
             _unload(lib)
     audio = np.concatenate(collector.chunks) if collector.chunks else np.zeros(0, np.int16)
-    return Synthesis(audio, int(sample_rate), tuple(collector.phonemes), tuple(collector.starts))
+    return Synthesis(
+        audio,
+        int(sample_rate),
+        tuple(collector.phonemes),
+        tuple(collector.starts),
+        tuple(collector.words),
+        tuple(collector.word_of),
+    )

@@ -1,14 +1,14 @@
-"""An embedded speech corpus: espeak-ng speech as HW3P2-style MFCCs and phoneme labels.
+"""An embedded speech corpus: espeak-ng speech as HW3P2-style MFCCs, labels, texts and times.
 
 The real HW3P2 data (LibriSpeech MFCCs) cannot be shipped, so
 :func:`make_corpus` synthesises a learnable stand-in with espeak-ng (the
 ``synth`` extra installs the ``espeakng-loader`` wheel, which ships
 ``libespeak-ng`` and its data; no system package, no network):
 
-1. a random sequence of 3 to 12 common English words (a word list typed out
-   for ctckit), with a comma (a pause) after about one word in ten, is spoken
-   by one of many espeak-ng English voices (8 accents x 45 voice variants) at
-   a random rate, pitch and pitch range;
+1. a sentence of 3 to 12 words (see :func:`utterance_spec`), with a comma
+   (a pause) after about one word in ten, is spoken by one of many espeak-ng
+   English voices (8 accents x 45 voice variants) at a random rate, pitch
+   and pitch range;
 2. espeak-ng's phoneme events give each phoneme's mnemonic and start sample;
    they are mapped to the 40 HW3P2 symbols (``SIL`` and 39 ARPAbet phonemes)
    by a complete table (see :data:`PHONEME_MAP`); an unmapped phoneme raises
@@ -17,17 +17,31 @@ The real HW3P2 data (LibriSpeech MFCCs) cannot be shipped, so
    labelled ``SIL``;
 3. the 22050 Hz audio is resampled to 16 kHz (a Kaiser-windowed sinc
    polyphase filter), white noise is added at a random SNR of 10 to 40 dB, and
-   13 MFCCs per 10 ms frame are computed with :func:`ctckit.features.mfcc`.
+   13 MFCCs per 10 ms frame are computed with :func:`ctckit.features.mfcc`;
+4. the phoneme events also give each label's span in MFCC frames and each
+   word's (see :mod:`ctckit.data._timing`: a stop's silent closure belongs to
+   the stop; a label owns the frames whose window centre falls in its span);
+5. every word the corpus speaks is pronounced alone by each of the 8
+   accents; the distinct pronunciations make the corpus's lexicon.
 
-Layout written under ``root`` (the HW3P2 layout, see ``DESIGN.md``)::
+Layout written under ``root`` (the HW3P2 layout, see ``DESIGN.md``, plus
+annotations)::
 
+    corpus.json                   generation parameters (generator version,
+                                  espeak-ng version, seed, sizes)
+    manifest.csv                  partition, file, voice, rate, pitch, pitch_range,
+                                  snr_db, text (as espeak-ng read it, commas kept)
+    lexicon.txt                   'word tok1 tok2 ...', one line per pronunciation
     train/mfcc/000000.npy         float32 (T, 13)
-    train/transcript/000000.npy   str array '<sos>' SIL ... SIL '<eos>'
-    dev/mfcc, dev/transcript      the same
+    train/transcript/000000.npy   str array '<sos>' SIL ... SIL '<eos>' (U + 2 labels)
+    train/text/000000.txt         UTF-8 words, lower case, single spaces, no newline
+    train/alignment/000000.npy    int32 (U, 2) [start, end) frames of each label
+    train/words/000000.npy        int32 (W, 2) [start, end) frames of each word
+    dev/...                       the same
     test/mfcc/000000.npy
     test/test_order.csv           header 'file', one name a row
-    test_transcripts/000000.npy   test labels, kept outside test/ for scoring
-    manifest.csv                  partition, file, voice, rate, pitch, SNR, text
+    test_transcripts/, test_text/, test_alignment/, test_words/
+                                  the test annotations, kept outside test/
 
 Dev and test voices (accent + variant) are held out from train: each accent
 gives 3 of its variants to dev, 3 to test and the rest to train, so dev and
@@ -36,8 +50,12 @@ test measure generalisation to unseen speakers, not to unseen accents.
 Every utterance's parameters come from ``(seed, partition, index)`` alone, so
 a corpus is identical whatever the number of workers; files are written
 atomically and existing utterances are skipped, so an interrupted run resumes
-where it stopped. espeak-ng keeps process-global state, so parallel work runs
-in separate processes (``forkserver``/``spawn``), each with its own engine.
+where it stopped, and asking for more utterances with the same seed grows a
+corpus into exactly the corpus a fresh run of that size makes. A root made
+with another seed, generator version or espeak-ng, or with more utterances
+than asked for, is refused (``overwrite=True`` regenerates it). espeak-ng
+keeps process-global state, so parallel work runs in separate processes
+(``forkserver``/``spawn``), each with its own engine.
 
 Example:
     >>> import tempfile, numpy as np
@@ -53,10 +71,13 @@ import concurrent.futures
 import csv
 import io
 import itertools
+import json
 import multiprocessing
 import os
+import shutil
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,13 +86,27 @@ import numpy as np
 import numpy.typing as npt
 from tqdm.auto import tqdm
 
-from ctckit.data._phonemes import ESPEAK_TO_ARPABET, to_arpabet
+from ctckit._checks import check_int
+from ctckit._cli import add_debug_flag, run_cli
+from ctckit.data._lexicon import Lexicon, build_lexicon, lexicon_text, read_lexicon
+from ctckit.data._phonemes import ESPEAK_TO_ARPABET
+from ctckit.data._timing import (
+    Segment,
+    frame_spans,
+    label_spans,
+    segments,
+    word_of_labels,
+    word_spans,
+)
 from ctckit.data._words import WORDS
-from ctckit.errors import InputValueError
+from ctckit.errors import DataError, InputValueError
 from ctckit.files import atomic_write_bytes
 
 __all__ = [
     "ACCENTS",
+    "GENERATOR_VERSION",
+    "LEXICON_FILE",
+    "PARAMETERS_FILE",
     "PARTITIONS",
     "PHONEME_MAP",
     "SAMPLE_RATE",
@@ -81,10 +116,24 @@ __all__ = [
     "ctc_min_frames",
     "main",
     "make_corpus",
+    "read_alignments",
+    "read_parameters",
+    "read_texts",
+    "read_word_spans",
     "resample",
+    "split_folder",
     "utterance_spec",
     "voice_split",
 ]
+
+#: Version of what :func:`make_corpus` writes; raised whenever the same seed
+#: would give other files, so that an old corpus is never resumed by new code.
+#: 1: uniform random words (ctckit 0.1); 2: texts, times, words and lexicon.
+GENERATOR_VERSION = 2
+#: The file beside the corpus that records its generation parameters.
+PARAMETERS_FILE = "corpus.json"
+#: The pronunciation lexicon beside the corpus (torchaudio/flashlight format).
+LEXICON_FILE = "lexicon.txt"
 
 #: espeak-ng English voices (accents) the corpus uses.
 ACCENTS: tuple[str, ...] = (
@@ -114,8 +163,7 @@ PHONEME_MAP: dict[str, tuple[str, ...]] = ESPEAK_TO_ARPABET
 PARTITIONS: tuple[str, ...] = ("train", "dev", "test")
 #: Sample rate of the audio the MFCCs are computed from, in Hz.
 SAMPLE_RATE = 16000
-_FRAME = 160  # 10 ms hop at 16 kHz
-_MIN_PAUSE_S = 0.03
+_TRASH_PREFIX = ".ctckit-trash-"
 _HELD_OUT_PER_ACCENT = 3
 _SPLIT_SEED = 20240521  # fixed: the voice split does not change with the corpus seed
 _MAX_TRIES = 4
@@ -344,6 +392,8 @@ def resample(
 class _Utterance:
     features: npt.NDArray[np.float32]
     labels: tuple[str, ...]
+    alignment: npt.NDArray[np.int32]  # (U, 2) frames per label
+    word_spans: npt.NDArray[np.int32]  # (W, 2) frames per word
     audio_seconds: float
 
 
@@ -351,43 +401,14 @@ def _segments(
     phonemes: Sequence[str], starts: Sequence[int], n_samples: int
 ) -> list[tuple[str, int, int]]:
     """Turn phoneme events into ``(symbol, start, end)`` segments in audio samples."""
-    for mnemonic, start in zip(phonemes, starts):
-        if not 0 <= start <= n_samples:
-            raise InputValueError(
-                f"espeak-ng phoneme {mnemonic!r} starts at sample {start}, outside the "
-                f"audio of {n_samples} samples"
-            )
-    segments: list[tuple[str, int, int]] = []
-    bounds = [*starts[1:], n_samples]
-    mapped = [to_arpabet(mnemonic) for mnemonic in phonemes]
-    for i, (start, end) in enumerate(zip(starts, bounds)):
-        end = max(end, start)
-        symbols = mapped[i]
-        if len(symbols) == 2 and symbols[1] == "R" and mapped[i + 1 : i + 2] == [("R",)]:
-            symbols = symbols[:1]  # the accent speaks the r itself ("are" in en-gb-scotland)
-        for j, symbol in enumerate(symbols):
-            a = start + (end - start) * j // len(symbols)
-            b = start + (end - start) * (j + 1) // len(symbols)
-            segments.append((symbol, a, b))
-    return segments
+    return [(s.symbol, s.start, s.end) for s in segments(phonemes, starts, n_samples)]
 
 
-def _labels(segments: Sequence[tuple[str, int, int]], rate: int) -> list[str]:
+def _labels(segs: Sequence[tuple[str, int, int]], rate: int) -> list[str]:
     """Merge pauses: drop short internal ones, join neighbours; frame SIL at both ends."""
-    min_pause = int(_MIN_PAUSE_S * rate)
-    labels: list[str] = ["SIL"]
-    pause = 0
-    for symbol, start, end in segments:
-        if symbol == "SIL":
-            pause += end - start
-            continue
-        if pause >= min_pause and labels[-1] != "SIL":
-            labels.append("SIL")
-        pause = 0
-        labels.append(symbol)
-    if labels[-1] != "SIL":
-        labels.append("SIL")
-    return labels
+    n_samples = segs[-1][2] if segs else 0
+    spans = label_spans([Segment(*seg) for seg in segs], n_samples, rate)
+    return [label.symbol for label in spans]
 
 
 def ctc_min_frames(labels: Sequence[str]) -> int:
@@ -406,7 +427,7 @@ def ctc_min_frames(labels: Sequence[str]) -> int:
     return len(labels) + sum(a == b for a, b in itertools.pairwise(labels))
 
 
-def _synthesize(spec: UtteranceSpec) -> _Utterance:
+def _synthesize(spec: UtteranceSpec, lexicon: Mapping[str, Sequence[Sequence[str]]]) -> _Utterance:
     import torch
 
     from ctckit.data._espeak import synthesize
@@ -416,9 +437,10 @@ def _synthesize(spec: UtteranceSpec) -> _Utterance:
     for _ in range(_MAX_TRIES):
         result = synthesize(spec.text, spec.voice, rate, spec.pitch,
                             spec.pitch_range, seed=spec.noise_seed)  # fmt: skip
-        labels = _labels(
-            _segments(result.phonemes, result.starts, result.audio.size), result.sample_rate
-        )
+        segs = segments(result.phonemes, result.starts, result.audio.size, result.word_of,
+                        result.audio)  # fmt: skip
+        labels = label_spans(segs, result.audio.size, result.sample_rate)
+        symbols = [label.symbol for label in labels]
         speech = resample(result.audio.astype(np.float32) / 32768.0, result.sample_rate,
                           SAMPLE_RATE)  # fmt: skip
         lead = np.zeros(int(spec.lead_s * SAMPLE_RATE), np.float32)
@@ -435,16 +457,63 @@ def _synthesize(spec: UtteranceSpec) -> _Utterance:
         finally:
             torch.set_num_threads(threads)
         array = np.ascontiguousarray(features.numpy(), dtype=np.float32)
-        if array.shape[0] >= ctc_min_frames(labels):
-            return _Utterance(array, tuple(labels), signal.size / SAMPLE_RATE)
+        if array.shape[0] >= ctc_min_frames(symbols):
+            spans = frame_spans([label.start for label in labels], result.sample_rate,
+                                lead.size, array.shape[0], SAMPLE_RATE)  # fmt: skip
+            owner = word_of_labels(labels, spec.words, lexicon)
+            words = word_spans(owner, spans, len(spec.words))
+            return _Utterance(array, tuple(symbols), spans, words, signal.size / SAMPLE_RATE)
         rate = max(80, int(rate * 0.8))
     raise InputValueError(
         f"utterance {spec.partition}/{spec.name}: {array.shape[0]} MFCC frames cannot "
-        f"align {len(labels)} labels even at rate {rate}"
+        f"align {len(symbols)} labels even at rate {rate}"
     )
 
 
 # --------------------------------------------------------------------------- files
+
+#: What each utterance has on disk: kind -> file suffix.
+_KINDS = {"mfcc": ".npy", "transcript": ".npy", "text": ".txt", "alignment": ".npy",
+          "words": ".npy"}  # fmt: skip
+#: Where test annotations live: outside test/, so that test/ looks like the real HW3P2 test set.
+_TEST_FOLDERS = {"mfcc": "test/mfcc", "transcript": "test_transcripts", "text": "test_text",
+                 "alignment": "test_alignment", "words": "test_words"}  # fmt: skip
+#: Every path of a corpus root that make_corpus writes (overwrite=True removes exactly these).
+_OWNED = ("train", "dev", "test", *(f for f in _TEST_FOLDERS.values() if "/" not in f),
+          "manifest.csv", LEXICON_FILE, PARAMETERS_FILE)  # fmt: skip
+_MANIFEST_HEADER = "partition,file,voice,rate,pitch,pitch_range,snr_db,text"
+
+
+def split_folder(root: str | os.PathLike[str], split: str, kind: str) -> Path:
+    """The folder that holds one kind of file of one partition of a corpus.
+
+    Test annotations are kept outside ``test/`` (as the real HW3P2 test set
+    has none): ``test_transcripts/``, ``test_text/``, ``test_alignment/``,
+    ``test_words/``.
+
+    Args:
+        root: The corpus folder.
+        split: ``"train"``, ``"dev"`` or ``"test"``.
+        kind: ``"mfcc"``, ``"transcript"``, ``"text"``, ``"alignment"`` or ``"words"``.
+
+    Returns:
+        The folder (which may not exist).
+
+    Raises:
+        InputValueError: On an unknown split or kind.
+
+    Example:
+        >>> split_folder("corpus", "dev", "text").as_posix()
+        'corpus/dev/text'
+        >>> split_folder("corpus", "test", "alignment").as_posix()
+        'corpus/test_alignment'
+    """
+    if split not in PARTITIONS:
+        raise InputValueError(f"split must be one of {PARTITIONS}, got {split!r}")
+    if kind not in _KINDS:
+        raise InputValueError(f"kind must be one of {tuple(_KINDS)}, got {kind!r}")
+    base = Path(root)
+    return base / _TEST_FOLDERS[kind] if split == "test" else base / split / kind
 
 
 def _npy_bytes(array: npt.NDArray[np.generic]) -> bytes:
@@ -453,25 +522,32 @@ def _npy_bytes(array: npt.NDArray[np.generic]) -> bytes:
     return buffer.getvalue()
 
 
-def _paths(root: Path, spec: UtteranceSpec) -> tuple[Path, Path]:
-    if spec.partition == "test":
-        return root / "test" / "mfcc" / spec.name, root / "test_transcripts" / spec.name
-    part = root / spec.partition
-    return part / "mfcc" / spec.name, part / "transcript" / spec.name
+def _paths(root: Path, spec: UtteranceSpec) -> dict[str, Path]:
+    stem = Path(spec.name).stem
+    return {kind: split_folder(root, spec.partition, kind) / (stem + suffix)
+            for kind, suffix in _KINDS.items()}  # fmt: skip
 
 
 def _is_done(root: Path, spec: UtteranceSpec) -> bool:
-    return all(path.exists() for path in _paths(root, spec))
+    return all(path.exists() for path in _paths(root, spec).values())
 
 
 def _write(root: Path, spec: UtteranceSpec, utterance: _Utterance) -> None:
-    mfcc_path, transcript_path = _paths(root, spec)
+    paths = _paths(root, spec)
     transcript = np.array(["<sos>", *utterance.labels, "<eos>"])
-    atomic_write_bytes(transcript_path, _npy_bytes(transcript))
-    atomic_write_bytes(mfcc_path, _npy_bytes(utterance.features))  # last: marks the utterance done
+    atomic_write_bytes(paths["transcript"], _npy_bytes(transcript))
+    atomic_write_bytes(paths["text"], " ".join(spec.words).encode("utf-8"))
+    atomic_write_bytes(paths["alignment"], _npy_bytes(utterance.alignment))
+    atomic_write_bytes(paths["words"], _npy_bytes(utterance.word_spans))
+    atomic_write_bytes(paths["mfcc"], _npy_bytes(utterance.features))  # last: marks it done
 
 
-def _work(root: str, seed: int, jobs: Sequence[tuple[str, int]]) -> float:
+def _work(
+    root: str,
+    seed: int,
+    jobs: Sequence[tuple[str, int]],
+    lexicon: Mapping[str, Sequence[Sequence[str]]],
+) -> float:
     """Synthesise and write ``jobs``; returns the audio seconds produced (runs in workers).
 
     Writing (with its fsyncs) runs in a background thread, overlapping the next
@@ -482,7 +558,7 @@ def _work(root: str, seed: int, jobs: Sequence[tuple[str, int]]) -> float:
         pending = []
         for partition, index in jobs:
             spec = utterance_spec(seed, partition, index)
-            utterance = _synthesize(spec)
+            utterance = _synthesize(spec, lexicon)
             pending.append(writer.submit(_write, Path(root), spec, utterance))
             seconds += utterance.audio_seconds
         for future in pending:
@@ -501,19 +577,176 @@ def _chunks(items: Sequence[tuple[str, int]], size: int) -> Iterator[list[tuple[
         yield list(items[start : start + size])
 
 
-def _write_manifest(root: Path, seed: int, counts: dict[str, int]) -> None:
+def _write_if_changed(path: Path, data: bytes) -> None:
+    """Write ``data`` atomically unless ``path`` holds it already (a done corpus stays as it is)."""
+    try:
+        if path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    atomic_write_bytes(path, data)
+
+
+def _write_manifest(root: Path, seed: int, counts: Mapping[str, int]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["partition", "file", "voice", "rate", "pitch", "pitch_range", "snr_db",
-                     "text"])  # fmt: skip
+    writer.writerow(_MANIFEST_HEADER.split(","))
     for partition in PARTITIONS:
         for index in range(counts[partition]):
             s = utterance_spec(seed, partition, index)
             writer.writerow([partition, s.name, s.voice, s.rate, s.pitch, s.pitch_range,
                              f"{s.snr_db:.2f}", s.text])  # fmt: skip
-    atomic_write_bytes(root / "manifest.csv", buffer.getvalue().encode())
+    _write_if_changed(root / "manifest.csv", buffer.getvalue().encode())
     order = "file\n" + "".join(f"{i:06d}.npy\n" for i in range(counts["test"]))
-    atomic_write_bytes(root / "test" / "test_order.csv", order.encode())
+    _write_if_changed(root / "test" / "test_order.csv", order.encode())
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def _parameters(seed: int, counts: Mapping[str, int]) -> dict[str, Any]:
+    from ctckit.data._espeak import version
+
+    return {
+        "format": "ctckit-synth",
+        "generator": GENERATOR_VERSION,
+        "espeak_ng": version(),
+        "seed": seed,
+        "sizes": dict(counts),
+    }
+
+
+def _read_parameters(root: Path) -> dict[str, Any] | None:
+    path = root / PARAMETERS_FILE
+    if not path.exists():
+        return None
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(
+            f"unreadable corpus parameters ({err}); regenerate the corpus with "
+            "overwrite=True (ctckit-synth --overwrite)",
+            path=path,
+        ) from None
+    sizes = recorded.get("sizes") if isinstance(recorded, dict) else None
+    if not isinstance(sizes, dict) or any(not isinstance(sizes.get(p), int) for p in PARTITIONS):
+        raise DataError(
+            f"expected a JSON object with 'generator', 'seed' and 'sizes' "
+            f"{{'train': N, 'dev': N, 'test': N}}, got {recorded!r}; regenerate the corpus "
+            "with overwrite=True (ctckit-synth --overwrite)",
+            path=path,
+        )
+    return dict(recorded)
+
+
+def _differences(recorded: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
+    """What keeps a corpus made with ``recorded`` from being resumed or grown to ``wanted``."""
+    names = {"generator": "generator version", "espeak_ng": "espeak-ng", "seed": "seed"}
+    out = [
+        f"{name} {recorded.get(key)!r} (asked for {wanted[key]!r})"
+        for key, name in names.items()
+        if recorded.get(key) != wanted[key]
+    ]
+    for partition in PARTITIONS:
+        have, want = recorded["sizes"][partition], wanted["sizes"][partition]
+        if want < have:
+            out.append(f"{have} {partition} utterances (asked for {want}; a corpus only grows)")
+    return out
+
+
+def _has_corpus_files(root: Path) -> bool:
+    return root.is_dir() and any((root / name).exists() for name in _OWNED)
+
+
+def _made_by_ctckit(root: Path) -> bool:
+    """True if ``root`` holds a corpus of this module, of any generator version."""
+    if (root / PARAMETERS_FILE).exists():
+        return True
+    try:
+        with open(root / "manifest.csv", encoding="utf-8") as handle:
+            return handle.readline().strip() == _MANIFEST_HEADER
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _clear(root: Path) -> None:
+    """Remove the corpus's own files (nothing else) from ``root``.
+
+    Each path is first renamed into a trash folder (atomic), the parameters
+    last, so an interruption leaves either the old parameters beside a part of
+    the old corpus (which resumes as the old corpus) or no corpus at all.
+    """
+    trash = Path(tempfile.mkdtemp(prefix=_TRASH_PREFIX, dir=root))
+    for name in _OWNED:  # PARAMETERS_FILE is the last
+        if (root / name).exists() or (root / name).is_symlink():
+            os.replace(root / name, trash / name)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _prepare_root(root: Path, wanted: dict[str, Any], overwrite: bool) -> None:
+    """Check ``root`` against the parameters asked for; clear it when asked; record them."""
+    if root.exists() and not root.is_dir():
+        raise DataError("is a file, not a folder: give make_corpus a folder for the corpus", root)
+    for leftover in root.glob(f"{_TRASH_PREFIX}*") if root.is_dir() else ():
+        shutil.rmtree(leftover, ignore_errors=True)  # an interrupted overwrite
+    if overwrite and _has_corpus_files(root):
+        if not _made_by_ctckit(root):
+            raise DataError(
+                "holds train/, dev/ or test/ data that ctckit-synth did not make (no "
+                f"{PARAMETERS_FILE} or ctckit manifest.csv); not deleting it: choose an empty "
+                "folder for the corpus",
+                root,
+            )
+        _clear(root)
+    recorded = _read_parameters(root) if root.is_dir() else None
+    if recorded is None and _has_corpus_files(root):
+        raise DataError(
+            f"holds a corpus without {PARAMETERS_FILE} (made by an older ctckit-synth, or not "
+            "by ctckit-synth), so it cannot be resumed; regenerate it with overwrite=True "
+            "(ctckit-synth --overwrite) or choose an empty folder",
+            root,
+        )
+    if recorded is not None:
+        differences = _differences(recorded, wanted)
+        if differences:
+            raise DataError(
+                f"holds a corpus made with {'; '.join(differences)}; regenerate it with "
+                "overwrite=True (ctckit-synth --overwrite) or choose another folder",
+                root,
+            )
+    if recorded != wanted:
+        text = json.dumps(wanted, indent=2, sort_keys=True) + "\n"
+        atomic_write_bytes(root / PARAMETERS_FILE, text.encode("utf-8"))
+
+
+def read_parameters(root: str | os.PathLike[str]) -> dict[str, Any]:
+    """The generation parameters recorded in a corpus's ``corpus.json``.
+
+    Args:
+        root: The corpus folder.
+
+    Returns:
+        ``{"format": "ctckit-synth", "generator": int, "espeak_ng": str,
+        "seed": int, "sizes": {"train": int, "dev": int, "test": int}}``.
+
+    Raises:
+        DataError: When the file is missing or malformed.
+
+    Example:
+        >>> import tempfile
+        >>> root = tempfile.mkdtemp()
+        >>> _ = make_corpus(root, 1, 0, 0, seed=3, progress=False, workers=1)
+        >>> params = read_parameters(root)
+        >>> params["seed"], params["sizes"], params["generator"] == GENERATOR_VERSION
+        (3, {'dev': 0, 'test': 0, 'train': 1}, True)
+    """
+    recorded = _read_parameters(Path(root))
+    if recorded is None:
+        raise DataError(f"no {PARAMETERS_FILE}: not a corpus made by make_corpus", path=root)
+    return recorded
+
+
+# --------------------------------------------------------------------------- make_corpus
 
 
 def make_corpus(
@@ -525,10 +758,16 @@ def make_corpus(
     workers: int | None = None,
     progress: bool = True,
     chunk_size: int = 8,
+    *,
+    overwrite: bool = False,
 ) -> CorpusInfo:
     """Synthesise an HW3P2-layout corpus of espeak-ng speech under ``root``.
 
     See the module documentation for what is synthesised and the layout.
+    ``root/corpus.json`` records the generation parameters. A root that holds
+    a corpus is resumed (its missing utterances are made) when it was made
+    with the same generator, espeak-ng and seed, and grown when more
+    utterances are asked for; anything else is refused unless ``overwrite``.
 
     Args:
         root: Output folder (created if missing).
@@ -542,12 +781,18 @@ def make_corpus(
             must call this under ``if __name__ == "__main__":``.
         progress: Show a tqdm progress bar.
         chunk_size: Utterances per task sent to a worker.
+        overwrite: Delete the corpus already in ``root`` (only the files a
+            corpus consists of) and make a new one.
 
     Returns:
         A :class:`CorpusInfo` with counts, audio seconds and speed.
 
     Raises:
         InputValueError: On negative counts or seed, ``workers`` or ``chunk_size`` < 1.
+        InputTypeError: On a count, seed, ``workers`` or ``chunk_size`` that is not an int.
+        DataError: When ``root`` is a file, or holds a corpus made with other
+            parameters (another seed or generator, more utterances) or by
+            something else, and ``overwrite`` is false.
         MissingDependencyError: When ``espeakng-loader`` (extra ``synth``) is missing.
 
     Example:
@@ -555,28 +800,29 @@ def make_corpus(
         >>> make_corpus(tempfile.mkdtemp(), 2, 0, 0, progress=False, workers=1).n_train
         2
     """
-    counts = {"train": n_train, "dev": n_dev, "test": n_test}
-    for name, value in (*counts.items(), ("seed", seed)):
-        if value < 0:
-            raise InputValueError(f"{name} must be >= 0, got {value}")
-    if workers is not None and workers < 1:
-        raise InputValueError(f"workers must be >= 1 or None, got {workers}")
-    if chunk_size < 1:
-        raise InputValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    counts = {
+        "train": check_int(n_train, "n_train", 0),
+        "dev": check_int(n_dev, "n_dev", 0),
+        "test": check_int(n_test, "n_test", 0),
+    }
+    seed = check_int(seed, "seed", 0)
+    if workers is not None:
+        workers = check_int(workers, "workers", 1)
+    chunk_size = check_int(chunk_size, "chunk_size", 1)
     from ctckit._optional import import_optional
 
     import_optional("espeakng_loader", extra="synth")  # fail early, in this process
     start_time = time.perf_counter()
     out = Path(root)
-    for folder in ("train/mfcc", "train/transcript", "dev/mfcc", "dev/transcript",
-                   "test/mfcc", "test_transcripts"):  # fmt: skip
-        (out / folder).mkdir(parents=True, exist_ok=True)
-    todo = [
-        (partition, index)
-        for partition in PARTITIONS
-        for index in range(counts[partition])
-        if not _is_done(out, utterance_spec(seed, partition, index))
-    ]
+    _prepare_root(out, _parameters(seed, counts), overwrite)
+    for partition in PARTITIONS:
+        for kind in _KINDS:
+            folder = split_folder(out, partition, kind)
+            if not folder.is_dir():
+                folder.mkdir(parents=True, exist_ok=True)
+    specs = [utterance_spec(seed, p, i) for p in PARTITIONS for i in range(counts[p])]
+    lexicon = _update_lexicon(out, (w for spec in specs for w in spec.words))
+    todo = [(s.partition, s.index) for s in specs if not _is_done(out, s)]
     # A worker process costs seconds to start (it imports torch): one per
     # _PER_WORKER utterances at most, so small corpora stay in this process.
     n_workers = min(workers or os.cpu_count() or 1, max(1, len(todo) // _PER_WORKER))
@@ -585,7 +831,7 @@ def make_corpus(
     try:
         if n_workers == 1:
             for chunk in _chunks(todo, chunk_size):
-                audio_seconds += _work(str(out), seed, chunk)
+                audio_seconds += _work(str(out), seed, chunk, lexicon)
                 bar.update(len(chunk))
         else:
             method = (
@@ -596,7 +842,7 @@ def make_corpus(
                 n_workers, mp_context=context, initializer=_init_worker
             ) as pool:
                 futures = {
-                    pool.submit(_work, str(out), seed, chunk): len(chunk)
+                    pool.submit(_work, str(out), seed, chunk, lexicon): len(chunk)
                     for chunk in _chunks(todo, chunk_size)
                 }
                 for future in concurrent.futures.as_completed(futures):
@@ -608,9 +854,9 @@ def make_corpus(
     wall = time.perf_counter() - start_time
     return CorpusInfo(
         root=str(out),
-        n_train=n_train,
-        n_dev=n_dev,
-        n_test=n_test,
+        n_train=counts["train"],
+        n_dev=counts["dev"],
+        n_test=counts["test"],
         written=len(todo),
         audio_seconds=audio_seconds,
         wall_seconds=wall,
@@ -618,14 +864,160 @@ def make_corpus(
     )
 
 
+def _update_lexicon(root: Path, words: Iterator[str] | Sequence[str]) -> Lexicon:
+    """The lexicon of ``words``: read from ``root/lexicon.txt``, completed, written if changed."""
+    path = root / LEXICON_FILE
+    known = read_lexicon(path) if path.exists() else {}
+    lexicon = build_lexicon(words, ACCENTS, known=known)
+    _write_if_changed(path, lexicon_text(lexicon).encode("utf-8"))
+    return lexicon
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def _read_split(root: str | os.PathLike[str], split: str, kind: str) -> dict[str, Path]:
+    folder = split_folder(root, split, kind)
+    if not folder.is_dir():
+        raise DataError(
+            f"no {kind} folder: not a corpus of ctckit-synth generator {GENERATOR_VERSION} or "
+            "later (regenerate it with overwrite=True, ctckit-synth --overwrite)",
+            path=folder,
+        )
+    return {path.stem: path for path in sorted(folder.glob("*" + _KINDS[kind]))}
+
+
+def read_texts(root: str | os.PathLike[str], split: str) -> dict[str, str]:
+    """The words of every utterance of a corpus split, as written in ``text/``.
+
+    Args:
+        root: A corpus made by :func:`make_corpus`.
+        split: ``"train"``, ``"dev"`` or ``"test"`` (read from ``test_text/``).
+
+    Returns:
+        ``{utterance id: text}`` in id order; a text is lower-case words
+        separated by single spaces, no punctuation.
+
+    Raises:
+        DataError: When the folder is missing or a file is not UTF-8.
+
+    Example:
+        >>> import tempfile
+        >>> root = tempfile.mkdtemp()
+        >>> _ = make_corpus(root, 2, 0, 1, progress=False, workers=1)
+        >>> texts = read_texts(root, "train")
+        >>> list(texts), texts["000000"] == " ".join(utterance_spec(0, "train", 0).words)
+        (['000000', '000001'], True)
+    """
+    out: dict[str, str] = {}
+    for stem, path in _read_split(root, split, "text").items():
+        try:
+            out[stem] = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise DataError(f"not UTF-8 text ({err})", path=path) from None
+    return out
+
+
+def _read_spans(
+    root: str | os.PathLike[str], split: str, kind: str
+) -> dict[str, npt.NDArray[np.int32]]:
+    out: dict[str, npt.NDArray[np.int32]] = {}
+    for stem, path in _read_split(root, split, kind).items():
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise DataError(f"not a .npy array ({err})", path=path) from None
+        if array.dtype != np.int32 or array.ndim != 2 or array.shape[1] != 2:
+            raise DataError(
+                f"expected an int32 array of shape (N, 2), got {array.dtype} {array.shape}", path
+            )
+        out[stem] = array
+    return out
+
+
+def read_alignments(root: str | os.PathLike[str], split: str) -> dict[str, npt.NDArray[np.int32]]:
+    """The true phoneme times of every utterance of a corpus split.
+
+    Args:
+        root: A corpus made by :func:`make_corpus`.
+        split: ``"train"``, ``"dev"`` or ``"test"`` (read from ``test_alignment/``).
+
+    Returns:
+        ``{utterance id: spans}``: int32 ``(U, 2)`` ``[start, end)`` MFCC frames
+        of each transcript label without ``<sos>``/``<eos>``, contiguous, from
+        0 to the utterance's frame count.
+
+    Raises:
+        DataError: When the folder is missing or a file is not an int32 ``(N, 2)`` array.
+
+    Example:
+        >>> import tempfile
+        >>> root = tempfile.mkdtemp()
+        >>> _ = make_corpus(root, 1, 0, 0, progress=False, workers=1)
+        >>> spans = read_alignments(root, "train")["000000"]
+        >>> labels = np.load(f"{root}/train/transcript/000000.npy")
+        >>> frames = np.load(f"{root}/train/mfcc/000000.npy").shape[0]
+        >>> len(spans) == len(labels) - 2, int(spans[0, 0]), int(spans[-1, 1]) == frames
+        (True, 0, True)
+    """
+    return _read_spans(root, split, "alignment")
+
+
+def read_word_spans(root: str | os.PathLike[str], split: str) -> dict[str, npt.NDArray[np.int32]]:
+    """The frames of each word of every utterance of a corpus split.
+
+    Args:
+        root: A corpus made by :func:`make_corpus`.
+        split: ``"train"``, ``"dev"`` or ``"test"`` (read from ``test_words/``).
+
+    Returns:
+        ``{utterance id: spans}``: int32 ``(W, 2)`` ``[start, end)`` MFCC frames
+        of each word of the text, in order; a word runs from its first
+        phoneme's start to its last phoneme's end (pauses between words
+        belong to no word).
+
+    Raises:
+        DataError: When the folder is missing or a file is not an int32 ``(N, 2)`` array.
+
+    Example:
+        >>> import tempfile
+        >>> root = tempfile.mkdtemp()
+        >>> _ = make_corpus(root, 1, 0, 0, progress=False, workers=1)
+        >>> words = read_word_spans(root, "train")["000000"]
+        >>> len(words) == len(read_texts(root, "train")["000000"].split())
+        True
+    """
+    return _read_spans(root, split, "words")
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _run(args: argparse.Namespace) -> int:
+    info = make_corpus(args.root, args.train, args.dev, args.test, seed=args.seed,
+                       workers=args.workers, progress=not args.quiet,
+                       overwrite=args.overwrite)  # fmt: skip
+    if not args.quiet:
+        print(
+            f"{info.root}: {info.n_train} train, {info.n_dev} dev, {info.n_test} test; "
+            f"wrote {info.written} utterances, {info.audio_seconds:.1f} s of audio in "
+            f"{info.wall_seconds:.1f} s ({info.real_time_factor:.0f}x real time)"
+        )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``ctckit-synth ROOT --train N --dev N --test N --seed S --workers W``.
+
+    A user error (a negative count, ``--workers 0``, a root that is a file or
+    holds another corpus, a read-only root, ...) prints one line ``error:
+    ...`` to stderr and returns 1; ``--debug`` shows the traceback instead.
 
     Args:
         argv: Arguments without the program name; ``None`` reads ``sys.argv``.
 
     Returns:
-        The exit status (0).
+        The exit status: 0, or 1 after a user error.
 
     Example:
         >>> import tempfile
@@ -643,17 +1035,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--test", type=int, default=100, help="test utterances")
     parser.add_argument("--seed", type=int, default=0, help="corpus seed")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a corpus made with other parameters")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    args = parser.parse_args(argv)
-    info = make_corpus(args.root, args.train, args.dev, args.test, seed=args.seed,
-                       workers=args.workers, progress=not args.quiet)  # fmt: skip
-    if not args.quiet:
-        print(
-            f"{info.root}: {info.n_train} train, {info.n_dev} dev, {info.n_test} test; "
-            f"wrote {info.written} utterances, {info.audio_seconds:.1f} s of audio in "
-            f"{info.wall_seconds:.1f} s ({info.real_time_factor:.0f}x real time)"
-        )
-    return 0
+    add_debug_flag(parser)
+    return run_cli(parser, _run, argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,153 @@
+"""The corpus's pronunciation lexicon: every word it speaks, as espeak-ng says it (private).
+
+Each word is spoken in isolation by every accent of the corpus and its
+phoneme events are mapped to HW3P2 symbols exactly as the transcripts are
+(:mod:`ctckit.data._timing`); the distinct results are the word's
+pronunciations, the first accent's first. Pauses are never part of a
+pronunciation. Words are spoken in batches, ``"w1, w2, ..."``: the comma
+makes each word a clause of its own, so a word's pronunciation does not
+depend on its batch (one word event per word is checked; a batch that
+breaks it is spoken word by word).
+
+The file is torchaudio's / flashlight's lexicon format: one line per
+pronunciation, ``word tok1 tok2 ...``, tokens separated by single spaces,
+words in sorted order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+
+from ctckit.data._espeak import synthesize
+from ctckit.data._timing import label_spans, segments
+from ctckit.errors import DataError
+from ctckit.files import atomic_write_bytes
+
+__all__ = [
+    "Lexicon",
+    "build_lexicon",
+    "isolated_pronunciations",
+    "read_lexicon",
+    "write_lexicon",
+]
+
+#: word -> its distinct pronunciations (tuples of HW3P2 symbols), in a stable order.
+Lexicon = dict[str, tuple[tuple[str, ...], ...]]
+
+_BATCH = 100
+
+
+def _speak(words: Sequence[str], accent: str) -> list[tuple[str, ...] | None]:
+    """Pronunciations of ``words`` spoken as one comma-separated text.
+
+    A word whose word event is missing (espeak-ng drops the event of a word
+    whose first phoneme it drops, such as the h of "huge" in en-us-nyc) gets
+    ``None``, and so does the word before it, which took its phonemes.
+    """
+    text = ", ".join(words)
+    offsets, position = {}, 0
+    for k, word in enumerate(words):
+        offsets[position] = k
+        position += len(word) + 2
+    result = synthesize(text, accent)
+    owner = [offsets.get(event[0], -1) for event in result.words]
+    segs = segments(result.phonemes, result.starts, result.audio.size, result.word_of)
+    out: list[list[str]] = [[] for _ in words]
+    for label in label_spans(segs, result.audio.size, result.sample_rate):
+        if label.symbol != "SIL":
+            out[owner[label.group] if label.group >= 0 else 0].append(label.symbol)
+    unsure = {k for k in range(len(words)) if k not in owner}
+    unsure |= {k - 1 for k in unsure if k > 0}
+    if -1 in owner:
+        unsure = set(range(len(words)))
+    return [None if k in unsure else tuple(p) for k, p in enumerate(out)]
+
+
+def isolated_pronunciations(words: Sequence[str], accent: str) -> dict[str, tuple[str, ...]]:
+    """How ``accent`` pronounces each of ``words`` on its own.
+
+    Args:
+        words: Distinct lower-case words.
+        accent: An espeak-ng English voice, e.g. ``"en-us"``.
+
+    Returns:
+        ``{word: symbols}``, HW3P2 symbols without ``SIL``.
+    """
+    out: dict[str, tuple[str, ...]] = {}
+    for start in range(0, len(words), _BATCH):
+        batch = list(words[start : start + _BATCH])
+        for word, spoken in zip(batch, _speak(batch, accent)):
+            out[word] = _alone(word, accent) if spoken is None else spoken
+    return out
+
+
+def _alone(word: str, accent: str) -> tuple[str, ...]:
+    """``word`` spoken alone: every phoneme is its own."""
+    result = synthesize(word, accent)
+    segs = segments(result.phonemes, result.starts, result.audio.size)
+    labels = label_spans(segs, result.audio.size, result.sample_rate)
+    return tuple(label.symbol for label in labels if label.symbol != "SIL")
+
+
+def build_lexicon(
+    words: Iterable[str],
+    accents: Sequence[str],
+    known: Mapping[str, Sequence[tuple[str, ...]]] | None = None,
+) -> Lexicon:
+    """Pronounce ``words`` with every accent and keep the distinct pronunciations.
+
+    Args:
+        words: The words (duplicates ignored).
+        accents: espeak-ng voices, in the order their pronunciations are listed.
+        known: Entries already made (by the same generator); their words are
+            not spoken again.
+
+    Returns:
+        The :data:`Lexicon` of ``words``, sorted by word.
+    """
+    known = known or {}
+    wanted = sorted(set(words))
+    todo = [w for w in wanted if w not in known]
+    per_accent = [isolated_pronunciations(todo, accent) for accent in accents] if todo else []
+    lexicon: Lexicon = {}
+    for word in wanted:
+        if word in known:
+            lexicon[word] = tuple(tuple(p) for p in known[word])
+            continue
+        variants = [spoken[word] for spoken in per_accent]
+        lexicon[word] = tuple(dict.fromkeys(p for p in variants if p))
+    return lexicon
+
+
+def lexicon_text(lexicon: Mapping[str, Sequence[Sequence[str]]]) -> str:
+    """The lexicon file's text: ``word tok1 tok2 ...`` per pronunciation, sorted by word."""
+    return "".join(
+        f"{word} {' '.join(pron)}\n" for word in sorted(lexicon) for pron in lexicon[word]
+    )
+
+
+def write_lexicon(
+    path: str | os.PathLike[str], lexicon: Mapping[str, Sequence[Sequence[str]]]
+) -> None:
+    """Write ``lexicon`` to ``path`` atomically (see :func:`lexicon_text`)."""
+    atomic_write_bytes(path, lexicon_text(lexicon).encode("utf-8"))
+
+
+def read_lexicon(path: str | os.PathLike[str]) -> Lexicon:
+    """Read a lexicon file written by :func:`write_lexicon`.
+
+    Raises:
+        DataError: On a line without tokens or a file that is not UTF-8.
+    """
+    try:
+        text = open(path, encoding="utf-8").read()  # noqa: SIM115
+    except UnicodeDecodeError as err:
+        raise DataError(f"not a UTF-8 lexicon file ({err})", path=path) from None
+    entries: dict[str, list[tuple[str, ...]]] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if len(fields) < 2:
+            raise DataError(f"line {number}: expected 'word tok1 tok2 ...', got {line!r}", path)
+        entries.setdefault(fields[0], []).append(tuple(fields[1:]))
+    return {word: tuple(prons) for word, prons in entries.items()}
