@@ -30,6 +30,7 @@ Example:
     0
 """
 
+from ctckit.nn.conformer import ConformerBlock, ConformerEncoder
 from ctckit.nn.conv import ConvEmbedder
 from ctckit.nn.encoder import BiLSTMEncoder
 from ctckit.nn.head import CTCHead
@@ -42,6 +43,8 @@ __all__ = [
     "Bottleneck1d",
     "CTCHead",
     "CTCModel",
+    "ConformerBlock",
+    "ConformerEncoder",
     "ConvEmbedder",
     "ResNet1dEmbedder",
     "ctc_loss",

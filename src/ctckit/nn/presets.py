@@ -48,6 +48,7 @@ from types import MappingProxyType
 from torch import nn
 
 from ctckit.errors import InputValueError
+from ctckit.nn.conformer import ConformerEncoder, ConvNorm
 from ctckit.nn.conv import ConvEmbedder
 from ctckit.nn.encoder import BiLSTMEncoder
 from ctckit.nn.head import CTCHead
@@ -56,6 +57,7 @@ from ctckit.nn.resnet1d import BlockKind, ResNet1dEmbedder
 
 __all__ = [
     "PRESETS",
+    "ConformerSpec",
     "ConvEmbedderSpec",
     "EncoderSpec",
     "HeadSpec",
@@ -153,6 +155,39 @@ class EncoderSpec:
 
 
 @dataclass(frozen=True)
+class ConformerSpec:
+    """Arguments of a :class:`~ctckit.nn.conformer.ConformerEncoder`.
+
+    Example:
+        >>> ConformerSpec(d_model=64, num_layers=2, num_heads=4).build(128).output_size
+        64
+    """
+
+    d_model: int = 144
+    num_layers: int = 4
+    num_heads: int = 4
+    ff_mult: int = 4
+    conv_kernel: int = 15
+    dropout: float = 0.1
+    attention_dropout: float = 0.0
+    conv_norm: ConvNorm = "batch"
+
+    def build(self, input_size: int) -> ConformerEncoder:
+        """Build the encoder for ``input_size`` features per frame."""
+        return ConformerEncoder(
+            input_size,
+            self.d_model,
+            self.num_layers,
+            self.num_heads,
+            self.ff_mult,
+            self.conv_kernel,
+            self.dropout,
+            attention_dropout=self.attention_dropout,
+            conv_norm=self.conv_norm,
+        )
+
+
+@dataclass(frozen=True)
 class HeadSpec:
     """Arguments of a :class:`~ctckit.nn.head.CTCHead`.
 
@@ -186,7 +221,7 @@ class PresetConfig:
         name: The preset's name (its key in :data:`PRESETS`).
         description: What the row is (the seed's "Details" column).
         embedder: The embedder spec, or ``None`` for none.
-        encoder: The LSTM encoder spec.
+        encoder: The encoder spec (a BiLSTM or a Conformer).
         head: The classifier head spec.
         seed_best_dev_distance: Best dev mean edit distance the seed write-up
             reports for this row on the real HW3P2 data (``None`` for presets
@@ -203,7 +238,7 @@ class PresetConfig:
     name: str
     description: str
     embedder: ConvEmbedderSpec | ResNetEmbedderSpec | None
-    encoder: EncoderSpec
+    encoder: EncoderSpec | ConformerSpec
     head: HeadSpec
     seed_best_dev_distance: float | None = None
     same_as: str | None = None
