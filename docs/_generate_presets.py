@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ctckit.nn.presets import (
     PRESETS,
+    ConformerSpec,
     ConvEmbedderSpec,
     EncoderSpec,
     HeadSpec,
@@ -31,8 +32,11 @@ HEADER = """\
 `ctckit.nn.presets.build_preset(name, num_classes=41, in_features=13)` builds
 each of these as a {py:class}`ctckit.nn.model.CTCModel`; `PRESETS[name]` holds its
 {py:class}`~ctckit.nn.presets.PresetConfig`. The rows are the experiment
-tables of the HW3P2 seed write-up, in its order, plus `compact`, a small
-CPU-friendly model for quick experiments and the example's default.
+tables of the HW3P2 seed write-up, in its order, then presets that are not
+in the seed: `compact`, a small CPU-friendly BiLSTM for quick experiments;
+`conformer_s4` and `conformer_s2`, a Conformer encoder behind a strided
+front end; `bilstm_s4`, `conformer_s4` with a BiLSTM of the same size
+instead of the Conformer.
 Parameter counts are for 13 input features and 41 classes. "Frames" is the
 output frame rate relative to the input. "Seed dev" is the best mean edit
 distance on the real HW3P2 dev set that the seed write-up reports for that
@@ -67,7 +71,8 @@ def _embedder(spec: ConvEmbedderSpec | ResNetEmbedderSpec | None, in_features: i
         widths = " → ".join(str(c) for c in (in_features, *spec.channels))
         bn = "-BN" if spec.batchnorm else ""
         act = f"-{spec.activation}" if spec.activation else ""
-        return f"Conv1d{bn}{act} {widths}, k{spec.kernel_size} s{spec.stride}"
+        drop = f", dropout {spec.dropout:g}" if spec.dropout else ""
+        return f"Conv1d{bn}{act} {widths}, k{spec.kernel_size} s{spec.stride}{drop}"
     kind = "BasicBlock" if spec.block == "basic" else "Bottleneck"
     stages = []
     width = in_features
@@ -85,7 +90,14 @@ def _embedder(spec: ConvEmbedderSpec | ResNetEmbedderSpec | None, in_features: i
     return "; ".join(stages) + ", " + ", ".join(extra)
 
 
-def _encoder(spec: EncoderSpec) -> str:
+def _encoder(spec: EncoderSpec | ConformerSpec) -> str:
+    if isinstance(spec, ConformerSpec):
+        drop = f", dropout {spec.dropout:g}" if spec.dropout else ""
+        norm = "BatchNorm" if spec.conv_norm == "batch" else "LayerNorm"
+        return (
+            f"{spec.num_layers}-block Conformer {spec.d_model}, {spec.num_heads} heads, "
+            f"FF ×{spec.ff_mult}, conv k{spec.conv_kernel} ({norm}){drop}"
+        )
     kind = "BiLSTM" if spec.bidirectional else "LSTM"
     drop = f", dropout {spec.dropout:g}" if spec.dropout and spec.num_layers > 1 else ""
     return f"{spec.num_layers}-layer {kind} {spec.hidden_size}{drop}"

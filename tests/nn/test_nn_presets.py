@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from ctckit.errors import InputValueError
+from ctckit.nn import BiLSTMEncoder, ConformerEncoder
 from ctckit.nn.presets import PRESETS, PresetConfig, build_preset
 
 SEED_ROWS = [
@@ -18,9 +19,50 @@ SEED_ROWS = [
 ]  # fmt: skip
 
 
+NEW_ROWS = ["compact", "conformer_s4", "conformer_s2", "bilstm_s4"]
+
+
 def test_every_seed_row_is_a_preset() -> None:
-    assert list(PRESETS) == [*SEED_ROWS, "compact"]
+    assert list(PRESETS) == [*SEED_ROWS, *NEW_ROWS]
     assert all(PRESETS[n].seed_best_dev_distance is not None for n in SEED_ROWS)
+    assert all(PRESETS[n].seed_best_dev_distance is None for n in NEW_ROWS)
+
+
+def test_conformer_presets_layout() -> None:
+    s4 = build_preset("conformer_s4")
+    assert isinstance(s4.encoder, ConformerEncoder)
+    assert s4.output_lengths(torch.tensor([100, 7])).tolist() == [25, 2]
+    assert build_preset("conformer_s2").output_lengths(torch.tensor([100, 7])).tolist() == [50, 4]
+    # the BiLSTM twin: same front end and head, parameters within 1 %
+    twin = build_preset("bilstm_s4")
+    assert isinstance(twin.encoder, BiLSTMEncoder)
+    assert PRESETS["bilstm_s4"].embedder == PRESETS["conformer_s4"].embedder
+    assert PRESETS["bilstm_s4"].head == PRESETS["conformer_s4"].head
+    n_conformer = sum(p.numel() for p in s4.parameters())
+    n_lstm = sum(p.numel() for p in twin.parameters())
+    assert abs(n_lstm - n_conformer) < 0.01 * n_conformer
+
+
+def test_conformer_preset_trains_a_step() -> None:
+    from ctckit.data import Utterance, collate_ctc
+    from ctckit.training import train_step
+
+    torch.manual_seed(0)
+    model = build_preset("conformer_s4")
+    gen = torch.Generator().manual_seed(0)
+    batch = collate_ctc(
+        [
+            Utterance(torch.randn(n, 13, generator=gen), torch.randint(1, 41, (n // 8,)), str(n))
+            for n in (120, 96, 64)
+        ]
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    first = train_step(model.train(), batch, opt, clip_norm=5.0)
+    for _ in range(5):
+        last = train_step(model, batch, opt, clip_norm=5.0)
+    assert first.stepped
+    assert last.stepped
+    assert last.loss < first.loss  # it learns the batch
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

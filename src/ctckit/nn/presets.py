@@ -1,7 +1,13 @@
-"""Named model configurations: every row of the seed's HW3P2 experiment tables, plus ``compact``.
+"""Named model configurations: every row of the seed's HW3P2 experiment tables, plus new ones.
 
 Each preset is a :class:`PresetConfig` (frozen dataclasses all the way down)
 and :func:`build_preset` turns it into a :class:`~ctckit.nn.model.CTCModel`.
+Beside the seed's rows: ``compact`` (a small BiLSTM for quick CPU runs),
+``conformer_s4`` and ``conformer_s2`` (a
+:class:`~ctckit.nn.conformer.ConformerEncoder` behind a strided front end,
+at 1/4 and 1/2 of the input frame rate) and ``bilstm_s4``
+(``conformer_s4`` with a BiLSTM of about the same size instead of the
+Conformer, for comparisons).
 
 How the seed's table rows are read:
 
@@ -268,6 +274,8 @@ _LSTM_4_01 = EncoderSpec(dropout=0.1)
 _LSTM_4_03 = EncoderSpec(dropout=0.3)
 _BEST_HEAD = HeadSpec(hidden=(2048,), batchnorm=True, dropout=0.4, activation="relu")
 _CONV_2 = ConvEmbedderSpec(channels=(64, 256))
+_CONV_S4 = ConvEmbedderSpec(channels=(144, 144), stride=2, dropout=0.1)
+_LINEAR_HEAD = HeadSpec(hidden=(), batchnorm=False, dropout=0.0, activation=None)
 
 
 def _basic(stride: int, kaiming: bool = False, dropout: float = 0.3) -> ResNetEmbedderSpec:
@@ -412,9 +420,36 @@ _ROWS: tuple[PresetConfig, ...] = (
         HeadSpec(hidden=(256,), batchnorm=True, dropout=0.2, activation="relu"),
         None,
     ),
+    PresetConfig(
+        "conformer_s4",
+        "Conformer (not in the seed): two Conv1d stride-2 layers (1/4 frame rate), "
+        "4 Conformer blocks of width 144, a Linear to the classes.",
+        _CONV_S4,
+        ConformerSpec(d_model=144, num_layers=4, num_heads=4, ff_mult=4, conv_kernel=15),
+        _LINEAR_HEAD,
+        None,
+    ),
+    PresetConfig(
+        "conformer_s2",
+        "Conformer (not in the seed): a ResNet basic block 13 -> 144, stride 2, "
+        "4 Conformer blocks of width 144, a Linear to the classes.",
+        ResNetEmbedderSpec("basic", (144,), (1,), (2,), 3, 0.1),
+        ConformerSpec(d_model=144, num_layers=4, num_heads=4, ff_mult=4, conv_kernel=15),
+        _LINEAR_HEAD,
+        None,
+    ),
+    PresetConfig(
+        "bilstm_s4",
+        "conformer_s4's front end and head with a 3-layer BiLSTM 176 instead of the "
+        "Conformer (about the same parameters; not in the seed).",
+        _CONV_S4,
+        EncoderSpec(hidden_size=176, num_layers=3, dropout=0.1),
+        _LINEAR_HEAD,
+        None,
+    ),
 )
 
-#: Every preset by name, in the seed's table order, ``compact`` last.
+#: Every preset by name: the seed's table order, then ``compact`` and the Conformer presets.
 PRESETS: Mapping[str, PresetConfig] = MappingProxyType({row.name: row for row in _ROWS})
 
 
@@ -423,7 +458,7 @@ def build_preset(name: str, num_classes: int = 41, in_features: int = 13) -> CTC
 
     Args:
         name: A key of :data:`PRESETS` (``"base01"`` ... ``"resnet50_03f"``,
-            ``"compact"``).
+            ``"compact"``, ``"conformer_s4"``, ``"conformer_s2"``, ``"bilstm_s4"``).
         num_classes: Output classes, blank included (41 for HW3P2).
         in_features: Input features per frame (13 MFCCs for HW3P2).
 
