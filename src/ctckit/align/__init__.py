@@ -4,12 +4,25 @@
   for a whole batch (Numba on the CPU, torch on any device).
 * :func:`merge_tokens`, :func:`align`: the token spans of an alignment, with
   a confidence each (:class:`~ctckit.decode.TokenSpan`).
+* :func:`align_long`, :func:`segment`: an hour of frames in bounded memory,
+  with a proof of exactness when it holds; utterance boundaries in a long
+  recording.
 """
 
 from __future__ import annotations
 
 from ctckit.align.forced import forced_align
+from ctckit.align.long import LongAlignment, Segment, align_long, segment
 from ctckit.align.spans import align, merge_tokens
 from ctckit.decode.types import TokenSpan
 
-__all__ = ["TokenSpan", "align", "forced_align", "merge_tokens"]
+__all__ = [
+    "LongAlignment",
+    "Segment",
+    "TokenSpan",
+    "align",
+    "align_long",
+    "forced_align",
+    "merge_tokens",
+    "segment",
+]

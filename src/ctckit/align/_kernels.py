@@ -14,8 +14,9 @@ state is the last blank unless the last token scores strictly more.
   no GIL) with int8 back-pointers for every cell.
 * :func:`viterbi_banded` aligns one long utterance inside a band of ``W``
   states that follows the best state of the previous frame, with back-pointers
-  packed four to a byte, and bounds the score of every path that leaves the
-  band (see ``ctckit.align.long``).
+  packed four to a byte, and records where paths can leave the band;
+  :func:`exit_bound` bounds the score of every such path (see
+  ``ctckit.align.long``).
 * :func:`posterior_many` runs forward-backward on the same trellis (scaled
   probabilities, exact log space where a frame underflows) and returns, per
   token, its posterior occupancy inside its best-path span and in all.
@@ -209,7 +210,7 @@ def _align_one(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def viterbi_banded(lp, n_frames, targets, length, width, opts, out_align, out_scores, info):  # type: ignore[no-untyped-def]
+def viterbi_banded(lp, n_frames, targets, length, width, opts, out_align, out_scores, exits, info):  # type: ignore[no-untyped-def]
     """Best path of one utterance within a band of ``width`` states that moves with the
     previous frame's best state.
 
@@ -221,8 +222,11 @@ def viterbi_banded(lp, n_frames, targets, length, width, opts, out_align, out_sc
         width: Band width in states, a multiple of 4, ``>= 4``.
         opts: :class:`Options`.
         out_align, out_scores: ``(T,)`` outputs.
-        info: float64 ``(6,)`` out: status, best score, the highest bound of a path that
-            leaves the band, the frame of that bound, non-finite frame, non-finite column.
+        exits: ``(T, 6)`` float64 out: for each frame ``t >= 1``, the best in-band
+            score at ``t - 1`` of a state a path can leave the band from, below and
+            above it, and the ranges of states such a path lands on at ``t``
+            (``[lo_a, lo_b)``, ``[hi_a, hi_b)``); ``-inf`` where there are none.
+        info: float64 ``(4,)`` out: status, best score, non-finite frame and column.
     """
     vocab = lp.shape[1]
     n_states = 2 * length + 1
@@ -237,22 +241,17 @@ def viterbi_banded(lp, n_frames, targets, length, width, opts, out_align, out_sc
     low = np.zeros(n_frames, np.int64)
     rows = np.full((2, n_states + 2), _NEG_INF)
     row = np.empty(vocab + 1, np.float64)
-    # suffix sums of the frames' best log-probabilities: no path gains more from t on
-    best_rest = np.zeros(n_frames + 1, np.float64)
-    for t in range(n_frames - 1, -1, -1):
-        bad = _emission_row(lp3, 0, t, vocab, opts, row)
-        if bad >= 0:
-            info[0] = NON_FINITE
-            info[4] = t
-            info[5] = bad
-            return
-        top = _NEG_INF
-        for v in range(vocab + 1):
-            top = max(top, row[v])
-        best_rest[t] = best_rest[t + 1] + top
+    for t in range(n_frames):
+        exits[t, 0] = _NEG_INF
+        exits[t, 1] = _NEG_INF
     prev = rows[0]
     cur = rows[1]
-    _emission_row(lp3, 0, 0, vocab, opts, row)
+    bad = _emission_row(lp3, 0, 0, vocab, opts, row)
+    if bad >= 0:
+        info[0] = NON_FINITE
+        info[2] = 0
+        info[3] = bad
+        return
     prev[2] = row[ext[0]]
     if n_states > 1:
         prev[3] = row[ext[1]]
@@ -261,26 +260,20 @@ def viterbi_banded(lp, n_frames, targets, length, width, opts, out_align, out_sc
     lo_old = 0  # the band of the frame before the previous one (held in cur)
     hi_old = 0
     centre = 0 if n_states == 1 else (1 if prev[3] > prev[2] else 0)
-    exit_bound = _NEG_INF
-    exit_frame = -1
     for t in range(1, n_frames):
-        _emission_row(lp3, 0, t, vocab, opts, row)
+        bad = _emission_row(lp3, 0, t, vocab, opts, row)
+        if bad >= 0:
+            info[0] = NON_FINITE
+            info[2] = t
+            info[3] = bad
+            return
         # states below `reach` cannot finish in the frames left
         reach = max(0, n_states - 2 * (n_frames - t))
         lo = max(centre - width // 2, reach)
         lo = max(0, min(lo, n_states - width))
         hi = min(n_states, lo + width)
         low[t] = lo
-        # a path outside [lo, hi) at frame t came from [lo_prev, hi_prev) at t - 1
-        leave = _NEG_INF
-        for s in range(max(lo_prev, reach - 2), min(lo, hi_prev)):
-            leave = max(leave, prev[s + 2])
-        if hi < n_states:
-            for s in range(max(hi - 2, lo_prev), hi_prev):
-                leave = max(leave, prev[s + 2])
-        if leave + best_rest[t] > exit_bound:
-            exit_bound = leave + best_rest[t]
-            exit_frame = t
+        _record_exits(prev, exits, t, lo_prev, hi_prev, lo, hi, reach, n_states)
         # cur holds frame t - 2 inside [lo_old, hi_old): clear what the new band leaves out
         for s in range(lo_old, min(lo, hi_old)):
             cur[s + 2] = _NEG_INF
@@ -290,8 +283,7 @@ def viterbi_banded(lp, n_frames, targets, length, width, opts, out_align, out_sc
         best_here = _NEG_INF
         centre = lo
         for s in range(lo, hi):
-            jump = prev[s] + skip[s]
-            best, move = _best_of_three(prev[s + 2], prev[s + 1], jump)
+            best, move = _best_of_three(prev[s + 2], prev[s + 1], prev[s] + skip[s])
             score = best + row[ext[s]]
             cur[s + 2] = score
             i = s - lo
@@ -307,8 +299,6 @@ def viterbi_banded(lp, n_frames, targets, length, width, opts, out_align, out_sc
         state = n_states - 2
     total = prev[state + 2]
     info[1] = total
-    info[2] = exit_bound
-    info[3] = exit_frame
     if not (lo_prev <= state < hi_prev) or total == _NEG_INF:
         info[0] = NO_PATH
         return
@@ -321,6 +311,109 @@ def viterbi_banded(lp, n_frames, targets, length, width, opts, out_align, out_sc
             i = state - low[t]
             state -= (back[t * packed + (i >> 2)] >> (2 * (i & 3))) & 3
     info[0] = OK
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _record_exits(prev, exits, t, lo_prev, hi_prev, lo, hi, reach, n_states):  # type: ignore[no-untyped-def]
+    """Where a path can leave the band ``[lo, hi)`` of frame ``t``: from a state of
+    ``[lo_prev, hi_prev)`` that stays below ``lo`` (and can still finish), or that moves
+    to ``hi`` or above. Over-counting some moves keeps the bound sound."""
+    leave = _NEG_INF
+    first = max(lo_prev, reach - 2)
+    for s in range(first, min(lo, hi_prev)):
+        leave = max(leave, prev[s + 2])
+    exits[t, 0] = leave
+    exits[t, 2] = first
+    exits[t, 3] = lo
+    leave = _NEG_INF
+    if hi < n_states:
+        for s in range(max(hi - 2, lo_prev), hi_prev):
+            leave = max(leave, prev[s + 2])
+    exits[t, 1] = leave
+    exits[t, 4] = hi
+    exits[t, 5] = min(n_states, hi_prev + 2)
+
+
+@njit(cache=True, nogil=True)
+def exit_bound(lp, n_frames, targets, length, block, opts, exits):  # type: ignore[no-untyped-def]
+    """The highest score any path that leaves the band can reach, and the frame where.
+
+    A path that first leaves the band at frame ``t``, landing on state ``s``, scored at
+    most the recorded in-band score of the state it left from, plus the best completion
+    from ``(t, s)``. That completion is bounded by a coarse trellis: tokens in blocks of
+    ``block``, each block a single state whose emission at a frame is the best of the
+    blank and the block's labels, moving one block at most per frame (a path moves at most
+    one token per frame). Computed backwards, one row of blocks at a time.
+    """
+    vocab = lp.shape[1]
+    n_states = 2 * length + 1
+    n_blocks = max(1, (length + block - 1) // block)
+    has = np.zeros((n_blocks, vocab + 1), np.bool_)
+    for k in range(length):
+        has[k // block, targets[k]] = True
+    lp3 = lp.reshape((1, lp.shape[0], vocab))
+    row = np.empty(vocab + 1, np.float64)
+    nxt = np.full(n_blocks + 1, _NEG_INF)
+    here = np.full(n_blocks + 1, _NEG_INF)
+    best_bound = _NEG_INF
+    best_frame = -1
+    for t in range(n_frames - 1, 0, -1):
+        _emission_row(lp3, 0, t, vocab, opts, row)
+        # the three best non-blank columns: a block's best label is the first of them it
+        # holds, else at most the third's score
+        c1 = -1
+        c2 = -1
+        c3 = -1
+        for v in range(vocab + 1):
+            if v == opts.blank:
+                continue
+            x = row[v]
+            if c1 < 0 or x > row[c1]:
+                c3 = c2
+                c2 = c1
+                c1 = v
+            elif c2 < 0 or x > row[c2]:
+                c3 = c2
+                c2 = v
+            elif c3 < 0 or x > row[c3]:
+                c3 = v
+        e_blank = row[opts.blank]
+        rest = row[c3] if c3 >= 0 else _NEG_INF
+        for j in range(n_blocks):
+            if c1 >= 0 and has[j, c1]:
+                e = row[c1]
+            elif c2 >= 0 and has[j, c2]:
+                e = row[c2]
+            else:
+                e = rest
+            e = max(e, e_blank)
+            if t == n_frames - 1:
+                here[j] = e if j == n_blocks - 1 else _NEG_INF
+            else:
+                here[j] = e + max(nxt[j], nxt[j + 1])
+        bound = _NEG_INF
+        for side in range(2):
+            leave = exits[t, side]
+            if leave == _NEG_INF:
+                continue
+            a = int(exits[t, 2 + 2 * side])
+            b = int(exits[t, 3 + 2 * side])
+            best = _NEG_INF
+            for j in range(_block_of(a, block, n_blocks), _block_of(b - 1, block, n_blocks) + 1):
+                best = max(best, here[j])
+            bound = max(bound, leave + best)
+        if bound > best_bound:
+            best_bound = bound
+            best_frame = t
+        nxt, here = here, nxt
+    return best_bound, best_frame
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _block_of(state, block, n_blocks):  # type: ignore[no-untyped-def]
+    """The block of a state: blank ``2k`` and token ``2k + 1`` are token ``k``'s; the final
+    blank is the last block's."""
+    return min(max(state, 0) // 2 // block, n_blocks - 1)
 
 
 @njit(cache=True, nogil=True, inline="always")
