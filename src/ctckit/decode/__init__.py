@@ -7,6 +7,9 @@
   with a token language model (:class:`NGramLM` or any
   :class:`~ctckit.lm.LanguageModel`).
 * :class:`Hypothesis`: one result of the beam search.
+* :class:`WordBeamSearchDecoder`: the beam search to words, with a word LM,
+  hotwords, or a pronunciation lexicon; its results are :class:`WordHypothesis`
+  with a :class:`WordSpan` per word.
 
 Numba is imported on the first beam search, not on ``import ctckit.decode``.
 
@@ -26,7 +29,8 @@ from typing import Any
 
 from ctckit.decode.beam import BeamSearchDecoder
 from ctckit.decode.greedy import greedy_decode
-from ctckit.decode.types import Hypothesis, TokenSpan
+from ctckit.decode.types import Hypothesis, TokenSpan, WordHypothesis, WordSpan
+from ctckit.decode.words import WordBeamSearchDecoder
 
 __all__ = [
     "BeamSearchDecoder",
@@ -35,6 +39,9 @@ __all__ = [
     "LanguageModel",
     "NGramLM",
     "TokenSpan",
+    "WordBeamSearchDecoder",
+    "WordHypothesis",
+    "WordSpan",
     "greedy_decode",
 ]
 

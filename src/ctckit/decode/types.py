@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Hypothesis", "TokenSpan"]
+__all__ = ["Hypothesis", "TokenSpan", "WordHypothesis", "WordSpan"]
 
 
 @dataclass(frozen=True)
@@ -84,3 +84,66 @@ def _new_hypothesis(
     d["lm_score"] = lm
     d["frames"] = frames
     return h
+
+
+@dataclass(frozen=True)
+class WordSpan:
+    """Where one decoded word lies in the frames.
+
+    Attributes:
+        word: The word's text.
+        start: First frame of the word's first token (inclusive).
+        end: One past the last frame of its last token (exclusive), on the
+            same best alignment as :attr:`TokenSpan.start`/``end``; so spans
+            of consecutive words never overlap, and a delimiter or silence
+            between two words lies in neither.
+
+    Example:
+        >>> span = WordSpan(word="hello", start=3, end=11)
+        >>> span.end - span.start
+        8
+    """
+
+    word: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class WordHypothesis:
+    """One word sequence proposed by :class:`~ctckit.decode.WordBeamSearchDecoder`.
+
+    All scores are natural logarithms.
+
+    Attributes:
+        text: The words joined by single spaces.
+        words: The words, in order.
+        word_spans: One :class:`WordSpan` per word.
+        tokens: The label ids the words were read from, blanks removed and
+            repeats collapsed (word delimiters, silences and BPE word-start
+            pieces included).
+        score: The ranking score: ``acoustic_score + alpha * lm_score +
+            (beta + word_score) * len(words)`` plus the hotword bonuses and,
+            with a lexicon, ``sil_score`` per silence token (the decoder's
+            docstring gives every term).
+        acoustic_score: Log-probability of ``tokens`` under the acoustic
+            model, summed over the alignments the search kept (``-ctc_loss``
+            of ``tokens`` when no pruning cut any path).
+        lm_score: The word LM's natural-log score of ``words``, end of
+            sentence and unknown-word offsets included; ``0.0`` without an LM
+            and without unknown words.
+
+    Example:
+        >>> h = WordHypothesis(text="hi", words=("hi",), word_spans=(WordSpan("hi", 0, 4),),
+        ...                    tokens=(8, 9), score=-1.0, acoustic_score=-0.5, lm_score=-1.0)
+        >>> h.words, h.word_spans[0].end
+        (('hi',), 4)
+    """
+
+    text: str
+    words: tuple[str, ...]
+    word_spans: tuple[WordSpan, ...]
+    tokens: tuple[int, ...]
+    score: float
+    acoustic_score: float
+    lm_score: float
