@@ -129,3 +129,26 @@ def test_wildcard_spans_carry_the_wildcard_id() -> None:
 def test_align_option_errors() -> None:
     with pytest.raises(InputValueError, match="confidence must be 'posterior' or 'frame'"):
         align(np.zeros((2, 2)), [[1]], confidence="mean")
+
+
+def test_blank_penalty_makes_the_spans_tile_the_frames() -> None:
+    rng = np.random.default_rng(9)
+    probs = np.full((12, 4), 0.02)
+    probs[[0, 1, 3, 4, 6, 7, 9, 10, 11], 0] = 0.9  # blanks, spikes of 1, 2, 3 at 2, 5, 8
+    probs[2, 1] = probs[5, 2] = probs[8, 3] = 0.9
+    lp = np.log(probs / probs.sum(1, keepdims=True)) + rng.normal(size=(12, 4)) * 0.01
+    plain = align(lp, [[1, 2, 3]])[0]
+    assert [(s.start, s.end) for s in plain] == [(2, 3), (5, 6), (8, 9)]
+    tiled = align(lp, [[1, 2, 3]], blank_penalty=20.0)[0]
+    assert tiled[0].start == 0 and tiled[-1].end == 12
+    assert all(a.end == b.start for a, b in zip(tiled, tiled[1:]))
+    # same as aligning log-probs whose blank column was lowered by hand
+    lowered = lp.copy()
+    lowered[:, 0] -= 20.0
+    assert [(s.start, s.end) for s in align(lowered, [[1, 2, 3]])[0]] == [
+        (s.start, s.end) for s in tiled
+    ]
+    with pytest.raises(InputValueError, match="blank_penalty must be a finite float >= 0.0"):
+        align(lp, [[1]], blank_penalty=-1.0)
+    repeats = align(lp, [[1, 1]], blank_penalty=20.0)[0]  # a repeat keeps its blank
+    assert repeats[0].end < repeats[1].start
