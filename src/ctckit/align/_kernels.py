@@ -103,22 +103,26 @@ def _label(col, vocab, opts):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _step(prev, cur, row, ext, skip, back, base, top, blank):  # type: ignore[no-untyped-def]
-    """One frame of the trellis for states ``[0, top)``, blank and token states in pairs
-    (a blank state never skips and reads the blank's column)."""
-    e_blank = row[blank]
-    for s in range(0, top - 1, 2):
-        best, move = _best_of_three(prev[s + 2], prev[s + 1], _NEG_INF)
-        cur[s + 2] = best + e_blank
-        back[base + s] = move
-        best, move = _best_of_three(prev[s + 3], prev[s + 2], prev[s + 1] + skip[s + 1])
-        cur[s + 3] = best + row[ext[s + 1]]
-        back[base + s + 1] = move
-    if top % 2 == 1:  # the last state is a blank
-        s = top - 1
-        best, move = _best_of_three(prev[s + 2], prev[s + 1], _NEG_INF)
-        cur[s + 2] = best + e_blank
-        back[base + s] = move
+def _step(blank_prev, token_prev, blank_cur, token_cur, e_blank, e_token, jump, back, base, length):  # type: ignore[no-untyped-def]
+    """One frame of the trellis, blank states and token states in separate rows (each loop
+    is contiguous and branch-free, which the compiler vectorises): ``blank_*[k]`` is the
+    blank before token ``k`` (``k <= L``), ``token_*[k + 1]`` is token ``k`` (``[0]`` is a
+    ``-inf`` guard). Back-pointers: blanks at ``base + k``, tokens at ``base + L + 1 + k``."""
+    for k in range(length + 1):
+        stay = blank_prev[k]
+        up = token_prev[k]
+        best = stay
+        move = 0
+        if up > best:
+            best = up
+            move = 1
+        blank_cur[k] = best + e_blank
+        back[base + k] = move
+    tokens = base + length + 1
+    for k in range(length):
+        best, move = _best_of_three(token_prev[k + 1], blank_prev[k], token_prev[k] + jump[k])
+        token_cur[k + 1] = best + e_token[k]
+        back[tokens + k] = move
 
 
 @njit(cache=True, nogil=True)
@@ -141,27 +145,27 @@ def viterbi_many(  # type: ignore[no-untyped-def]
     """
     vocab = lp.shape[2]
     max_t = 1
-    max_s = 1
+    max_l = 0
     for b in utts:
         max_t = max(max_t, lengths[b])
-        max_s = max(max_s, 2 * target_lengths[b] + 1)
+        max_l = max(max_l, target_lengths[b])
     # one allocation per call: per-utterance buffers cost page faults that serialise threads
-    back = np.empty(max_t * max_s, np.int8)
-    rows = np.empty((2, max_s + 2), np.float64)
+    back = np.empty(max_t * (2 * max_l + 1), np.int8)
+    rows = np.empty((4, max_l + 1), np.float64)
     row = np.empty(vocab + 1, np.float64)
-    ext = np.empty(max_s, np.int64)
-    skip = np.empty(max_s, np.float64)
+    e_token = np.empty(max_l + 1, np.float64)
+    jump = np.empty(max_l + 1, np.float64)
     for b in utts:
         status[b] = _align_one(
-            lp, b, lengths[b], targets, target_lengths[b], opts, back, rows, row, ext, skip,
-            out_align, out_scores, bad_pos,
+            lp, b, lengths[b], targets, target_lengths[b], opts, back, rows, row, e_token,
+            jump, out_align, out_scores, bad_pos,
         )  # fmt: skip
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _align_one(  # type: ignore[no-untyped-def]
-    lp, b, n_frames, targets, length, opts, back, rows, row, ext, skip, out_align, out_scores,
-    bad_pos,
+    lp, b, n_frames, targets, length, opts, back, rows, row, e_token, jump, out_align,
+    out_scores, bad_pos,
 ):  # fmt: skip
     vocab = lp.shape[2]
     n_time = out_align.shape[1]
@@ -170,42 +174,52 @@ def _align_one(  # type: ignore[no-untyped-def]
         out_scores[b, t] = 0.0
     if n_frames == 0:
         return OK
-    n_states = _extended_states(targets, b, length, vocab, opts, ext, skip)
-    prev = rows[0]
-    cur = rows[1]
-    for s in range(n_states + 2):
-        prev[s] = _NEG_INF
-        cur[s] = _NEG_INF
+    n_states = 2 * length + 1
+    for k in range(length):
+        allowed = k > 0 and targets[b, k] != targets[b, k - 1]
+        jump[k] = 0.0 if allowed else _NEG_INF
+    blank_prev, token_prev, blank_cur, token_cur = rows[0], rows[1], rows[2], rows[3]
+    for k in range(length + 1):
+        blank_prev[k] = _NEG_INF
+        token_prev[k] = _NEG_INF
+        blank_cur[k] = _NEG_INF
+        token_cur[k] = _NEG_INF  # [0] stays -inf: the guard
     bad = _emission_row(lp, b, 0, vocab, opts, row)
     if bad >= 0:
         bad_pos[b, 0] = 0
         bad_pos[b, 1] = bad
         return NON_FINITE
-    prev[2] = row[ext[0]]
-    if n_states > 1:
-        prev[3] = row[ext[1]]
+    blank_prev[0] = row[opts.blank]
+    if length > 0:
+        token_prev[1] = row[targets[b, 0]]
     for t in range(1, n_frames):
         bad = _emission_row(lp, b, t, vocab, opts, row)
         if bad >= 0:
             bad_pos[b, 0] = t
             bad_pos[b, 1] = bad
             return NON_FINITE
-        top = min(n_states, 2 * t + 2)  # states above cannot be reached yet
-        _step(prev, cur, row, ext, skip, back, t * n_states, top, opts.blank)
-        prev, cur = cur, prev
-    # prev holds the last frame
+        for k in range(length):
+            e_token[k] = row[targets[b, k]]
+        _step(blank_prev, token_prev, blank_cur, token_cur, row[opts.blank], e_token, jump,
+              back, t * n_states, length)  # fmt: skip
+        blank_prev, blank_cur = blank_cur, blank_prev
+        token_prev, token_cur = token_cur, token_prev
+    # the last blank unless the last token scores strictly more
     state = n_states - 1
-    if n_states > 1 and prev[n_states] > prev[n_states + 1]:
+    if length > 0 and token_prev[length] > blank_prev[length]:
         state = n_states - 2
-    if prev[state + 2] == _NEG_INF:
+    final = blank_prev[length] if state == n_states - 1 else token_prev[length]
+    if final == _NEG_INF:
         return NO_PATH
     for t in range(n_frames - 1, -1, -1):
-        col = ext[state]
+        k = state // 2
+        col = opts.blank if state % 2 == 0 else targets[b, k]
         _emission_row(lp, b, t, vocab, opts, row)
         out_align[b, t] = _label(col, vocab, opts)
         out_scores[b, t] = row[col]
         if t > 0:
-            state -= back[t * n_states + state]
+            base = t * n_states
+            state -= back[base + k] if state % 2 == 0 else back[base + length + 1 + k]
     return OK
 
 
