@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ctckit.data._phonemes import ESPEAK_TO_ARPABET, UnmappedPhonemeError, to_arpabet
-from ctckit.data._words import WORDS
+from ctckit.data._text import VOCABULARY as WORDS
 from ctckit.errors import InputValueError
 from ctckit.vocab import HW3P2_LABELS
 

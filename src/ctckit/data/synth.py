@@ -5,10 +5,11 @@ The real HW3P2 data (LibriSpeech MFCCs) cannot be shipped, so
 ``synth`` extra installs the ``espeakng-loader`` wheel, which ships
 ``libespeak-ng`` and its data; no system package, no network):
 
-1. a sentence of 3 to 12 words (see :func:`utterance_spec`), with a comma
-   (a pause) after about one word in ten, is spoken by one of many espeak-ng
-   English voices (8 accents x 45 voice variants) at a random rate, pitch
-   and pitch range;
+1. a sentence of 3 to 12 words (uniform) from a seeded probabilistic
+   grammar over word classes of about 1,200 common English words, drawn with
+   Zipf weights (see :mod:`ctckit.data._text`), with a comma (a pause) after
+   about one word in ten, is spoken by one of many espeak-ng English voices
+   (8 accents x 45 voice variants) at a random rate, pitch and pitch range;
 2. espeak-ng's phoneme events give each phoneme's mnemonic and start sample;
    they are mapped to the 40 HW3P2 symbols (``SIL`` and 39 ARPAbet phonemes)
    by a complete table (see :data:`PHONEME_MAP`); an unmapped phoneme raises
@@ -69,6 +70,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import csv
+import functools
 import io
 import itertools
 import json
@@ -90,6 +92,7 @@ from ctckit._checks import check_int
 from ctckit._cli import add_debug_flag, run_cli
 from ctckit.data._lexicon import Lexicon, build_lexicon, lexicon_text, read_lexicon
 from ctckit.data._phonemes import ESPEAK_TO_ARPABET
+from ctckit.data._text import pause_allowed, text_model
 from ctckit.data._timing import (
     Segment,
     frame_spans,
@@ -98,7 +101,6 @@ from ctckit.data._timing import (
     word_of_labels,
     word_spans,
 )
-from ctckit.data._words import WORDS
 from ctckit.errors import DataError, InputValueError
 from ctckit.files import atomic_write_bytes
 
@@ -168,7 +170,7 @@ _HELD_OUT_PER_ACCENT = 3
 _SPLIT_SEED = 20240521  # fixed: the voice split does not change with the corpus seed
 _MAX_TRIES = 4
 _PER_WORKER = 100
-_COMMA_PROBABILITY = 0.1
+_COMMA_PROBABILITY = 0.21  # of a comma where a pause may fall (about 1 word in 10)
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,8 @@ class UtteranceSpec:
         partition: ``"train"``, ``"dev"`` or ``"test"``.
         index: Utterance number within the partition.
         name: File name, e.g. ``"000007.npy"``.
-        words: The words spoken.
+        words: The words spoken: a sentence of 3 to 12 words of the text
+            model (:mod:`ctckit.data._text`).
         text: What espeak-ng reads: the words, with a comma (a pause) after
             about one word in ten.
         voice: espeak-ng voice name with variant, e.g. ``"en-us+f3"``.
@@ -252,6 +255,11 @@ def voice_split() -> dict[str, tuple[str, ...]]:
         >>> set(split["train"]) & set(split["dev"]), len(split["dev"]) == len(split["test"])
         (set(), True)
     """
+    return dict(_voice_split())
+
+
+@functools.cache
+def _voice_split() -> tuple[tuple[str, tuple[str, ...]], ...]:
     rng = np.random.default_rng(_SPLIT_SEED)
     split: dict[str, list[str]] = {name: [] for name in PARTITIONS}
     for accent in ACCENTS:
@@ -261,7 +269,7 @@ def voice_split() -> dict[str, tuple[str, ...]]:
         split["dev"].extend(names[:k])
         split["test"].extend(names[k : 2 * k])
         split["train"].extend(names[2 * k :])
-    return {name: tuple(voices) for name, voices in split.items()}
+    return tuple((name, tuple(voices)) for name, voices in split.items())
 
 
 def utterance_spec(seed: int, partition: str, index: int) -> UtteranceSpec:
@@ -286,11 +294,17 @@ def utterance_spec(seed: int, partition: str, index: int) -> UtteranceSpec:
         raise InputValueError(f"partition must be one of {PARTITIONS}, got {partition!r}")
     if seed < 0 or index < 0:
         raise InputValueError(f"seed and index must be >= 0, got seed={seed}, index={index}")
-    rng = np.random.default_rng([seed, PARTITIONS.index(partition), index])
+    return _utterance_spec(seed, partition, index)
+
+
+@functools.lru_cache(maxsize=8192)
+def _utterance_spec(seed: int, partition: str, index: int) -> UtteranceSpec:
+    key = [seed, PARTITIONS.index(partition), index]
+    rng = np.random.default_rng(key)
     voices = voice_split()[partition]
     n_words = int(rng.integers(3, 13))
-    words = tuple(WORDS[i] for i in rng.integers(0, len(WORDS), size=n_words))
-    commas = rng.random(n_words - 1) < _COMMA_PROBABILITY
+    words = text_model().sentence(np.random.default_rng([*key, 1]), n_words)
+    commas = (rng.random(n_words - 1) < _COMMA_PROBABILITY) & pause_allowed(words)
     text = words[0] + "".join(("," if c else "") + " " + w for c, w in zip(commas, words[1:]))
     return UtteranceSpec(
         partition=partition,

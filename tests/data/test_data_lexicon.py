@@ -1,0 +1,87 @@
+"""Tests of the corpus's pronunciation lexicon (ctckit.data._lexicon) with real espeak-ng."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("espeakng_loader")
+
+from ctckit.data._espeak import synthesize
+from ctckit.data._lexicon import (
+    _alone,
+    build_lexicon,
+    isolated_pronunciations,
+    lexicon_text,
+    read_lexicon,
+    write_lexicon,
+)
+from ctckit.data._text import VOCABULARY
+from ctckit.data.synth import ACCENTS
+from ctckit.errors import DataError
+from ctckit.vocab import HW3P2_LABELS
+
+
+def test_batches_pronounce_words_as_alone() -> None:
+    """A word's pronunciation does not depend on the words spoken with it."""
+    rng = np.random.default_rng(0)
+    words = sorted(rng.choice(VOCABULARY, size=40, replace=False).tolist())
+    words += ["huge", "human", "hand", "the", "a"]  # en-us-nyc drops some h (and its event)
+    for accent in ACCENTS:
+        batch = isolated_pronunciations(words, accent)
+        for word in words:
+            assert batch[word] == _alone(word, accent), (accent, word)
+
+
+def test_accents_give_variants_and_homophones_are_kept() -> None:
+    lexicon = build_lexicon(["tomato", "water", "right", "write", "sea", "see", "sun"], ACCENTS)
+    assert len(lexicon["water"]) > 1  # rhotic and r-less accents
+    assert set(lexicon["right"]) & set(lexicon["write"])
+    assert set(lexicon["sea"]) & set(lexicon["see"])
+    assert lexicon["sun"][0] == isolated_pronunciations(["sun"], ACCENTS[0])["sun"]
+    symbols = set(HW3P2_LABELS[1:]) - {"SIL"}
+    for prons in lexicon.values():
+        assert len(set(prons)) == len(prons)
+        for pron in prons:
+            assert pron
+            assert set(pron) <= symbols  # never a pause
+
+
+def test_known_entries_are_not_spoken_again() -> None:
+    known = {"cat": (("K", "AE", "T", "S"),)}  # not what espeak-ng says: kept as given
+    lexicon = build_lexicon(["cat", "dog"], ACCENTS[:1], known=known)
+    assert lexicon["cat"] == (("K", "AE", "T", "S"),)
+    assert lexicon["dog"] == (isolated_pronunciations(["dog"], ACCENTS[0])["dog"],)
+
+
+def test_file_format_round_trip(tmp_path: Path) -> None:
+    lexicon = {"the": (("DH", "AH"), ("DH", "IY")), "a": (("AH",),)}
+    write_lexicon(tmp_path / "lexicon.txt", lexicon)
+    assert (tmp_path / "lexicon.txt").read_text() == "a AH\nthe DH AH\nthe DH IY\n"
+    assert lexicon_text(lexicon) == "a AH\nthe DH AH\nthe DH IY\n"
+    assert read_lexicon(tmp_path / "lexicon.txt") == lexicon
+
+
+@pytest.mark.parametrize(("text", "message"), [("a AH\nthe\n", "line 2"), (b"\xff\n", "UTF-8")])
+def test_bad_lexicon_files(tmp_path: Path, text: str | bytes, message: str) -> None:
+    path = tmp_path / "lexicon.txt"
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    with pytest.raises(DataError, match=message):
+        read_lexicon(path)
+
+
+def test_every_phoneme_has_a_word() -> None:
+    """The vocabulary, spoken by one accent, uses all 39 phonemes of the inventory."""
+    spoken = isolated_pronunciations(list(VOCABULARY), "en-us")
+    used = {symbol for pron in spoken.values() for symbol in pron}
+    assert used == set(HW3P2_LABELS[1:]) - {"SIL"}
+
+
+def test_synthesize_reports_words() -> None:
+    result = synthesize("the cat sat", "en-us")
+    assert [w[:2] for w in result.words] == [(0, 3), (4, 3), (8, 3)]
+    assert len(result.word_of) == len(result.phonemes)
+    assert result.word_of[0] == 0
+    assert list(result.word_of) == sorted(result.word_of)
