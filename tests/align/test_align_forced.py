@@ -190,12 +190,15 @@ def test_threads_give_the_same_result_as_one() -> None:
     np.testing.assert_array_equal(one[1], many[1])
 
 
-def test_empty_targets_and_zero_lengths() -> None:
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_empty_targets_and_zero_lengths(backend) -> None:
     lp = log_softmax(np.random.default_rng(5).normal(size=(3, 4, 3)))
-    labels, scores = forced_align(lp, [[], [], [2]], [4, 0, 1])
+    labels, scores = forced_align(lp, [[], [], [2]], [4, 0, 1], backend=backend)
     assert labels.tolist() == [[0, 0, 0, 0], [0, 0, 0, 0], [2, 0, 0, 0]]
     assert scores[0].sum() == pytest.approx(lp[0, :, 0].sum())
     assert scores[2, 0] == lp[2, 0, 2]
+    labels, _ = forced_align(lp, [[], [], []], backend=backend)  # no target at all
+    assert (labels == 0).all()
 
 
 def test_minus_inf_entries_are_avoided_and_no_path_is_an_error() -> None:

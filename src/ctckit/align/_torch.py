@@ -55,8 +55,8 @@ def viterbi_torch(
         for t in range(1, time):
             if t % _CHUNK == 0:
                 chunk = emissions(t)
-            up = torch.cat([neg[:, :1], alpha[:, :-1]], dim=1)
-            jump = torch.cat([neg, alpha[:, :-2]], dim=1).masked_fill(~skip, -torch.inf)
+            up = torch.cat([neg[:, :1], alpha], dim=1)[:, :n_states]
+            jump = torch.cat([neg, alpha], dim=1)[:, :n_states].masked_fill(~skip, -torch.inf)
             best, move = torch.stack([alpha, up, jump]).max(dim=0)  # ties: the first
             back[t] = move.to(torch.int8)
             new = best + chunk[:, t % _CHUNK]
