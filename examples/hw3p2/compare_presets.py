@@ -6,7 +6,9 @@
 
 Each preset runs ``train.py`` in a fresh process (same data, seed, epochs and
 batch budget) into ``OUT/<preset>/``; the Markdown table is printed and
-written to ``OUT/presets.md``. Extra arguments after ``--`` go to train.py.
+written to ``OUT/presets.md``. A preset folder that holds a run is refused
+(as train.py refuses it) unless ``--overwrite`` replaces it. Extra arguments
+after ``--`` go to train.py.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--out", type=Path, default=Path("runs/hw3p2-presets"))
+    p.add_argument("--overwrite", action="store_true", help="replace earlier runs in OUT")
     p.add_argument("train_args", nargs="*", help="passed to train.py (after --)")
     args = p.parse_args(argv)
     rows = []
@@ -40,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out / name
         cmd = [sys.executable, str(TRAIN), "--preset", name, "--epochs", str(args.epochs),
                "--out", str(out), "--max-minutes", "inf", "--quiet", *args.train_args]  # fmt: skip
+        if args.overwrite:
+            cmd.append("--overwrite")
         print("+", " ".join(cmd), flush=True)
         t0 = time.perf_counter()
         proc = subprocess.run(cmd)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import sys
 import time
 from pathlib import Path
@@ -27,57 +26,71 @@ import torch
 from torch.utils.data import DataLoader
 
 from ctckit import hw3p2_vocabulary
+from ctckit._checks import check_device, check_float, check_int
+from ctckit._cli import run_cli
 from ctckit.data import BucketBatchSampler, UnlabeledDataset, collate_ctc
 from ctckit.decode import BeamSearchDecoder, NGramLM
 from ctckit.errors import DataError
 from ctckit.files import atomic_open
 from ctckit.metrics import ErrorRateMeter
 from ctckit.nn.presets import build_preset
-from ctckit.training import load_checkpoint
+from ctckit.training import (
+    cpu_threads_per_process,
+    default_corpus_root,
+    load_checkpoint,
+    read_checkpoint,
+)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train import default_cache
 
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument(
-        "--data", type=Path, default=None, help="HW3P2-layout root (default: the embedded corpus)"
-    )
-    p.add_argument("--checkpoint", type=Path, default=Path("runs/hw3p2/best.pt"))
-    p.add_argument(
-        "--output", type=Path, default=None, help="default: submission.csv beside the checkpoint"
-    )
-    p.add_argument("--beam-width", type=int, default=20)
-    p.add_argument("--lm", type=Path, default=None, help="phoneme n-gram LM in ARPA format")
-    p.add_argument("--lm-weight", type=float, default=0.5)
-    p.add_argument("--insertion-bonus", type=float, default=0.0)
-    p.add_argument("--batch-frames", type=int, default=20000)
-    p.add_argument("--device", default=None)
-    p.add_argument("--threads", type=int, default=None, help="torch threads (as in train.py)")
-    p.add_argument(
-        "--transcripts",
-        type=Path,
-        default=None,
-        help="reference transcripts folder (default: ROOT/test_transcripts if present)",
-    )
-    return p.parse_args(argv)
+    add = p.add_argument
+    add("--data", type=Path, help="HW3P2-layout root (default: the embedded corpus)")
+    add("--checkpoint", type=Path, default=Path("runs/hw3p2/best.pt"))
+    add("--output", type=Path, help="default: submission.csv beside the checkpoint")
+    add("--beam-width", type=int, default=20)
+    add("--lm", type=Path, help="phoneme n-gram LM in ARPA format")
+    add("--lm-weight", type=float, default=0.5)
+    add("--insertion-bonus", type=float, default=0.0)
+    add("--batch-frames", type=int, default=20000)
+    add("--device", help="cpu, cuda or cuda:N (default: cuda if available)")
+    add("--threads", type=int, help="torch threads (CPU default: half the cores, 1 to 4)")
+    add("--transcripts", type=Path, help="reference transcripts (default: ROOT/test_transcripts)")
+    return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if args.threads or device.type == "cpu":
-        torch.set_num_threads(args.threads or max(1, min(4, (os.cpu_count() or 1) // 2)))
-    root = args.data if args.data is not None else default_cache()
-    vocab = hw3p2_vocabulary()
-    config = load_checkpoint(args.checkpoint).config
+def main(args: argparse.Namespace) -> int:
+    # Check every option, and read the checkpoint and the LM, before the data and the model.
+    check_int(args.beam_width, "--beam-width", 1)
+    check_int(args.batch_frames, "--batch-frames", 1)
+    check_float(args.lm_weight, "--lm-weight")
+    check_float(args.insertion_bonus, "--insertion-bonus")
+    if args.threads is not None:
+        check_int(args.threads, "--threads", 1)
+    device = check_device(
+        args.device or ("cuda" if torch.cuda.is_available() else "cpu"), "--device"
+    )
+    root = args.data if args.data is not None else default_corpus_root()
+    if not (root / "test").is_dir():
+        raise DataError("no test/ folder: --data must be an HW3P2-layout root", path=root)
+    config = read_checkpoint(args.checkpoint)["config"]
     missing = [k for k in ("preset", "num_classes", "in_features") if k not in config]
     if missing:
         raise DataError(f"checkpoint config lacks {missing}; was it written by train.py?",
                         path=args.checkpoint)  # fmt: skip
+    vocab = hw3p2_vocabulary()
+    lm = NGramLM.from_arpa(args.lm, vocab) if args.lm is not None else None
+    decoder = BeamSearchDecoder(
+        beam_width=args.beam_width,
+        lm=lm,
+        lm_weight=args.lm_weight if lm is not None else 0.0,
+        insertion_bonus=args.insertion_bonus,
+    )
+    if args.threads or device.type == "cpu":
+        torch.set_num_threads(args.threads or cpu_threads_per_process())
+
     model = build_preset(
         str(config["preset"]),
         num_classes=int(config["num_classes"]),
@@ -92,13 +105,6 @@ def main(argv: list[str] | None = None) -> int:
         shuffle=False,
         num_replicas=1,
         rank=0,
-    )
-    lm = NGramLM.from_arpa(args.lm, vocab) if args.lm is not None else None
-    decoder = BeamSearchDecoder(
-        beam_width=args.beam_width,
-        lm=lm,
-        lm_weight=args.lm_weight if lm is not None else 0.0,
-        insertion_bonus=args.insertion_bonus,
     )
     predictions: dict[str, str] = {}
     t0 = time.perf_counter()
@@ -138,4 +144,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(parser(), main))

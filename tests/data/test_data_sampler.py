@@ -142,9 +142,10 @@ def test_resume_mid_epoch_equals_uninterrupted_remainder(replicas: int) -> None:
             assert resumed.epoch == 2
             assert len(resumed) == len(epoch2) - consumed
             resumed.set_epoch(2)  # the training loop's usual call keeps the resume point
-            remainder = iter(resumed)  # DataLoader calls iter() once per epoch
-            assert len(resumed) == len(epoch2)  # the resume point is used up by iter()
+            iter(resumed)  # a DataLoader with workers calls iter() twice: the point holds
+            remainder = iter(resumed)
             assert list(remainder) == epoch2[consumed:]
+            assert len(resumed) == len(epoch2)  # drawing the batches used the point up
             assert list(resumed) == epoch2  # iterating again gives the full epoch
             resumed.set_epoch(3)
             assert list(resumed) == epoch3
@@ -272,3 +273,17 @@ def test_a_dataloader_counts_exactly_without_workers() -> None:
     loader = torch.utils.data.DataLoader(list(range(60)), batch_sampler=s, collate_fn=list)
     for trained, _ in enumerate(loader, start=1):
         assert s.state_dict()["batches_consumed"] == trained
+
+
+def test_a_dataloader_with_workers_resumes_where_the_state_says() -> None:
+    """Its iterator calls iter(batch_sampler) twice before the first batch (torch's _reset)."""
+    lengths = realistic_lengths(60, seed=5)
+    full = BucketBatchSampler(lengths, max_frames=3000, seed=3)
+    epoch = list(full)
+    resumed = BucketBatchSampler(lengths, max_frames=3000, seed=3)
+    resumed.load_state_dict({**full.state_dict(), "batches_consumed": 2})
+    loader = torch.utils.data.DataLoader(
+        list(range(60)), batch_sampler=resumed, collate_fn=list, num_workers=2
+    )
+    assert list(loader) == epoch[2:]
+    assert list(loader) == epoch  # the next pass is a whole epoch

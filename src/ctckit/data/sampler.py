@@ -174,18 +174,21 @@ class BucketBatchSampler(Sampler[list[int]]):
     # -- Sampler protocol ---------------------------------------------------
 
     def __iter__(self) -> Iterator[list[int]]:
-        # A pending resume is used up by this call, not by the first next().
-        skip, self._skip = self._skip, 0
-        batches = [list(b) for b in self._rank_batches(self.epoch)[skip:]]
+        # A loaded position holds until a batch is drawn (or the remainder is empty): a
+        # DataLoader with workers calls iter() twice before its first batch.
+        batches = [list(b) for b in self._rank_batches(self.epoch)[self._skip :]]
         self._iterator += 1
-        self._consumed = skip
+        self._consumed = self._skip
         return self._count(batches, self._iterator)
 
     def _count(self, batches: list[list[int]], iterator: int) -> Iterator[list[int]]:
         for batch in batches:
             if iterator == self._iterator:
+                self._skip = 0
                 self._consumed += 1
             yield batch
+        if iterator == self._iterator:
+            self._skip = 0
 
     def __len__(self) -> int:
         """Batches the next iteration yields on this rank."""

@@ -1,8 +1,13 @@
-"""Training pieces for CTC models: loop, checkpoints, seeding, metrics log, plots, DDP.
+"""Training pieces for CTC models: state, run folder, loop, checkpoints, logging, plots, DDP.
 
-The worked example ``examples/hw3p2/train.py`` is assembled from these
-pieces; each module is small enough to read in one sitting. Submodules are
-imported on first use, so ``import ctckit.training`` stays light.
+The library owns a run's bookkeeping: :class:`TrainState` holds what a run
+must remember to resume exactly (model, optimiser, scheduler, scaler,
+sampler position, every process's generator states, epoch, best score) and
+:class:`RunDirectory` owns its folder (a lock, a ``best.pt`` / ``last.pt``
+pair that never disagree, the metrics log, refusal to mix two runs). The
+worked example ``examples/hw3p2/train.py`` is assembled from these pieces;
+each module is small enough to read in one sitting. Submodules are imported
+on first use, so ``import ctckit.training`` stays light.
 
 Example:
     >>> from ctckit.training import save_checkpoint, seed_everything
@@ -18,28 +23,40 @@ from typing import Any
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "DEFAULT_CORPUS_SIZE",
     "DistInfo",
     "EpochResult",
     "EvalResult",
     "LoadedCheckpoint",
     "MetricsLog",
+    "RunDirectory",
+    "Stateful",
     "StepResult",
+    "TrainState",
+    "WallClockBudget",
     "all_reduce_sum",
     "barrier",
     "capture_rng_state",
     "cleanup_distributed",
+    "cpu_threads_per_process",
+    "default_corpus_root",
+    "ensure_corpus",
+    "epoch_row",
     "evaluate",
+    "evaluation_loader",
     "init_distributed",
     "is_main_process",
     "load_checkpoint",
     "plot_history",
     "plot_posteriorgram",
+    "read_checkpoint",
     "read_history",
     "restore_rng_state",
     "save_checkpoint",
     "seed_everything",
     "train_one_epoch",
     "train_step",
+    "write_checkpoint",
 ]
 
 _WHERE = {
@@ -47,10 +64,20 @@ _WHERE = {
     "LoadedCheckpoint": "checkpoint",
     "capture_rng_state": "checkpoint",
     "load_checkpoint": "checkpoint",
+    "read_checkpoint": "checkpoint",
     "restore_rng_state": "checkpoint",
     "save_checkpoint": "checkpoint",
+    "write_checkpoint": "checkpoint",
+    "Stateful": "state",
+    "TrainState": "state",
+    "RunDirectory": "rundir",
+    "WallClockBudget": "budget",
+    "DEFAULT_CORPUS_SIZE": "corpus",
+    "default_corpus_root": "corpus",
+    "ensure_corpus": "corpus",
     "seed_everything": "seeding",
     "MetricsLog": "history",
+    "epoch_row": "history",
     "read_history": "history",
     "plot_history": "plots",
     "plot_posteriorgram": "plots",
@@ -58,12 +85,14 @@ _WHERE = {
     "all_reduce_sum": "distributed",
     "barrier": "distributed",
     "cleanup_distributed": "distributed",
+    "cpu_threads_per_process": "distributed",
     "init_distributed": "distributed",
     "is_main_process": "distributed",
     "EpochResult": "loop",
     "EvalResult": "loop",
     "StepResult": "loop",
     "evaluate": "loop",
+    "evaluation_loader": "loop",
     "train_one_epoch": "loop",
     "train_step": "loop",
 }

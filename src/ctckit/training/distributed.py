@@ -16,13 +16,15 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from ctckit.errors import InputValueError
+from ctckit._checks import check_device
+from ctckit.errors import CTCKitError, InputValueError
 
 __all__ = [
     "DistInfo",
     "all_reduce_sum",
     "barrier",
     "cleanup_distributed",
+    "cpu_threads_per_process",
     "init_distributed",
     "is_main_process",
 ]
@@ -85,8 +87,9 @@ def init_distributed(device: str | torch.device | None = None) -> DistInfo:
         A :class:`DistInfo`.
 
     Raises:
-        InputValueError: If torchrun's variables are malformed, or CUDA is
-            asked for but there are fewer devices than local ranks.
+        InputValueError: If torchrun's variables are malformed, the device is
+            not available (``"cuda"`` on a CPU-only build), or CUDA is asked
+            for but there are fewer devices than local ranks.
 
     Example:
         >>> init_distributed("cpu").world_size  # not started by torchrun
@@ -97,7 +100,7 @@ def init_distributed(device: str | torch.device | None = None) -> DistInfo:
     local_rank = _env_int("LOCAL_RANK", 0)
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
+    dev = check_device(device)
     if dev.type == "cuda":
         if local_rank >= torch.cuda.device_count():
             raise InputValueError(
@@ -115,6 +118,19 @@ def init_distributed(device: str | torch.device | None = None) -> DistInfo:
     return DistInfo(
         rank=rank, world_size=world_size, local_rank=local_rank, device=dev, backend=backend
     )
+
+
+def cpu_threads_per_process(world_size: int = 1) -> int:
+    """A default for ``torch.set_num_threads`` on the CPU: half the cores per process, 1 to 4.
+
+    Small-batch LSTMs gain little from more threads and lose much when the
+    cores are shared with the other processes (or other work).
+
+    Example:
+        >>> 1 <= cpu_threads_per_process(2) <= 4
+        True
+    """
+    return max(1, min(4, (os.cpu_count() or 1) // (2 * max(1, world_size))))
 
 
 def is_main_process() -> bool:
@@ -175,3 +191,18 @@ def cleanup_distributed() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+
+
+def _raise_on_every_rank(error: BaseException | None, what: str) -> None:
+    """Raise rank 0's ``error`` on every rank (collective in a process group).
+
+    For work that rank 0 alone does (synthesising the corpus, opening the run
+    folder): without it the other ranks would wait for rank 0 forever.
+    """
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        message = [None if error is None else str(error)]
+        dist.broadcast_object_list(message, src=0)
+        if dist.get_rank() != 0 and message[0] is not None:
+            raise CTCKitError(f"rank 0 failed to {what}: {message[0]}")
+    if error is not None:
+        raise error

@@ -12,8 +12,9 @@ from typing import Any
 from ctckit._optional import import_optional
 from ctckit.errors import DataError, InputValueError
 from ctckit.files import atomic_open
+from ctckit.training.loop import EpochResult, EvalResult
 
-__all__ = ["MetricsLog", "read_history"]
+__all__ = ["MetricsLog", "epoch_row", "read_history"]
 
 Row = dict[str, float | str]
 
@@ -23,6 +24,46 @@ def _parse(value: str) -> float | str:
         return float(value)
     except ValueError:
         return value
+
+
+def epoch_row(epoch: int, train: EpochResult, dev: EvalResult, **extra: float | int | str) -> Row:
+    """One metrics-log row for an epoch: its training totals and its dev scores.
+
+    Args:
+        epoch: The epoch, from 1.
+        train: :func:`~ctckit.training.train_one_epoch`'s result.
+        dev: :func:`~ctckit.training.evaluate`'s result.
+        extra: Further columns (the learning rate, say).
+
+    Returns:
+        ``epoch``, ``train_loss``, ``dev_loss``, ``dev_distance``, ``dev_per``,
+        the ``extra`` columns, ``infeasible``, ``train_utterances``,
+        ``train_batches``, ``dev_utterances``, ``skipped_steps``,
+        ``train_seconds``, ``eval_seconds`` (losses to 5 decimals, distances
+        to 4, seconds to 2).
+
+    Example:
+        >>> train = EpochResult(loss_sum=6.0, utterances=4, batches=2, seconds=1.234)
+        >>> dev = EvalResult(mean_distance=7.5, error_rate=0.2, loss=0.9, utterances=10)
+        >>> row = epoch_row(1, train, dev, lr=0.002)
+        >>> row["train_loss"], row["dev_distance"], row["lr"], row["train_seconds"]
+        (1.5, 7.5, 0.002, 1.23)
+    """
+    return {
+        "epoch": epoch,
+        "train_loss": round(train.loss, 5),
+        "dev_loss": round(dev.loss, 5),
+        "dev_distance": round(dev.mean_distance, 4),
+        "dev_per": round(dev.error_rate, 5),
+        **extra,
+        "infeasible": train.infeasible,
+        "train_utterances": train.utterances,
+        "train_batches": train.batches,
+        "dev_utterances": dev.utterances,
+        "skipped_steps": train.skipped_steps,
+        "train_seconds": round(train.seconds, 2),
+        "eval_seconds": round(dev.seconds, 2),
+    }
 
 
 def read_history(path: str | os.PathLike[str]) -> list[Row]:

@@ -29,14 +29,25 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
+from torch.utils.data import DataLoader, Dataset, Subset
 
-from ctckit._checks import check_float
+from ctckit._checks import check_float, check_int
+from ctckit.data.collate import CTCBatch, collate_ctc
+from ctckit.data.sampler import BucketBatchSampler, Lengths
 from ctckit.errors import InputTypeError
 from ctckit.metrics import ErrorRateMeter
 from ctckit.training.distributed import all_reduce_sum
 from ctckit.vocab import Vocabulary
 
-__all__ = ["EpochResult", "EvalResult", "StepResult", "evaluate", "train_one_epoch", "train_step"]
+__all__ = [
+    "EpochResult",
+    "EvalResult",
+    "StepResult",
+    "evaluate",
+    "evaluation_loader",
+    "train_one_epoch",
+    "train_step",
+]
 
 
 @dataclass(frozen=True)
@@ -486,4 +497,57 @@ def evaluate(
         utterances=meter.utterances,
         infeasible=int(n_bad),
         seconds=time.perf_counter() - began,
+    )
+
+
+def evaluation_loader(
+    dataset: Dataset[Any],
+    *,
+    max_frames: int,
+    lengths: Lengths | None = None,
+    num_workers: int = 0,
+) -> DataLoader[CTCBatch]:
+    """Batches of this process's share of ``dataset``, for :func:`evaluate`.
+
+    Process ``r`` of ``R`` takes utterances ``r, r + R, ...``: across
+    processes every utterance is scored exactly once (``evaluate`` sums the
+    counts) and none twice, unlike a training sampler's padding. Batches come
+    in increasing length order, each at most ``max_frames`` padded frames
+    (raised to the longest utterance if needed).
+
+    Args:
+        dataset: A map-style dataset of :class:`~ctckit.data.Utterance`.
+        max_frames: Padded-frame budget per batch.
+        lengths: ``(N,)`` frame counts; default ``dataset.lengths`` (as
+            :class:`~ctckit.data.PhonemeDataset` has).
+        num_workers: ``DataLoader`` worker processes.
+
+    Returns:
+        A ``DataLoader`` of :class:`~ctckit.data.CTCBatch`.
+
+    Example:
+        >>> from ctckit.data import Utterance
+        >>> data = [Utterance(torch.zeros(n, 3), torch.tensor([1]), f"u{n}") for n in (5, 2, 4)]
+        >>> [b.ids for b in evaluation_loader(data, max_frames=8, lengths=[5, 2, 4])]
+        [('u2', 'u4'), ('u5',)]
+    """
+    import torch.distributed as dist
+
+    check_int(max_frames, "max_frames", 1)
+    if lengths is None:
+        lengths = getattr(dataset, "lengths", None)
+        if lengths is None:
+            raise InputTypeError("give lengths: the dataset has no .lengths attribute")
+    all_lengths = torch.as_tensor(lengths, dtype=torch.int64)
+    grouped = dist.is_available() and dist.is_initialized()
+    world, rank = (dist.get_world_size(), dist.get_rank()) if grouped else (1, 0)
+    mine = list(range(rank, len(all_lengths), world))
+    share = all_lengths[mine]
+    budget = max([max_frames, *share.tolist()])
+    batches = BucketBatchSampler(share, max_frames=budget, shuffle=False, num_replicas=1, rank=0)
+    return DataLoader(
+        Subset(dataset, mine),
+        batch_sampler=batches,
+        collate_fn=collate_ctc,
+        num_workers=check_int(num_workers, "num_workers", 0),
     )
