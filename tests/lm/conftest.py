@@ -12,7 +12,9 @@ PEER_ASSETS = Path(__file__).resolve().parents[2].parent / "shared" / "peer_asse
 PEER_ARPAS = sorted(PEER_ASSETS.glob("**/*.arpa"))
 
 
-@pytest.fixture(params=PEER_ARPAS or [None], ids=lambda p: "none" if p is None else p.name)
+@pytest.fixture(
+    scope="module", params=PEER_ARPAS or [None], ids=lambda p: "none" if p is None else p.name
+)
 def peer_arpa(request: pytest.FixtureRequest) -> Path:
     """Each ARPA file of the peers' test suites (skips when the folder is absent)."""
     if request.param is None:
@@ -21,7 +23,7 @@ def peer_arpa(request: pytest.FixtureRequest) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def kenlm() -> ModuleType:
     """The kenlm module (the `test` extra); skips when it is not installed."""
     return pytest.importorskip("kenlm")
@@ -44,6 +46,6 @@ def read_unigram_words(path: Path) -> list[str]:
     return words
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def unigram_words() -> Callable[[Path], list[str]]:
     return read_unigram_words

@@ -5,7 +5,9 @@
   beam-search kernels read;
 * :mod:`ctckit.lm.ngram`: :class:`NGramLM`, token n-gram estimation
   (interpolated modified Kneser-Ney, Witten-Bell);
-* :mod:`ctckit.lm.arpa`: reading and writing the ARPA format.
+* :mod:`ctckit.lm.arpa`: reading and writing the ARPA format;
+* :mod:`ctckit.lm.words`: :class:`WordNGramLM`, a word n-gram store in flat
+  hash tables that Numba kernels query, scored exactly like KenLM.
 
 Example:
     >>> from ctckit.lm import NGramLM
@@ -17,5 +19,6 @@ from __future__ import annotations
 
 from ctckit.lm.ngram import NGramLM
 from ctckit.lm.tables import LanguageModel, LanguageModelBase, LMTables, compile_lm
+from ctckit.lm.words import WordNGramLM
 
-__all__ = ["LMTables", "LanguageModel", "LanguageModelBase", "NGramLM", "compile_lm"]
+__all__ = ["LMTables", "LanguageModel", "LanguageModelBase", "NGramLM", "WordNGramLM", "compile_lm"]

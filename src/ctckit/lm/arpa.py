@@ -107,14 +107,276 @@ def _symbols_for(
     return words
 
 
-def _parse_float(text: str, what: str, path: str, line_no: int) -> float:
+# -- reading: the file's structure, whatever its words mean --------------------
+
+_KENLM_MAGIC = b"mmap lm "
+_CTCKIT_MAGIC = b"CTCKITLM"
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class ArpaFile:
+    """An ARPA file parsed into flat arrays; words are indices into its 1-grams (file order).
+
+    ``rows[k - 2]`` holds the k-grams (k >= 2), oldest word first; log10
+    values as written (0 where a backoff is absent). ``line_at[k - 1]`` is
+    each entry's byte offset in ``data`` (for errors found later), and
+    ``bos``/``eos``/``unk`` the 1-gram indices of the markers (-1 if absent).
+    """
+
+    path: str
+    data: bytes
+    order: int
+    blob: npt.NDArray[np.uint8]
+    offsets: IntArray
+    word_keys: npt.NDArray[np.uint64]
+    word_ids: npt.NDArray[np.int32]
+    uni_prob: FloatArray
+    uni_backoff: FloatArray
+    rows: list[npt.NDArray[np.int32]]
+    prob: list[FloatArray]
+    backoff: list[FloatArray]
+    line_at: list[IntArray]
+    bos: int
+    eos: int
+    unk: int
+
+    def line(self, offset: int) -> int:
+        """The 1-based line number of a byte offset."""
+        return self.data.count(b"\n", 0, offset) + 1
+
+    def fail(self, offset: int, message: str) -> DataError:
+        return DataError(f"line {self.line(offset)}: {message}", path=self.path)
+
+    def words(self) -> list[str]:
+        """The 1-gram words in file order (decoded; for small vocabularies)."""
+        text = self.blob.tobytes().decode("utf-8")
+        ends = np.cumsum(np.diff(self.offsets))  # byte offsets -> the same in characters
+        if len(text) == len(self.blob):
+            return [text[int(a) : int(b)] for a, b in zip(self.offsets[:-1], ends)]
+        raw = self.blob.tobytes()
+        return [raw[a:b].decode("utf-8") for a, b in zip(self.offsets[:-1], self.offsets[1:])]
+
+
+def _read_bytes(path: str | os.PathLike[str], reader: str) -> tuple[str, bytes]:
+    spath = os.fspath(path)
     try:
-        value = float(text)
-    except ValueError:
-        raise DataError(f"line {line_no}: bad {what} {text!r} (not a number)", path=path) from None
-    if math.isnan(value) or value == math.inf:
-        raise DataError(f"line {line_no}: bad {what} {text!r}", path=path)
-    return value
+        with open(spath, "rb") as f:
+            data = f.read()
+    except OSError as err:
+        raise DataError(f"cannot read the ARPA file: {err.strerror}", path=spath) from None
+    if data.startswith(_GZIP_MAGIC):
+        import gzip
+        import zlib
+
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as err:
+            raise DataError(f"a broken gzip file ({err})", path=spath) from None
+    if data.startswith(_KENLM_MAGIC):
+        raise DataError(
+            "this is a KenLM binary file (made by build_binary), not an ARPA text file; "
+            f"{reader} reads ARPA. KenLM cannot turn a binary file back into ARPA: use the ARPA "
+            "file it was built from (lmplz writes one), or rebuild it with lmplz",
+            path=spath,
+        )
+    if data.startswith(_CTCKIT_MAGIC):
+        raise DataError(
+            "this is a ctckit binary LM file, not an ARPA text file: use WordNGramLM.load",
+            path=spath,
+        )
+    return spath, data
+
+
+def _count_lines(data: bytes) -> int:
+    return data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
+
+
+def _line_text(data: bytes, pos: int) -> str:
+    end = data.find(b"\n", pos)
+    return data[pos : len(data) if end < 0 else end].decode("utf-8", "replace").strip()
+
+
+def parse_arpa(path: str | os.PathLike[str], reader: str = "ctckit") -> ArpaFile:
+    """Parse an ARPA file (plain or gzip) into :class:`ArpaFile`, checking its structure.
+
+    Raises:
+        DataError: Naming the path and line: no ``\\data\\`` header, a count that
+            disagrees with its section, a malformed line or number, a positive
+            log10 probability, a duplicate 1-gram, a word of a longer n-gram
+            missing from the 1-grams, a misplaced ``<s>`` or ``</s>``, a missing
+            ``<s>`` or ``</s>`` 1-gram, a file that ends early; or a KenLM
+            binary file, with how to get its ARPA.
+    """
+    from ctckit.lm import _arpa_kernels as K
+    from ctckit.lm._hashing import build_word_table, find_word
+
+    spath, data = _read_bytes(path, reader)
+
+    def fail_line(line_no: int, message: str) -> DataError:
+        return DataError(f"line {line_no}: {message}", path=spath)
+
+    # --- header -----------------------------------------------------------------
+    pos = 0
+    while True:
+        at = data.find(b"\\data\\", pos)
+        if at < 0:
+            raise fail_line(
+                _count_lines(data), "no \\data\\ header found before the end of the file"
+            )
+        line_start = data.rfind(b"\n", 0, at) + 1
+        if not data[line_start:at].strip() and _line_text(data, at) == "\\data\\":
+            break
+        pos = at + 1
+    pos = data.find(b"\n", at)
+    pos = len(data) if pos < 0 else pos + 1
+    declared: list[int] = []
+    while pos < len(data):
+        text = _line_text(data, pos)
+        if text.startswith("ngram "):
+            lhs, eq, rhs = text[6:].partition("=")
+            try:
+                k, c = int(lhs), int(rhs)
+            except ValueError:
+                raise fail_line(
+                    data.count(b"\n", 0, pos) + 1, f"expected 'ngram N=COUNT', got {text!r}"
+                ) from None
+            if not eq or k != len(declared) + 1 or c < 0:
+                raise fail_line(
+                    data.count(b"\n", 0, pos) + 1,
+                    f"expected 'ngram {len(declared) + 1}=COUNT', got {text!r}",
+                )
+            declared.append(c)
+        elif text:
+            break
+        nl = data.find(b"\n", pos)
+        pos = len(data) if nl < 0 else nl + 1
+    if not declared:
+        where = min(data.count(b"\n", 0, pos) + 1, _count_lines(data))
+        raise fail_line(where, "no 'ngram N=COUNT' lines after \\data\\")
+    order = len(declared)
+    buf = np.frombuffer(data, dtype=np.uint8)
+
+    def expect_header(pos: int, expected: str, what: str) -> int:
+        if pos >= len(data):
+            raise fail_line(_count_lines(data), what)
+        text = _line_text(data, pos)
+        if text != expected:
+            raise fail_line(data.count(b"\n", 0, pos) + 1, f"expected '{expected}', got '{text}'")
+        nl = data.find(b"\n", pos)
+        return len(data) if nl < 0 else nl + 1
+
+    def check(k: int, result: tuple[int, ...]) -> int:
+        count, end, after_last, err, e0, e1, aux = result
+        where = data.count(b"\n", 0, e0) + 1
+        field = data[e0:e1].decode("utf-8", "replace")
+        if err == K.E_FIELDS:
+            raise fail_line(
+                data.count(b"\n", 0, end) + 1,
+                f"a {k}-gram line needs a log10 probability, {k} words and an optional "
+                f"backoff; got {aux} fields",
+            )
+        if err == K.E_TOP_BACKOFF:
+            raise fail_line(where, f"a {k}-gram of the highest order cannot have a backoff")
+        if err in (K.E_PROB_TEXT, K.E_BACKOFF_TEXT):
+            what = "log10 probability" if err == K.E_PROB_TEXT else "log10 backoff"
+            raise fail_line(where, f"bad {what} {field!r} (not a number)")
+        if err in (K.E_PROB_VALUE, K.E_BACKOFF_VALUE):
+            what = "log10 probability" if err == K.E_PROB_VALUE else "log10 backoff"
+            raise fail_line(where, f"bad {what} {field!r}")
+        if err == K.E_POSITIVE:
+            raise fail_line(where, f"a log10 probability must be <= 0, got {field}")
+        if err == K.E_WORD:
+            raise fail_line(where, f"word {field!r} is not in the 1-grams")
+        if err == K.E_BOS:
+            raise fail_line(where, "<s> can only be the first word of an n-gram")
+        if err == K.E_EOS:
+            raise fail_line(where, "</s> can only be the last word of an n-gram")
+        if count != declared[k - 1]:
+            raise fail_line(
+                min(data.count(b"\n", 0, after_last) + 1, _count_lines(data)),
+                f"the \\{k}-grams: section has {count} entries but \\data\\ declares "
+                f"ngram {k}={declared[k - 1]}",
+            )
+        return int(end)
+
+    # --- 1-grams ----------------------------------------------------------------
+    unigrams_at = pos
+    pos = expect_header(
+        pos, "\\1-grams:", "the file ends before the \\1-grams: section (truncated)"
+    )
+    m = declared[0]
+    uni_prob, uni_backoff = np.zeros(m), np.zeros(m)
+    begin, end = np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64)
+    line_at = [np.zeros(m, dtype=np.int64)]
+    pos = check(
+        1, K.read_unigrams(buf, pos, order == 1, uni_prob, uni_backoff, begin, end, line_at[0])
+    )
+    blob, offsets = K.gather(buf, begin, end)
+    try:
+        blob.tobytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        w = int(np.searchsorted(offsets, err.start, side="right")) - 1
+        raise fail_line(
+            data.count(b"\n", 0, line_at[0][w]) + 1,
+            f"a word that is not valid UTF-8 ({err.reason})",
+        ) from None
+    word_keys, word_ids, dup = build_word_table(blob, offsets)
+    if dup >= 0:
+        word = blob[offsets[dup] : offsets[dup + 1]].tobytes().decode("utf-8", "replace")
+        raise fail_line(data.count(b"\n", 0, line_at[0][dup]) + 1, f"duplicate 1-gram {word!r}")
+
+    def marker(word: str) -> int:
+        w = np.frombuffer(word.encode(), dtype=np.uint8)
+        return int(find_word(word_keys, word_ids, blob, offsets, w, 0, w.shape[0]))
+
+    bos, eos, unk = marker("<s>"), marker("</s>"), marker("<unk>")
+    for name, wid in (("<s>", bos), ("</s>", eos)):
+        if wid < 0:
+            raise fail_line(data.count(b"\n", 0, unigrams_at) + 1, f"the 1-grams have no {name}")
+
+    # --- k-grams ----------------------------------------------------------------
+    rows: list[npt.NDArray[np.int32]] = []
+    probs: list[FloatArray] = []
+    backoffs: list[FloatArray] = []
+    for k in range(2, order + 1):
+        pos = expect_header(
+            pos, f"\\{k}-grams:", f"the file ends before the \\{k}-grams: section (truncated)"
+        )
+        m = declared[k - 1]
+        r = np.zeros((m, k), dtype=np.int32)
+        prob_k, backoff_k = np.zeros(m), np.zeros(m)
+        line_k = np.zeros(m, dtype=np.int64)
+        result = K.read_ngrams(
+            buf, pos, k, k == order, word_keys, word_ids, blob, offsets, bos, eos,
+            r, prob_k, backoff_k, line_k,
+        )  # fmt: skip
+        pos = check(k, result)
+        rows.append(r)
+        probs.append(prob_k)
+        backoffs.append(backoff_k)
+        line_at.append(line_k)
+    expect_header(pos, "\\end\\", "the file ends without \\end\\ (truncated)")
+    return ArpaFile(
+        spath, data, order, blob, offsets, word_keys, word_ids, uni_prob, uni_backoff,
+        rows, probs, backoffs, line_at, bos, eos, unk,
+    )  # fmt: skip
+
+
+# -- the token LM's reading: words to token ids --------------------------------
+
+
+def _first_duplicate_row(rows: IntArray) -> int:
+    """Index of the first row (in order) equal to an earlier one, or -1."""
+    if rows.shape[0] < 2:
+        return -1
+    order = np.lexsort(rows.T[::-1])
+    srt = rows[order]
+    same = (srt[1:] == srt[:-1]).all(axis=1)
+    if not same.any():
+        return -1
+    later = np.maximum(order[1:][same], order[:-1][same])
+    return int(later.min())
 
 
 def _read_arpa(
@@ -123,92 +385,10 @@ def _read_arpa(
     vocab_size: int | None,
     blank: int | None,
 ) -> ArpaModel:
-    spath = os.fspath(path)
-    try:
-        with open(spath, encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except OSError as err:
-        raise DataError(f"cannot read the ARPA file: {err.strerror}", path=spath) from None
-    except UnicodeDecodeError as err:
-        raise DataError(f"not a UTF-8 text file ({err.reason})", path=spath) from None
+    arpa = parse_arpa(path, reader="NGramLM.from_arpa")
+    words = arpa.words()
+    uni_lines = arpa.line_at[0]
 
-    def fail(line_no: int, message: str) -> DataError:
-        return DataError(f"line {line_no}: {message}", path=spath)
-
-    # --- structure: header, counts, sections -------------------------------------
-    i = 0
-    while i < len(lines) and lines[i].strip() != "\\data\\":
-        i += 1
-    if i == len(lines):
-        raise fail(len(lines), "no \\data\\ header found before the end of the file")
-    i += 1
-    declared: list[int] = []
-    while i < len(lines):
-        text = lines[i].strip()
-        if text.startswith("ngram "):
-            lhs, eq, rhs = text[6:].partition("=")
-            try:
-                k, c = int(lhs), int(rhs)
-            except ValueError:
-                raise fail(i + 1, f"expected 'ngram N=COUNT', got {text!r}") from None
-            if not eq or k != len(declared) + 1 or c < 0:
-                raise fail(i + 1, f"expected 'ngram {len(declared) + 1}=COUNT', got {text!r}")
-            declared.append(c)
-        elif text:
-            break
-        i += 1
-    if not declared:
-        raise fail(min(i + 1, len(lines)), "no 'ngram N=COUNT' lines after \\data\\")
-    order = len(declared)
-
-    raw: list[list[tuple[int, float, list[str], float]]] = []  # (line, logp10, words, bo10)
-    for k in range(1, order + 1):
-        while i < len(lines) and not lines[i].strip():
-            i += 1
-        if i == len(lines):
-            raise fail(len(lines), f"the file ends before the \\{k}-grams: section (truncated)")
-        if lines[i].strip() != f"\\{k}-grams:":
-            raise fail(i + 1, f"expected '\\{k}-grams:', got '{lines[i].strip()}'")
-        i += 1
-        section: list[tuple[int, float, list[str], float]] = []
-        while i < len(lines):
-            text = lines[i].strip()
-            if not text or text.startswith("\\"):
-                break
-            fields = text.split()
-            if len(fields) not in (k + 1, k + 2):
-                raise fail(
-                    i + 1,
-                    f"a {k}-gram line needs a log10 probability, {k} words and an optional "
-                    f"backoff; got {len(fields)} fields",
-                )
-            if len(fields) == k + 2 and k == order:
-                raise fail(i + 1, f"a {k}-gram of the highest order cannot have a backoff")
-            p = _parse_float(fields[0], "log10 probability", spath, i + 1)
-            b = (
-                _parse_float(fields[k + 1], "log10 backoff", spath, i + 1)
-                if len(fields) == k + 2
-                else 0.0
-            )
-            section.append((i + 1, p, fields[1 : k + 1], b))
-            i += 1
-        if len(section) != declared[k - 1]:
-            where = i + 1 if i < len(lines) else len(lines)
-            raise fail(
-                where,
-                f"the \\{k}-grams: section has {len(section)} entries but \\data\\ declares "
-                f"ngram {k}={declared[k - 1]}",
-            )
-        raw.append(section)
-    while i < len(lines) and not lines[i].strip():
-        i += 1
-    if i == len(lines):
-        raise fail(len(lines), "the file ends without \\end\\ (truncated)")
-    if lines[i].strip() != "\\end\\":
-        raise fail(i + 1, f"expected '\\end\\', got '{lines[i].strip()}'")
-
-    # --- vocabulary -----------------------------------------------------------
-    max_id_line = 0
     if isinstance(vocab, Vocabulary):
         word_ids: dict[str, int] | None = {w: j for j, w in enumerate(vocab.labels)}
         size = len(vocab) if vocab_size is None else vocab_size
@@ -219,12 +399,11 @@ def _read_arpa(
         blank_id = 0 if blank is None else blank
     elif vocab is None:
         word_ids = None
-        max_id, max_id_line = -1, 0
-        for line_no, _, ws, _ in raw[0]:
-            w = ws[0]
-            if w not in _MARKERS and w.isdigit() and int(w) > max_id:
-                max_id, max_id_line = int(w), line_no
         blank_id = 0 if blank is None else blank
+        max_id, max_at = -1, 0
+        for i, w in enumerate(words):
+            if w not in _MARKERS and w.isdigit() and int(w) > max_id:
+                max_id, max_at = int(w), i
         size = vocab_size if vocab_size is not None else max(max_id, blank_id) + 1
     else:
         raise InputTypeError(
@@ -236,56 +415,33 @@ def _read_arpa(
     if blank_id >= size:
         raise InputValueError(f"blank must be in [0, {size}), got {blank_id}")
     eos, bos, unk = size, size + 1, size + 2
-    listed: set[int] = set()
 
-    def word_id(w: str, line_no: int) -> int:
-        if w == "<s>":
-            return bos
-        if w == "</s>":
-            return eos
-        if w == "<unk>":
-            return unk
+    ids = np.empty(len(words), dtype=np.int64)
+    for i, w in enumerate(words):
+        if w in _MARKERS:
+            ids[i] = {"<s>": bos, "</s>": eos, "<unk>": unk}[w]
+            continue
         j = (int(w) if w.isdigit() else -2) if word_ids is None else word_ids.get(w, -2)
         if not 0 <= j < size or j == blank_id:
             what = "the blank" if j == blank_id else "not in the vocabulary"
-            raise fail(line_no, f"unknown word {w!r} ({what})")
-        return j
+            raise arpa.fail(int(uni_lines[i]), f"unknown word {w!r} ({what})")
+        ids[i] = j
 
-    grams: list[IntArray] = []
-    logp: list[FloatArray] = []
-    logbo: list[FloatArray] = []
-    seen: set[tuple[int, ...]] = set()
-    for k, section in enumerate(raw, start=1):
-        rows: list[list[int]] = []
-        ps: list[float] = []
-        bs: list[float] = []
-        for line_no, p, ws, b in section:
-            row = [word_id(w, line_no) for w in ws]
-            if bos in row[1:]:
-                raise fail(line_no, "<s> can only be the first word of an n-gram")
-            if eos in row[:-1]:
-                raise fail(line_no, "</s> can only be the last word of an n-gram")
-            if k == 1:
-                listed.add(row[0])
-            else:
-                missing = next((w for w, j in zip(ws, row) if j not in listed), None)
-                if missing is not None:
-                    raise fail(line_no, f"word {missing!r} is not in the 1-grams")
-            if p > 0.0:
-                raise fail(line_no, f"a log10 probability must be <= 0, got {p}")
-            key = tuple(row)
-            if key in seen:
-                raise fail(line_no, f"duplicate {k}-gram {' '.join(ws)!r}")
-            seen.add(key)
-            rows.append(row)
-            ps.append(-math.inf if row == [bos] else p * _LN10)
-            bs.append(b * _LN10)
-        grams.append(np.array(rows, dtype=np.int64).reshape(len(rows), k))
-        logp.append(np.array(ps, dtype=np.float64))
-        logbo.append(np.array(bs, dtype=np.float64))
-    for marker, wid in (("<s>", bos), ("</s>", eos)):
-        if wid not in listed:
-            raise fail(raw[0][0][0] - 1 if raw[0] else 1, f"the 1-grams have no {marker}")
+    grams: list[IntArray] = [ids[:, None]]
+    logp: list[FloatArray] = [np.where(ids == bos, -math.inf, arpa.uni_prob * _LN10)]
+    logbo: list[FloatArray] = [arpa.uni_backoff * _LN10]
+    for k, (rows, p, b, at) in enumerate(
+        zip(arpa.rows, arpa.prob, arpa.backoff, arpa.line_at[1:]), start=2
+    ):
+        g = ids[rows]
+        dup = _first_duplicate_row(g)
+        if dup >= 0:
+            text = " ".join(words[w] for w in rows[dup].tolist())
+            raise arpa.fail(int(at[dup]), f"duplicate {k}-gram {text!r}")
+        grams.append(g)
+        logp.append(p * _LN10)
+        logbo.append(b * _LN10)
+    order = arpa.order
     if order == 1:  # a unigram model: add an empty bigram level so <s> is a context
         order = 2
         grams.append(np.zeros((0, 2), dtype=np.int64))
@@ -293,4 +449,5 @@ def _read_arpa(
         logbo.append(np.zeros(0))
     entries = _with_unk(_Entries(grams, logp, logbo), size)
     open_vocab = vocab is None and vocab_size is None
+    max_id_line = arpa.line(int(uni_lines[max_at])) if open_vocab and max_id >= 0 else 0
     return ArpaModel(order, size, blank_id, entries, open_vocab, max_id_line)
