@@ -7,11 +7,13 @@ Prints, for one run on this machine:
 * the cost of each stage per utterance, in milliseconds, over the same
   utterances, with peers where one exists: espeak-ng with a pristine library per
   utterance (what ctckit does, for exact determinism) against one long-lived
-  engine; ctckit's polyphase resampler against ``scipy.signal.resample_poly``.
+  engine; ctckit's polyphase resampler against ``scipy.signal.resample_poly``;
+  the phoneme times (closures, vowel onsets, frames), the word spans, and the
+  lexicon (per word and accent).
 
 Usage::
 
-    python benchmarks/bench_synth.py [--utterances 400] [--stages 60]
+    python benchmarks/bench_synth.py [--utterances 400] [--stages 60] [--lexicon-words 400]
 """
 
 from __future__ import annotations
@@ -23,15 +25,18 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from ctckit.data import _espeak
+from ctckit.data._lexicon import build_lexicon, isolated_pronunciations
+from ctckit.data._text import VOCABULARY
+from ctckit.data._timing import frame_spans, label_spans, segments, word_of_labels
 from ctckit.data.synth import (
+    ACCENTS,
     SAMPLE_RATE,
-    _labels,
-    _segments,
     _synthesize,
     _write,
     make_corpus,
@@ -109,8 +114,24 @@ def stages(n: int) -> None:
     add("espeak-ng, pristine library per utterance (ctckit)", pristine,
         f"{long_lived / pristine:.2f}x the time of one long-lived engine")  # fmt: skip
     add("espeak-ng, one long-lived engine (peer, not deterministic)", long_lived)
-    add("labels from phoneme events", _best(
-        lambda: [_labels(_segments(r.phonemes, r.starts, r.audio.size), 22050) for r in synths]))  # fmt: skip
+    add("labels from phoneme events", _best(lambda: [label_spans(
+        segments(r.phonemes, r.starts, r.audio.size), r.audio.size, 22050) for r in synths]))  # fmt: skip
+
+    def times() -> list[object]:
+        out = []
+        for r, s in zip(synths, specs):
+            segs = segments(r.phonemes, r.starts, r.audio.size, r.word_of, r.audio)
+            labels = label_spans(segs, r.audio.size, 22050)
+            lead = int(s.lead_s * SAMPLE_RATE)
+            out.append(frame_spans([lab.start for lab in labels], 22050, lead, 10**6))
+        return out
+
+    add("phoneme times (closures, vowel onsets, frames)", _best(times))
+    lexicon = build_lexicon([w for s in specs for w in s.words], ACCENTS)
+    labelled = [label_spans(segments(r.phonemes, r.starts, r.audio.size, r.word_of, r.audio),
+                            r.audio.size, 22050) for r in synths]  # fmt: skip
+    add("word spans (split by events and lexicon)", _best(
+        lambda: [word_of_labels(lab, s.words, lexicon) for lab, s in zip(labelled, specs)]))  # fmt: skip
     ours = _best(lambda: [resample(w, 22050, SAMPLE_RATE) for w in waves])
     try:
         from scipy.signal import resample_poly
@@ -126,14 +147,13 @@ def stages(n: int) -> None:
         add("resample 22050 -> 16000 (ctckit)", ours, "scipy not installed")
     add("MFCC (ctckit.features.mfcc, 1 thread)",
         _best(lambda: [mfcc(torch.from_numpy(w), SAMPLE_RATE) for w in resampled]))  # fmt: skip
-    add("whole utterance in memory (_synthesize)", _best(lambda: [_synthesize(s) for s in specs]))
-    utterances = [_synthesize(s) for s in specs]
+    add("whole utterance in memory (_synthesize)",
+        _best(lambda: [_synthesize(s, lexicon) for s in specs]))  # fmt: skip
+    utterances = [_synthesize(s, lexicon) for s in specs]
     with tempfile.TemporaryDirectory() as root:
-        for part in ("train/mfcc", "train/transcript"):
-            os.makedirs(os.path.join(root, part))
-        write = _best(lambda: [_write(__import__("pathlib").Path(root), s, u)
-                               for s, u in zip(specs, utterances)], repeat=1)  # fmt: skip
-    add("atomic writes, 2 files with fsync", write)
+        write = _best(lambda: [_write(Path(root), s, u) for s, u in zip(specs, utterances)],
+                      repeat=1)  # fmt: skip
+    add("atomic writes, 5 files with fsync", write)
     print(
         f"\nStages over {n} utterances ({seconds:.1f} s of audio), ms per utterance (best of 3):\n"
     )
@@ -141,6 +161,13 @@ def stages(n: int) -> None:
     print("|---|---:|---:|---|")
     for name, total, note in rows:
         print(f"| {name} | {1000 * total / n:.2f} | {seconds / total:.0f} | {note} |")
+
+
+def lexicon_cost(n_words: int) -> None:
+    words = list(VOCABULARY[:n_words])
+    total = _best(lambda: [isolated_pronunciations(words, accent) for accent in ACCENTS], 1)
+    print(f"\nlexicon: {n_words} words x {len(ACCENTS)} accents in {total:.2f} s, "
+          f"{1000 * total / (n_words * len(ACCENTS)):.2f} ms per word and accent")  # fmt: skip
 
 
 def corpus(n: int) -> None:
@@ -158,10 +185,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--utterances", type=int, default=400)
     parser.add_argument("--stages", type=int, default=60)
+    parser.add_argument("--lexicon-words", type=int, default=400)
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}, cpus: {os.cpu_count()}\n")
     corpus(args.utterances)
     stages(args.stages)
+    lexicon_cost(args.lexicon_words)
     print(f"\nload average after: {os.getloadavg()}")
 
 

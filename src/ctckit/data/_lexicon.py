@@ -16,8 +16,9 @@ words in sorted order.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ctckit.data._espeak import synthesize
 from ctckit.data._timing import label_spans, segments
@@ -94,6 +95,7 @@ def build_lexicon(
     words: Iterable[str],
     accents: Sequence[str],
     known: Mapping[str, Sequence[tuple[str, ...]]] | None = None,
+    map_accents: Callable[..., Iterable[dict[str, tuple[str, ...]]]] = map,
 ) -> Lexicon:
     """Pronounce ``words`` with every accent and keep the distinct pronunciations.
 
@@ -102,6 +104,8 @@ def build_lexicon(
         accents: espeak-ng voices, in the order their pronunciations are listed.
         known: Entries already made (by the same generator); their words are
             not spoken again.
+        map_accents: ``map`` or an executor's ``map``: how the accents are
+            spoken (in order), e.g. in worker processes.
 
     Returns:
         The :data:`Lexicon` of ``words``, sorted by word.
@@ -109,7 +113,8 @@ def build_lexicon(
     known = known or {}
     wanted = sorted(set(words))
     todo = [w for w in wanted if w not in known]
-    per_accent = [isolated_pronunciations(todo, accent) for accent in accents] if todo else []
+    speak = functools.partial(isolated_pronunciations, todo)
+    per_accent = list(map_accents(speak, accents)) if todo else []
     lexicon: Lexicon = {}
     for word in wanted:
         if word in known:

@@ -70,7 +70,8 @@ _VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH",
 _ONSET_HOP = 55  # 2.5 ms at 22050 Hz
 _ONSET_WINDOW = 221  # 10 ms
 _MIN_SONORANT = 331  # 15 ms: what the consonant keeps at least
-_BOUNDARY_COST = 10.0  # a word boundary away from espeak-ng's word events, or one missed
+_HANN = np.hanning(_ONSET_WINDOW)
+_BINS = np.arange(129, dtype=np.float64)
 
 
 class Segment(NamedTuple):
@@ -101,14 +102,16 @@ def _closure_start(audio: npt.NDArray[np.int16], previous: int, start: int) -> i
 
 def _onset_features(audio: npt.NDArray[np.int16], start: int, end: int) -> npt.NDArray[np.float64]:
     """Log energy and log spectral centroid (standardised), a row per 2.5 ms of ``[start, end)``."""
-    centres = np.arange(start, end, _ONSET_HOP)
     half = _ONSET_WINDOW // 2
-    padded = np.pad(audio.astype(np.float64), half)
-    frames = padded[centres[:, None] + np.arange(_ONSET_WINDOW)[None, :]]
-    power = np.abs(np.fft.rfft(frames * np.hanning(_ONSET_WINDOW), 512)) ** 2
-    bins = np.arange(power.shape[1], dtype=np.float64)
+    lo = max(start - half, 0)
+    piece = audio[lo : end + _ONSET_WINDOW].astype(np.float64)
+    piece = np.pad(piece, (half - (start - lo), _ONSET_WINDOW))  # centre 0 is sample ``start``
+    centres = np.arange(0, end - start, _ONSET_HOP)
+    frames = piece[centres[:, None] + np.arange(_ONSET_WINDOW)[None, :]]
+    power = np.abs(np.fft.rfft(frames * _HANN, 256)) ** 2
     total = power.sum(axis=1) + 1e-9
-    features = np.stack([np.log(total), np.log((power * bins).sum(axis=1) / total + 1.0)], axis=1)
+    centroid = power @ _BINS / total
+    features = np.stack([np.log(total), np.log(centroid + 1.0)], axis=1)
     spread = features.std(axis=0)
     out: npt.NDArray[np.float64] = (features - features.mean(axis=0)) / np.where(
         spread > 0, spread, 1.0
@@ -269,6 +272,40 @@ def frame_spans(
     return spans
 
 
+def _distance(symbols: Sequence[str], pronunciations: Sequence[Sequence[str]]) -> int:
+    return min(Levenshtein.distance(symbols, p) for p in pronunciations)
+
+
+def _split(
+    symbols: Sequence[str],
+    words: Sequence[str],
+    pronunciations: Mapping[str, Sequence[Sequence[str]]],
+) -> tuple[float, list[int]]:
+    """Cut ``symbols`` into one non-empty run per word, nearest to their pronunciations.
+
+    Returns the summed edit distance and the run lengths.
+    """
+    size, count = len(symbols), len(words)
+    best = np.full((count + 1, size + 1), np.inf)
+    back = np.zeros((count + 1, size + 1), np.int64)
+    best[0, 0] = 0.0
+    for w, word in enumerate(words):
+        rest = count - w - 1  # the later words need a symbol each
+        for i in range(w, size - rest):
+            if not np.isfinite(best[w, i]):
+                continue
+            for end in range(i + 1, size - rest + 1) if rest else (size,):
+                total = best[w, i] + _distance(symbols[i:end], pronunciations[word])
+                if total < best[w + 1, end]:
+                    best[w + 1, end], back[w + 1, end] = total, i
+    lengths, end = [], size
+    for w in range(count, 0, -1):
+        start = int(back[w, end])
+        lengths.append(end - start)
+        end = start
+    return float(best[count, size]), lengths[::-1]
+
+
 def word_of_labels(
     labels: Sequence[Label],
     words: Sequence[str],
@@ -277,9 +314,10 @@ def word_of_labels(
     """The index in ``words`` of each label (``-1`` for ``SIL``).
 
     The non-``SIL`` labels are cut into ``len(words)`` non-empty runs, one per
-    word in order: a cut falls where espeak-ng starts a word event (unless
-    two words share one event); among the cuts that honour the events, the
-    runs nearest (in edit distance) to a pronunciation of their words win.
+    word in order. Every cut between espeak-ng's word events is kept; a word
+    event that holds several words (two words spoken as one dictionary
+    entry, or a word whose own event espeak-ng dropped) is cut where its
+    runs come nearest (in edit distance) to the words' pronunciations.
 
     Args:
         labels: Output of :func:`label_spans`.
@@ -295,43 +333,68 @@ def word_of_labels(
     """
     spoken = [i for i, label in enumerate(labels) if label.symbol != "SIL"]
     symbols = [labels[i].symbol for i in spoken]
-    size, n_words = len(symbols), len(words)
-    if size < n_words:
-        raise InputValueError(f"{size} phonemes cannot spell the {n_words} words {list(words)}")
+    if len(symbols) < len(words):
+        raise InputValueError(
+            f"{len(symbols)} phonemes cannot spell the {len(words)} words {list(words)}"
+        )
     missing = [w for w in words if not pronunciations.get(w)]
     if missing:
         raise InputValueError(f"no pronunciation for the words {missing}")
-    groups = [labels[i].group for i in spoken]
-    new_group = [i > 0 and groups[i] != groups[i - 1] for i in range(size)]
-    starts_before = np.concatenate([[0], np.cumsum(new_group)])  # event starts in symbols[:i]
-    best = np.full((n_words + 1, size + 1), np.inf)
-    back = np.zeros((n_words + 1, size + 1), np.int64)
-    best[0, 0] = 0.0
-    for w, word in enumerate(words):
-        prons = pronunciations[word]
-        longest = max(len(p) for p in prons) + 3
-        rest = n_words - w - 1  # the later words need a symbol each
-        for i in range(size - rest):
-            if not np.isfinite(best[w, i]):
-                continue
-            cut = _BOUNDARY_COST if i > 0 and not new_group[i] else 0.0
-            lengths = range(1, min(longest, size - rest - i) + 1) if rest else [size - i]
-            for n in lengths:
-                chunk = symbols[i : i + n]
-                distance = min(Levenshtein.distance(chunk, p) for p in prons)
-                missed = starts_before[i + n] - starts_before[i + 1]  # events inside the run
-                total = best[w, i] + cut + distance + _BOUNDARY_COST * missed
-                if total < best[w + 1, i + n]:
-                    best[w + 1, i + n] = total
-                    back[w + 1, i + n] = i
+    groups: list[list[str]] = []  # the symbols of each word event, in order
+    previous = None
+    for i in spoken:
+        if labels[i].group != previous or not groups:
+            groups.append([])
+        previous = labels[i].group
+        groups[-1].append(labels[i].symbol)
+    lengths = _group_split(groups, words, pronunciations)
+    if lengths is None:  # more word events than words: cut by pronunciation alone
+        lengths = _split(symbols, words, pronunciations)[1]
     owner = [-1] * len(labels)
-    end = size
-    for w in range(n_words, 0, -1):
-        start = int(back[w, end])
-        for i in range(start, end):
-            owner[spoken[i]] = w - 1
-        end = start
+    position = 0
+    for w, length in enumerate(lengths):
+        for i in spoken[position : position + length]:
+            owner[i] = w
+        position += length
     return owner
+
+
+def _group_split(
+    groups: Sequence[Sequence[str]],
+    words: Sequence[str],
+    pronunciations: Mapping[str, Sequence[Sequence[str]]],
+) -> list[int] | None:
+    """Run lengths that keep every cut between ``groups``; ``None`` if groups outnumber words.
+
+    Each group takes one or more consecutive words (a dynamic programme over
+    groups); the words of a group are split by :func:`_split`.
+    """
+    n_groups, n_words = len(groups), len(words)
+    if n_groups > n_words:
+        return None
+    if n_groups == n_words:
+        return [len(g) for g in groups]
+    best = np.full((n_groups + 1, n_words + 1), np.inf)
+    back: dict[tuple[int, int], tuple[int, list[int]]] = {}
+    best[0, 0] = 0.0
+    for g, group in enumerate(groups):
+        later = n_groups - g - 1  # the later groups need a word each
+        for j in range(g, n_words - later):
+            if not np.isfinite(best[g, j]):
+                continue
+            for k in range(1, min(len(group), n_words - later - j) + 1):
+                cost, lengths = _split(group, words[j : j + k], pronunciations)
+                if best[g, j] + cost < best[g + 1, j + k]:
+                    best[g + 1, j + k] = best[g, j] + cost
+                    back[(g + 1, j + k)] = (j, lengths)
+    if not np.isfinite(best[n_groups, n_words]):
+        return None
+    out: list[int] = []
+    j = n_words
+    for g in range(n_groups, 0, -1):
+        j, lengths = back[(g, j)]
+        out[:0] = lengths
+    return out
 
 
 def word_spans(

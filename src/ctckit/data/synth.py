@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import csv
 import functools
 import io
@@ -835,35 +836,39 @@ def make_corpus(
             if not folder.is_dir():
                 folder.mkdir(parents=True, exist_ok=True)
     specs = [utterance_spec(seed, p, i) for p in PARTITIONS for i in range(counts[p])]
-    lexicon = _update_lexicon(out, (w for spec in specs for w in spec.words))
     todo = [(s.partition, s.index) for s in specs if not _is_done(out, s)]
     # A worker process costs seconds to start (it imports torch): one per
     # _PER_WORKER utterances at most, so small corpora stay in this process.
     n_workers = min(workers or os.cpu_count() or 1, max(1, len(todo) // _PER_WORKER))
-    bar = tqdm(total=len(todo), disable=not progress, unit="utt", desc="synthesising")
     audio_seconds = 0.0
-    try:
-        if n_workers == 1:
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if n_workers > 1:
+            method = (
+                "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+            )
+            pool = stack.enter_context(
+                concurrent.futures.ProcessPoolExecutor(
+                    n_workers, mp_context=multiprocessing.get_context(method),
+                    initializer=_init_worker,
+                )
+            )  # fmt: skip
+        lexicon = _update_lexicon(out, [w for s in specs for w in s.words], pool)
+        bar = stack.enter_context(
+            tqdm(total=len(todo), disable=not progress, unit="utt", desc="synthesising")
+        )
+        if pool is None:
             for chunk in _chunks(todo, chunk_size):
                 audio_seconds += _work(str(out), seed, chunk, lexicon)
                 bar.update(len(chunk))
         else:
-            method = (
-                "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            )
-            context = multiprocessing.get_context(method)
-            with concurrent.futures.ProcessPoolExecutor(
-                n_workers, mp_context=context, initializer=_init_worker
-            ) as pool:
-                futures = {
-                    pool.submit(_work, str(out), seed, chunk, lexicon): len(chunk)
-                    for chunk in _chunks(todo, chunk_size)
-                }
-                for future in concurrent.futures.as_completed(futures):
-                    audio_seconds += future.result()
-                    bar.update(futures[future])
-    finally:
-        bar.close()
+            futures = {
+                pool.submit(_work, str(out), seed, chunk, lexicon): len(chunk)
+                for chunk in _chunks(todo, chunk_size)
+            }
+            for future in concurrent.futures.as_completed(futures):
+                audio_seconds += future.result()
+                bar.update(futures[future])
     _write_manifest(out, seed, counts)
     wall = time.perf_counter() - start_time
     return CorpusInfo(
@@ -878,11 +883,16 @@ def make_corpus(
     )
 
 
-def _update_lexicon(root: Path, words: Iterator[str] | Sequence[str]) -> Lexicon:
-    """The lexicon of ``words``: read from ``root/lexicon.txt``, completed, written if changed."""
+def _update_lexicon(
+    root: Path, words: Sequence[str], pool: concurrent.futures.Executor | None
+) -> Lexicon:
+    """The lexicon of ``words``: read from ``root/lexicon.txt``, completed, written if changed.
+
+    The accents are spoken in ``pool`` when one is given.
+    """
     path = root / LEXICON_FILE
     known = read_lexicon(path) if path.exists() else {}
-    lexicon = build_lexicon(words, ACCENTS, known=known)
+    lexicon = build_lexicon(words, ACCENTS, known=known, map_accents=pool.map if pool else map)
     _write_if_changed(path, lexicon_text(lexicon).encode("utf-8"))
     return lexicon
 
