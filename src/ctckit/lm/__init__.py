@@ -7,7 +7,9 @@
   (interpolated modified Kneser-Ney, Witten-Bell);
 * :mod:`ctckit.lm.arpa`: reading and writing the ARPA format;
 * :mod:`ctckit.lm.words`: :class:`WordNGramLM`, a word n-gram store in flat
-  hash tables that Numba kernels query, scored exactly like KenLM.
+  hash tables that Numba kernels query, scored exactly like KenLM;
+* :mod:`ctckit.lm.lexicon`: :class:`Lexicon`, pronunciations in a model's
+  tokens and their token trie.
 
 Example:
     >>> from ctckit.lm import NGramLM
@@ -17,8 +19,17 @@ Example:
 
 from __future__ import annotations
 
+from ctckit.lm.lexicon import Lexicon
 from ctckit.lm.ngram import NGramLM
 from ctckit.lm.tables import LanguageModel, LanguageModelBase, LMTables, compile_lm
 from ctckit.lm.words import WordNGramLM
 
-__all__ = ["LMTables", "LanguageModel", "LanguageModelBase", "NGramLM", "WordNGramLM", "compile_lm"]
+__all__ = [
+    "LMTables",
+    "LanguageModel",
+    "LanguageModelBase",
+    "Lexicon",
+    "NGramLM",
+    "WordNGramLM",
+    "compile_lm",
+]
