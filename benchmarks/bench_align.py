@@ -50,7 +50,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ctckit.align import align_long, forced_align  # noqa: E402
+from ctckit.align import forced_align
 
 BATCH, TIME, TOKENS, VOCAB = 32, 1000, 150, 41
 
@@ -169,7 +169,12 @@ def bench_batch(name: str, data: dict, args: argparse.Namespace) -> list[str]:
     lp, tg = data["lp"], data["tg"]
     lens, tlens = data["lens"], data["tlens"]
     x = torch.from_numpy(lp)
-    ctc_args = (x.transpose(0, 1), torch.from_numpy(tg), torch.from_numpy(lens), torch.from_numpy(tlens))
+    ctc_args = (
+        x.transpose(0, 1),
+        torch.from_numpy(tg),
+        torch.from_numpy(lens),
+        torch.from_numpy(tlens),
+    )
     runs = {
         "ctckit 1 thread": lambda: forced_align(lp, tg, lens, tlens, num_threads=1),
         "ctckit 2 threads": lambda: forced_align(lp, tg, lens, tlens, num_threads=2),
@@ -278,8 +283,12 @@ def bench_long(post, bands: list[int]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--posteriors", type=Path, default=None, help=".npz from bench_align_posteriors.py")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--posteriors", type=Path, default=None, help=".npz from bench_align_posteriors.py"
+    )
     p.add_argument("--torchaudio-python", default=None, help="python of a venv with torchaudio")
     p.add_argument("--ctcseg-python", default=None, help="python of a venv with ctc-segmentation")
     p.add_argument("--rounds", type=int, default=3)

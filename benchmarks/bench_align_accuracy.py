@@ -36,9 +36,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_align_posteriors import Posteriors, compute, load  # noqa: E402
+from bench_align_posteriors import Posteriors, compute, load
 
-from ctckit.align import align  # noqa: E402
+from ctckit.align import align
 
 MS_PER_FRAME = 10  # one MFCC frame
 
@@ -109,17 +109,25 @@ def summary(name: str, err: np.ndarray) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--checkpoint", type=Path, default=None)
     p.add_argument("--data", type=Path, default=None)
     p.add_argument("--split", default="dev")
-    p.add_argument("--posteriors", type=Path, default=None, help=".npz from bench_align_posteriors.py")
+    p.add_argument(
+        "--posteriors", type=Path, default=None, help=".npz from bench_align_posteriors.py"
+    )
     p.add_argument("--limit", type=int, default=None)
     args = p.parse_args(argv)
     if args.posteriors is None and (args.checkpoint is None or args.data is None):
         p.error("give --posteriors, or --checkpoint and --data")
     t0 = time.perf_counter()
-    post = load(args.posteriors) if args.posteriors else compute(args.checkpoint, args.data, args.split, args.limit)
+    post = (
+        load(args.posteriors)
+        if args.posteriors
+        else compute(args.checkpoint, args.data, args.split, args.limit)
+    )
     if post.truth is None:
         p.error(f"the corpus has no {args.split} alignment files (true phoneme times)")
     n_labels = sum(len(t) for t in post.targets)
@@ -141,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         starts = span_starts(post, lambda x, a=a: x - a * prior)[0]
         print(summary(f"prior-normalised, a={a:g}", errors_ms(post, starts)))
     print(summary("uniform segmentation", errors_ms(post, uniform_starts(post))))
-    print("\n| spans | confidence | mean | share within 40 ms | ECE vs 40 ms | share within 20 ms | ECE vs 20 ms |")
+    print(
+        "\n| spans | confidence | mean | share within 40 ms | ECE vs 40 ms | share within 20 ms | ECE vs 20 ms |"
+    )
     print("|:--|:--|--:|--:|--:|--:|--:|")
     for pen, e in ((0.0, err), (30.0, best)):
         for name in ("posterior", "frame"):

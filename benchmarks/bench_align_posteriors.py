@@ -54,7 +54,9 @@ def compute(checkpoint: Path, root: Path, split: str, limit: int | None = None,
                          in_features=int(config["in_features"]))  # fmt: skip
     load_checkpoint(checkpoint, model=model)
     model.eval()
-    data = PhonemeDataset(root, split, hw3p2_vocabulary(), normalize=bool(config.get("normalize", False)))
+    data = PhonemeDataset(
+        root, split, hw3p2_vocabulary(), normalize=bool(config.get("normalize", False))
+    )
     n = len(data) if limit is None else min(limit, len(data))
     adir = alignment_dir(root, split)
     ids, lps, tgs, truth, mlens = [], [], [], [], []
@@ -111,7 +113,9 @@ def load(path: Path) -> Posteriors:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--split", default="dev")

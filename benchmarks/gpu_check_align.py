@@ -26,14 +26,14 @@ import torch
 from ctckit.align import forced_align
 
 
-def batch(rng: np.random.Generator, b: int, t: int, l: int, v: int, dtype, wild: bool):
+def batch(rng: np.random.Generator, b: int, t: int, n_tok: int, v: int, dtype, wild: bool):
     x = rng.normal(size=(b, t, v)) * rng.choice([0.5, 3.0])
     lp = torch.from_numpy(x).log_softmax(-1).to(dtype)
-    tg = rng.integers(1, v, size=(b, l))
+    tg = rng.integers(1, v, size=(b, n_tok))
     tg[:, 1::7] = tg[:, 0::7][:, : tg[:, 1::7].shape[1]]  # some repeats
     if wild:
         tg[:, 0] = -1
-    tlens = rng.integers(0, l + 1, size=b)
+    tlens = rng.integers(0, n_tok + 1, size=b)
     lens = np.minimum(t, 2 * tlens + rng.integers(1, t + 1, size=b))
     return lp, tg, lens, tlens
 
@@ -59,7 +59,8 @@ def check(args: argparse.Namespace) -> int:
             bad += 1
             continue
         gpu = forced_align(lp.to(args.device), tg, lens, tlens, backend="torch", **kw)
-        assert gpu[0].device.type == args.device and gpu[1].dtype == dtype
+        assert gpu[0].device.type == args.device
+        assert gpu[1].dtype == dtype
         lab_c, sc_c = cpu[0].numpy(), cpu[1].double().numpy()
         lab_g, sc_g = gpu[0].cpu().numpy(), gpu[1].double().cpu().numpy()
         if dtype == torch.float64:
@@ -93,14 +94,14 @@ def timing(args: argparse.Namespace) -> None:
     sizes = [(32, 1000, 150)] + ([] if args.quick else [(256, 1000, 150), (32, 4000, 600)])
     print(f"| batch | T | tokens | torch on {args.device} ms | Numba CPU 1 thread ms | ratio |")
     print("|--:|--:|--:|--:|--:|--:|")
-    for b, t, l in sizes:
+    for b, t, n_tok in sizes:
         x = torch.from_numpy(rng.normal(size=(b, t, 41)) * 3).log_softmax(-1).float()
-        tg = rng.integers(1, 41, size=(b, l))
+        tg = rng.integers(1, 41, size=(b, n_tok))
         xg = x.to(args.device)
         gpu = best_of(lambda xg=xg, tg=tg: forced_align(xg, tg, backend="torch"), args.repeats,
                       args.device)  # fmt: skip
         cpu = min(_cpu_time(x, tg) for _ in range(2 if args.quick else 3))
-        print(f"| {b} | {t} | {l} | {gpu * 1e3:.1f} | {cpu * 1e3:.1f} | {cpu / gpu:.1f}x |")
+        print(f"| {b} | {t} | {n_tok} | {gpu * 1e3:.1f} | {cpu * 1e3:.1f} | {cpu / gpu:.1f}x |")
 
 
 def _cpu_time(x, tg) -> float:
@@ -111,7 +112,9 @@ def _cpu_time(x, tg) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--quick", action="store_true")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--device", default="cuda", choices=["cuda", "cpu"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -50,7 +52,9 @@ def test_merge_tokens_matches_a_frame_loop(labels, blank, seed) -> None:
 def test_merge_tokens_takes_tensors_and_checks_input() -> None:
     spans = merge_tokens(torch.tensor([1, 1, 0, 2]), torch.log(torch.tensor([0.5, 0.7, 0.9, 1.0])))
     assert spans == [TokenSpan(1, 0, 2, pytest.approx(0.6)), TokenSpan(2, 3, 4, pytest.approx(1.0))]
-    with pytest.raises(InputValueError, match=r"log-probabilities \(<= 0, not NaN\), got scores\[0\]=0.5"):
+    with pytest.raises(
+        InputValueError, match=r"log-probabilities \(<= 0, not NaN\), got scores\[0\]=0.5"
+    ):
         merge_tokens([1, 1], [0.5, 0.7])  # probabilities, not log-probabilities
     with pytest.raises(ShapeError, match=r"both have shape \(T,\), got \(2,\) and \(3,\)"):
         merge_tokens([1, 1], [-1.0, -1.0, -1.0])
@@ -67,7 +71,10 @@ def small(draw: st.DrawFn) -> tuple:
     tokens: list[int] = []
     for _ in range(draw(st.integers(0, time))):
         tok = draw(st.integers(1, vocab - 1))
-        if len(tokens) + 1 + sum(a == b for a, b in zip([*tokens, tok], [*tokens, tok][1:])) <= time:
+        if (
+            len(tokens) + 1 + sum(a == b for a, b in zip([*tokens, tok], [*tokens, tok][1:]))
+            <= time
+        ):
             tokens.append(tok)
     lp = log_softmax(rng.normal(size=(time, vocab)) * draw(st.sampled_from([0.5, 3.0])))
     return lp, tokens
@@ -103,7 +110,7 @@ def test_align_batches_with_lengths_and_both_backends() -> None:
     for spans, tokens, n in zip(out, targets, lengths):
         assert [s.token for s in spans] == tokens
         assert all(0 <= s.start < s.end <= n for s in spans)
-        assert all(a.end <= b.start for a, b in zip(spans, spans[1:]))
+        assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
         assert all(0.0 <= s.confidence <= 1.0 for s in spans)
 
 
@@ -140,15 +147,16 @@ def test_blank_penalty_makes_the_spans_tile_the_frames() -> None:
     plain = align(lp, [[1, 2, 3]])[0]
     assert [(s.start, s.end) for s in plain] == [(2, 3), (5, 6), (8, 9)]
     tiled = align(lp, [[1, 2, 3]], blank_penalty=20.0)[0]
-    assert tiled[0].start == 0 and tiled[-1].end == 12
-    assert all(a.end == b.start for a, b in zip(tiled, tiled[1:]))
+    assert tiled[0].start == 0
+    assert tiled[-1].end == 12
+    assert all(a.end == b.start for a, b in itertools.pairwise(tiled))
     # same as aligning log-probs whose blank column was lowered by hand
     lowered = lp.copy()
     lowered[:, 0] -= 20.0
     assert [(s.start, s.end) for s in align(lowered, [[1, 2, 3]])[0]] == [
         (s.start, s.end) for s in tiled
     ]
-    with pytest.raises(InputValueError, match="blank_penalty must be a finite float >= 0.0"):
+    with pytest.raises(InputValueError, match=r"blank_penalty must be a finite float >= 0\.0"):
         align(lp, [[1]], blank_penalty=-1.0)
     repeats = align(lp, [[1, 1]], blank_penalty=20.0)[0]  # a repeat keeps its blank
     assert repeats[0].end < repeats[1].start

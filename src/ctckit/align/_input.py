@@ -142,10 +142,13 @@ def check_wildcard(wildcard: object, vocab: int) -> int | None:
     return out
 
 
-def needed_frames(cols: npt.NDArray[np.int64], lens: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def needed_frames(
+    cols: npt.NDArray[np.int64], lens: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
     """Frames each target needs: one per token and one blank between equal neighbours."""
     if cols.shape[1] < 2:
-        return lens.copy()
+        copy: npt.NDArray[np.int64] = lens.copy()
+        return copy
     same = cols[:, 1:] == cols[:, :-1]
     inside = np.arange(1, cols.shape[1])[None, :] < lens[:, None]
     out: npt.NDArray[np.int64] = lens + (same & inside).sum(axis=1)

@@ -360,7 +360,7 @@ def exit_bound(lp, n_frames, targets, length, block, opts, exits):  # type: igno
     one token per frame). Computed backwards, one row of blocks at a time.
     """
     vocab = lp.shape[1]
-    n_states = 2 * length + 1
+    2 * length + 1
     n_blocks = max(1, (length + block - 1) // block)
     has = np.zeros((n_blocks, vocab + 1), np.bool_)
     for k in range(length):

@@ -224,11 +224,12 @@ def forced_align(
         ...                       [0.1, 0.1, 0.8]]))
         >>> labels, scores = forced_align(lp, np.array([1, 2]))
         >>> labels.tolist(), round(float(np.exp(scores.sum())), 4)
-        ([0, 1, 2, 2], 0.0448)
+        ([0, 1, 2, 2], 0.1568)
         >>> forced_align(lp, [1, 1, 1, 2])
         Traceback (most recent call last):
         ...
-        ctckit.errors.InputValueError: the utterance: its 4 target token(s) with 2 repeat(s) (each needs a blank between) need 6 frames, but it has 4: 2 frame(s) short
+        ctckit.errors.InputValueError: the utterance: its 4 target token(s) with 2 repeat(s) ...
+        need 6 frames, but it has 4: 2 frame(s) short
     """
     threads = _check_run_options(backend, num_threads)
     p = _prepare(log_probs, targets, input_lengths, target_lengths, blank, wildcard,

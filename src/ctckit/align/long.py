@@ -59,7 +59,8 @@ class LongAlignment:
 
         Example:
             >>> import numpy as np
-            >>> [(s.token, s.start) for s in align_long(np.log(np.full((4, 3), 1 / 3)), [1, 2]).spans()]
+            >>> result = align_long(np.log(np.full((4, 3), 1 / 3)), [1, 2])
+            >>> [(s.token, s.start) for s in result.spans()]
             [(1, 0), (2, 1)]
         """
         return merge_tokens(self.alignment, self.scores, self.blank)
@@ -160,7 +161,9 @@ def align_long(
             f"({2 * length + 1} states); widen the band"
         )
     total = float(scores.astype(np.float64).sum())
-    return LongAlignment(labels, scores, total, bound <= float(info[1]), float(bound), width, p.blank)
+    return LongAlignment(
+        labels, scores, total, bound <= float(info[1]), float(bound), width, p.blank
+    )
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,9 @@ def _runs(labels: npt.NDArray[np.int64], blank: int) -> tuple[npt.NDArray[np.int
 
 
 def _frame_confidence(
-    scores: npt.NDArray[np.floating[Any]], starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+    scores: npt.NDArray[np.floating[Any]],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.float64]:
     """Mean posterior ``exp(score)`` of the frames of each span."""
     if starts.size == 0:
@@ -69,8 +71,9 @@ def merge_tokens(alignment: Any, scores: Any, blank: int = 0) -> list[TokenSpan]
 
     Example:
         >>> import numpy as np
-        >>> merge_tokens([0, 3, 3, 0, 0, 5], np.log([0.9, 0.8, 0.6, 0.9, 0.9, 0.5]))
-        [TokenSpan(token=3, start=1, end=3, confidence=0.7...), TokenSpan(token=5, start=5, end=6, confidence=0.5...)]
+        >>> spans = merge_tokens([0, 3, 3, 0, 0, 5], np.log([0.9, 0.8, 0.6, 0.9, 0.9, 0.5]))
+        >>> [(s.token, s.start, s.end, round(s.confidence, 3)) for s in spans]
+        [(3, 1, 3, 0.7), (5, 5, 6, 0.5)]
     """
     blank_id = check_int(blank, "blank")
     labels = _as_numpy(alignment)
@@ -132,8 +135,9 @@ def align(
       model is of *what* it hears there.
 
     Args:
-        log_probs, targets, input_lengths, target_lengths, blank, wildcard,
-            wildcard_penalty, num_threads, backend: As :func:`forced_align`.
+        log_probs: As :func:`forced_align`, and so are ``targets``,
+            ``input_lengths``, ``target_lengths``, ``blank``, ``wildcard``,
+            ``wildcard_penalty``, ``num_threads`` and ``backend``.
         confidence: ``"posterior"`` or ``"frame"``.
         blank_penalty: Subtracted from the blank's log-probability in every
             frame before aligning (``>= 0``). CTC models emit a label in a
@@ -157,10 +161,12 @@ def align(
         >>> import numpy as np
         >>> lp = np.log(np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.8, 0.1],
         ...                       [0.8, 0.1, 0.1], [0.1, 0.1, 0.8]]))
-        >>> [(s.token, s.start, s.end) for s in align(lp, [1, 2])]
+        >>> spans = align(lp, [1, 2])[0]  # (T, V) input: one utterance
+        >>> [(s.token, s.start, s.end) for s in spans]
         [(1, 1, 3), (2, 4, 5)]
-        >>> round(align(lp, [1, 2])[1].confidence, 3), round(align(lp, [1, 2], confidence="frame")[1].confidence, 3)
-        (0.986, 0.8)
+        >>> frame = align(lp, [1, 2], confidence="frame")[0]
+        >>> round(spans[1].confidence, 3), round(frame[1].confidence, 3)
+        (0.872, 0.8)
     """
     if confidence not in ("posterior", "frame"):
         raise InputValueError(f"confidence must be 'posterior' or 'frame', got {confidence!r}")
