@@ -11,6 +11,7 @@ pytest.importorskip("espeakng_loader")
 
 from ctckit.data._espeak import synthesize
 from ctckit.data._lexicon import (
+    RATE,
     _alone,
     build_lexicon,
     isolated_pronunciations,
@@ -19,6 +20,7 @@ from ctckit.data._lexicon import (
     write_lexicon,
 )
 from ctckit.data._text import VOCABULARY
+from ctckit.data._timing import label_spans, segments
 from ctckit.data.synth import ACCENTS
 from ctckit.errors import DataError
 from ctckit.vocab import HW3P2_LABELS
@@ -33,6 +35,23 @@ def test_batches_pronounce_words_as_alone() -> None:
         batch = isolated_pronunciations(words, accent)
         for word in words:
             assert batch[word] == _alone(word, accent), (accent, word)
+
+
+def test_pronunciations_do_not_depend_on_the_rate() -> None:
+    """The lexicon is spoken at RATE; the corpus at 80 to 230 words per minute."""
+    words = ["water", "the", "little", "measure", "boy", "thirsty", "children", "car"]
+    for accent in ACCENTS:
+        expected = isolated_pronunciations(words, accent)
+        for rate in (80, 175):
+            assert rate != RATE
+            result = synthesize(", ".join(words), accent, rate=rate)
+            assert len(result.words) == len(words)
+            segs = segments(result.phonemes, result.starts, result.audio.size, result.word_of)
+            spoken: list[list[str]] = [[] for _ in words]
+            for label in label_spans(segs, result.audio.size, result.sample_rate):
+                if label.symbol != "SIL":
+                    spoken[label.group].append(label.symbol)
+            assert [tuple(p) for p in spoken] == [expected[w] for w in words], (accent, rate)
 
 
 def test_accents_give_variants_and_homophones_are_kept() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 import json
 import os
@@ -419,6 +420,23 @@ def test_grown_corpus_equals_a_fresh_one(corpus: tuple[Path, CorpusInfo], tmp_pa
     assert grown.written == 10 - 3
     assert _files(tmp_path) == _files(root)  # lexicon, corpus.json and test_order.csv too
     assert (tmp_path / "manifest.csv").read_bytes() == (root / "manifest.csv").read_bytes()
+
+
+#: sha256 of the corpus fixture's files but the MFCCs (floats), per generator version.
+_ANNOTATIONS_SHA256 = {2: "e1ba5bf47a86aaabe2cb7e5d5d64edc71c6c370c0819dd9af240c260ae7505ca"}
+
+
+def test_output_changes_only_with_the_generator_version(corpus: tuple[Path, CorpusInfo]) -> None:
+    """If this fails, the generator's output changed: raise GENERATOR_VERSION (and this hash)."""
+    if _espeak.version() != "1.52.0":
+        pytest.skip(f"hash recorded with espeak-ng 1.52.0, this is {_espeak.version()}")
+    root, _ = corpus
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "mfcc" not in path.parts:
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    assert digest.hexdigest() == _ANNOTATIONS_SHA256[synth.GENERATOR_VERSION]
 
 
 def test_parameters_recorded(corpus: tuple[Path, CorpusInfo]) -> None:

@@ -113,7 +113,7 @@ class Synthesis:
 
 class _Collector:
     def __init__(self) -> None:
-        self.chunks: list[npt.NDArray[np.int16]] = []
+        self.chunks: list[bytes] = []  # raw int16 samples
         self.phonemes: list[str] = []
         self.starts: list[int] = []
         self.words: list[tuple[int, int, int]] = []
@@ -121,7 +121,7 @@ class _Collector:
 
     def __call__(self, wav: Any, num_samples: int, events: Any) -> int:
         if num_samples > 0 and wav:
-            self.chunks.append(np.ctypeslib.as_array(wav, (num_samples,)).astype(np.int16))
+            self.chunks.append(ctypes.string_at(wav, 2 * num_samples))  # a copy, cheaply
         i = 0
         while events[i].type != _EVENT_LIST_TERMINATED:
             event = events[i]
@@ -314,7 +314,7 @@ def synthesize(
                 lib.espeak_Terminate()
         finally:
             _unload(lib)
-    audio = np.concatenate(collector.chunks) if collector.chunks else np.zeros(0, np.int16)
+    audio = np.frombuffer(b"".join(collector.chunks), dtype=np.int16).copy()
     return Synthesis(
         audio,
         int(sample_rate),
