@@ -308,6 +308,12 @@ def test_torchrun_two_processes(corpus: Path, tmp_path: Path) -> None:
     assert ck.config["world_size"] == 2
     assert ck.sampler_state is not None
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no temp files
+    # a second torchrun into the used folder: every rank stops with rank 0's refusal, none waits
+    again = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=300)
+    assert again.returncode != 0
+    assert "error: " in again.stderr
+    assert "already holds a training run" in again.stderr
+    assert "rank 0 failed to open the run folder" in again.stderr  # rank 1's line
 
 
 def test_resume_from_a_corrupt_checkpoint_fails_clearly(corpus: Path, tmp_path: Path) -> None:
