@@ -406,15 +406,14 @@ class WordBeamSearchDecoder:
         >>> h.text, [(s.word, s.start, s.end) for s in h.word_spans]
         ('a ba', [('a', 0, 1), ('ba', 3, 7)])
 
-        A hotword pulls the search towards a word the frames barely favour:
+        A hotword pulls the search towards a word the frames do not favour:
 
-        >>> lp2 = np.log(np.full((3, 4), 0.3))
-        >>> lp2[:, 0] = np.log(0.1)
+        >>> lp2 = np.log([[0.1, 0.25, 0.6, 0.05], [0.1, 0.6, 0.25, 0.05]])
         >>> plain = WordBeamSearchDecoder(labels, alpha=0.0, beta=0.0, beam_width=16)
         >>> hot = WordBeamSearchDecoder(labels, alpha=0.0, beta=0.0, beam_width=16,
         ...                             hotwords=["ab"], hotword_weight=5.0)
-        >>> plain.decode(lp2)[0][0].text != "ab", hot.decode(lp2)[0][0].text
-        (True, 'ab')
+        >>> plain.decode(lp2)[0][0].text, hot.decode(lp2)[0][0].text
+        ('ba', 'ab')
     """
 
     def __init__(
@@ -555,7 +554,7 @@ class WordBeamSearchDecoder:
                     f"spells {w[: stop + 1]!r} (character {w[stop]!r} at {stop})"
                 )
         if self.unigrams is not None and self.lm is not None:
-            known = set(self.lm.words)
+            known = set(_lm_vocabulary(self.lm))
             missing = [w for w in self.unigrams if w not in known]
             if missing:
                 raise InputValueError(
@@ -565,7 +564,7 @@ class WordBeamSearchDecoder:
 
     def _free_tables(self) -> dict[str, Any]:
         """Tables of the lexicon-free scorer: the word trie over code points."""
-        lm_words: list[str] = [] if self.lm is None else list(self.lm.words)
+        lm_words: list[str] = [] if self.lm is None else _lm_vocabulary(self.lm)
         vocab: dict[str, int] = {}
         for w in lm_words:
             vocab.setdefault(w, len(vocab))
@@ -574,7 +573,7 @@ class WordBeamSearchDecoder:
         words = list(vocab)
         trie = build_trie([[ord(ch) for ch in w] for w in words])
         n = len(trie.depth)
-        lm_ids = {w: i for i, w in enumerate(lm_words)}
+        lm_ids = {} if self.lm is None else {w: i for i, w in enumerate(self.lm.words)}
         node_word = np.full(n, -1, np.int32)
         uni_end = np.zeros(n, bool)
         hot_end = np.zeros(n, bool)
@@ -634,7 +633,9 @@ class WordBeamSearchDecoder:
                 if wids:
                     node_best[node] = max(uni[w] for w in wids)
         ahead = subtree_max(trie, node_best)
-        lookahead = np.where(np.isfinite(ahead), self.alpha * LN10 * ahead, 0.0)
+        lookahead = np.zeros(n)
+        finite = np.isfinite(ahead)
+        lookahead[finite] = self.alpha * LN10 * ahead[finite]
         lookahead[0] = 0.0
         # hotword term: hotword_weight * depth / shortest hotword pronunciation below
         big = float(np.iinfo(np.int32).max)
@@ -676,7 +677,7 @@ class WordBeamSearchDecoder:
         return kernel
 
     def _make_kernel(self) -> _Kernel:
-        from ctckit.decode._kernels import words as kw
+        from ctckit.decode._kernels import word_free, word_hooks, word_lexicon
         from ctckit.decode._kernels.state import SearchOptions
 
         opts = SearchOptions(
@@ -686,26 +687,31 @@ class WordBeamSearchDecoder:
             -math.inf if self.token_min_logp is None else self.token_min_logp,
             -math.inf if self.beam_prune_logp is None else self.beam_prune_logp,
         )
-        lm = kw.lm_arrays(self.lm, self.lm_score_boundary)
-        weights = kw.Weights(
+        if self.lm is None:
+            lm: Any = word_hooks.NoLM(1, 0, 0.0)
+        else:
+            from ctckit.decode._kernels import word_lm
+
+            lm = word_lm.kernel_view(self.lm, self.lm_score_boundary)
+        weights = word_hooks.Weights(
             self.alpha * LN10, self.beta + self.word_score, self.hotword_weight,
             self.unk_score_offset, self.sil_score,
         )  # fmt: skip
         t = self._tables
         trie: FlatTrie = t["trie"]
         if self.lexicon_words is None:
-            scorer = kw.free_scorer(
+            scorer: Any = word_free.free_scorer(
                 weights, lm, t["kinds"], t["tok_start"], t["tok_chars"], trie.child_start,
                 trie.child_label, trie.child_node, t["node_word"], t["node_flags"],
                 t["node_partial"], constrain=t["constrain"],
             )  # fmt: skip
-            return _Kernel(opts, scorer, kw.free_rows(lm), False)
-        scorer = kw.lexicon_scorer(
+            return _Kernel(opts, scorer, word_free.free_rows(lm), False)
+        scorer = word_lexicon.lexicon_scorer(
             weights, lm, trie.child_start, trie.child_label, trie.child_node, t["word_start"],
             t["word_ids"], t["word_lm"], t["word_hot"], t["node_partial"], sil=t["sil"],
             unk=self.unk_word is not None, unk_lm=t["unk_lm"],
         )  # fmt: skip
-        return _Kernel(opts, scorer, kw.lexicon_rows(lm), True)
+        return _Kernel(opts, scorer, word_lexicon.lexicon_rows(lm), True)
 
     def decode(self, log_probs: Any, lengths: Any = None) -> list[list[WordHypothesis]]:
         """Decode a batch (or one utterance) of log-probabilities to words.
@@ -754,7 +760,7 @@ class WordBeamSearchDecoder:
 
         def run(utts: npt.NDArray[np.int64]) -> list[list[WordHypothesis]]:
             out = kw.decode_words(arr, lens, utts, kernel.opts, kernel.scorer, kernel.rows,
-                                  kernel.lexicon, want)  # fmt: skip
+                                  want)  # fmt: skip
             counts, bad = out[0], out[-1]
             if bad >= 0:
                 b = int(utts[int(np.argmin(counts))])
@@ -864,6 +870,12 @@ def _invalid_entry(b: int, t: int, value: float, batched: bool) -> InputValueErr
     return InputValueError(
         f"log_probs must hold finite values or -inf within lengths, got {value} in {where}"
     )
+
+
+def _lm_vocabulary(lm: Any) -> list[str]:
+    """The LM's words, without ``<s>``, ``</s>`` and ``<unk>`` (no word spells them)."""
+    markers = {int(lm.bos_id), int(lm.eos_id), int(lm.unk_id)}
+    return [w for i, w in enumerate(lm.words) if i not in markers]
 
 
 def _load_lm(lm: object) -> Any:

@@ -1,0 +1,583 @@
+"""The word search: the CTC prefix beam search over word scorers (private).
+
+One frame loop (:func:`advance`) for both word scorers (:mod:`.word_hooks`): the token
+search's frame reading and blank runs (:mod:`.frames`, :mod:`.stays`), its candidate
+tokens (:mod:`.candidates`) and selection primitives (:mod:`.numeric`), the same
+search state (:mod:`.state`), with the stays, selection, commit and backtrace written
+over variants: an extension ``(beam, token)`` may become several prefixes, a node being
+keyed on ``(parent, token, event)``. Selection ids carry the variant:
+``(beam + 1) << 42 | token << 21 | variant``.
+
+Merging is exact as in the token search: a stay takes in the extension of its parent's
+beam by its last token (same tokens, same event: the same prefix); the extension is
+stamped, and the selection skips it (lexicon-free: the stamp says it all; with a
+lexicon, the stamped token's variants are looked up among the node's children).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ctckit.decode._kernels import word_free, word_lexicon  # noqa: F401  (their hooks)
+from ctckit.decode._kernels.candidates import candidate_tokens, entry_threshold
+from ctckit.decode._kernels.frames import (
+    classify_pruned,
+    dtype_thresholds,
+    first_invalid,
+    load_pruned_row,
+    load_row,
+)
+from ctckit.decode._kernels.layout import (
+    C_BEAMS,
+    C_CUR,
+    C_FRAMES,
+    C_MARK,
+    C_NEXT,
+    C_NODES,
+    C_RECS,
+    C_SETTLED,
+    C_STAY,
+    MAX_MARK,
+)
+from ctckit.decode._kernels.numeric import (
+    NEG_INF,
+    SLACK,
+    SORTED_MAX_WIDTH,
+    insert_sorted,
+    keep_best,
+    lse,
+)
+from ctckit.decode._kernels.select import keep_stays
+from ctckit.decode._kernels.state import new_state
+from ctckit.decode._kernels.stays import add_shift, no_stay_possible, start_blank_run
+from ctckit.decode._kernels.word_hooks import (
+    is_lexicon,
+    w_context,
+    w_event,
+    w_extra,
+    w_final,
+    w_init,
+    w_root,
+    w_variants,
+)
+
+_VBITS = 21
+_VMASK = (1 << _VBITS) - 1
+_EXT = 1 << (2 * _VBITS)  # selection ids from here on are extensions
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _reset(state, scorer):  # type: ignore[no-untyped-def]
+    """Start a search: the beam is the empty prefix (the root) with probability 1."""
+    trie, beams, counts = state.trie, state.beams, state.counts
+    trie.parent[0] = -1
+    trie.token[0] = -1
+    trie.length[0] = 0
+    trie.first_child[0] = -1
+    trie.next_sibling[0] = -1
+    w_root(scorer, trie)
+    beams.node[0, 0] = 0
+    beams.pb[0, 0] = 0.0
+    beams.pnb[0, 0] = NEG_INF
+    beams.tot[0, 0] = 0.0
+    beams.vb[0, 0] = 0.0
+    beams.vnb[0, 0] = NEG_INF
+    beams.rb[0, 0] = -1
+    beams.rnb[0, 0] = -1
+    beams.eb[0, 0] = -1
+    counts[C_BEAMS] = 1
+    counts[C_NODES] = 1
+    counts[C_RECS] = 0
+    counts[C_CUR] = 0
+    counts[C_STAY] = 1
+    counts[C_NEXT] = 2
+    counts[C_SETTLED] = 0
+    counts[C_FRAMES] = 0
+    state.shift[0] = 0.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _stays(beams, cur, stay, n, trie, recs, n_rec, scorer, row, lb, t, stamp, mark, vocab):  # type: ignore[no-untyped-def]
+    """The stays of the ``n`` beams of slot ``cur`` into slot ``stay``, ranked (as the
+    token search's): ``(best, worst, gmax, n_rec)`` with ``gmax`` an upper bound of any
+    extension's rank without the token's log-prob."""
+    best = NEG_INF
+    worst = np.inf
+    gmax = NEG_INF
+    for i in range(n):
+        trie.beam[beams.node[cur, i]] = i
+    for j in range(n):
+        nd = beams.node[cur, j]
+        tot = beams.tot[cur, j]
+        pb = tot + lb
+        if beams.vb[cur, j] >= beams.vnb[cur, j]:
+            beams.vb[stay, j] = beams.vb[cur, j] + lb
+            beams.rb[stay, j] = beams.rb[cur, j]
+            beams.eb[stay, j] = beams.eb[cur, j]
+        else:
+            beams.vb[stay, j] = beams.vnb[cur, j] + lb
+            beams.rb[stay, j] = beams.rnb[cur, j]
+            beams.eb[stay, j] = t
+        pnb = NEG_INF
+        vnb = NEG_INF
+        rnb = beams.rnb[cur, j]
+        if trie.length[nd] > 0:
+            c = trie.token[nd]
+            v = row[c]
+            if v != NEG_INF:
+                pnb = beams.pnb[cur, j] + v
+                vnb = beams.vnb[cur, j] + v
+                p = trie.parent[nd]
+                k = trie.beam[p]
+                if k >= 0 and k < n and beams.node[cur, k] == p:  # the parent is in the beam
+                    if c == trie.token[p]:  # a repeated label grows only from the blank end
+                        e = beams.pb[cur, k] + v
+                        ev = beams.vb[cur, k] + v
+                        er = beams.rb[cur, k]
+                        ee = beams.eb[cur, k]
+                    else:
+                        e = beams.tot[cur, k] + v
+                        if beams.vb[cur, k] >= beams.vnb[cur, k]:
+                            ev = beams.vb[cur, k] + v
+                            er = beams.rb[cur, k]
+                            ee = beams.eb[cur, k]
+                        else:
+                            ev = beams.vnb[cur, k] + v
+                            er = beams.rnb[cur, k]
+                            ee = t
+                    pnb = lse(pnb, e)
+                    if ev > vnb:
+                        vnb = ev
+                        recs.frame[n_rec] = t
+                        recs.prev[n_rec] = er
+                        recs.prev_end[n_rec] = ee
+                        recs.logp[n_rec] = v
+                        rnb = n_rec
+                        n_rec += 1
+                    stamp[k * vocab + c] = mark
+        beams.pb[stay, j] = pb
+        beams.pnb[stay, j] = pnb
+        beams.vnb[stay, j] = vnb
+        beams.rnb[stay, j] = rnb
+        tot = lse(pb, pnb)
+        beams.tot[stay, j] = tot
+        r = tot + trie.extra[nd]
+        beams.rank[j] = r
+        if r > best:
+            best = r
+        if r < worst:
+            worst = r
+        bound, _ = w_context(scorer, trie, nd)
+        bnd = beams.tot[cur, j] + bound
+        if bnd > gmax:
+            gmax = bnd
+    return best, worst, gmax, n_rec
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _find_child(trie, scorer, p, c, event):  # type: ignore[no-untyped-def]
+    """The node of prefix ``p`` extended by ``c`` with ``event``, or -1."""
+    nd = trie.first_child[p]
+    while nd >= 0 and not (trie.token[nd] == c and w_event(scorer, trie, nd) == event):
+        nd = trie.next_sibling[nd]
+    return nd
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _in_beam(trie, beams, cur, n, nd):  # type: ignore[no-untyped-def]
+    if nd < 0:
+        return False
+    k = trie.beam[nd]
+    return k >= 0 and k < n and beams.node[cur, k] == nd
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _select(  # type: ignore[no-untyped-def]
+    beams, cur, n, trie, scorer, row, toks, nt, stamp, mark, vocab, width, best, thr,
+    beam_prune_logp, bs, bid, tmp,
+):  # fmt: skip
+    """The ``W`` best of the stays (ranked in ``beams.rank``) and the variants of the
+    extensions of the ``n`` beams of slot ``cur`` by the ``nt`` tokens ``toks``, into
+    ``bs``/``bid`` (as the token search's selection). Returns their count and the best
+    rank."""
+    use_sorted = width <= SORTED_MAX_WIDTH
+    lexicon = is_lexicon(scorer)
+    nb = 0
+    for j in range(n):
+        r = beams.rank[j]
+        if r != NEG_INF:
+            if use_sorted:
+                nb = insert_sorted(bs, bid, nb, width, r, j)
+            else:
+                bs[nb] = r
+                bid[nb] = j
+                nb += 1
+    if use_sorted and nb == width and bs[nb - 1] > thr:
+        thr = bs[nb - 1]
+    for i in range(n):
+        nd = beams.node[cur, i]
+        base = beams.tot[cur, i]
+        if base == NEG_INF:
+            continue
+        bound, context = w_context(scorer, trie, nd)
+        bnd = base + bound
+        last = trie.token[nd]
+        pb = beams.pb[cur, i]
+        off = i * vocab
+        for q in range(nt):
+            c = toks[q]
+            v = row[c]
+            if bnd + v + SLACK <= thr:
+                break
+            stamped = stamp[off + c] == mark
+            if stamped and not lexicon:  # the one variant is a stay (merged there)
+                continue
+            ac = (pb if c == last else base) + v
+            count, variants = w_variants(scorer, context, c)
+            for var in range(count):
+                extra, event = w_extra(scorer, trie, context, c, var, variants)
+                if stamped and _in_beam(trie, beams, cur, n, _find_child(trie, scorer, nd, c,
+                                                                         event)):  # fmt: skip
+                    continue
+                r = ac + extra
+                if r > thr:
+                    ident = ((i + 1) << (2 * _VBITS)) | (c << _VBITS) | var
+                    if use_sorted:
+                        nb = insert_sorted(bs, bid, nb, width, r, ident)
+                        if r > best:
+                            best = r
+                        thr = best + beam_prune_logp
+                        if nb == width and bs[nb - 1] > thr:
+                            thr = bs[nb - 1]
+                        continue
+                    bs[nb] = r
+                    bid[nb] = ident
+                    nb += 1
+                    if r > best:
+                        best = r
+                        if best + beam_prune_logp > thr:
+                            thr = best + beam_prune_logp
+                    if nb == 4 * width:
+                        nb, kth = keep_best(bs, bid, nb, width, tmp)
+                        if kth > thr:
+                            thr = kth
+    if nb > width:  # (never when sorted)
+        nb, _ = keep_best(bs, bid, nb, width, tmp)
+    return nb, best
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _child_node(trie, scorer, p, c, event, n_nodes):  # type: ignore[no-untyped-def]
+    """The node of ``p`` extended by ``c`` with ``event``, made if new (one node per
+    prefix). Returns it and the node count."""
+    nd = _find_child(trie, scorer, p, c, event)
+    if nd >= 0:
+        return nd, n_nodes
+    nd = n_nodes
+    trie.parent[nd] = p
+    trie.token[nd] = c
+    trie.first_child[nd] = -1
+    trie.next_sibling[nd] = trie.first_child[p]
+    trie.first_child[p] = nd
+    trie.length[nd] = trie.length[p] + 1
+    w_init(scorer, trie, p, c, event, nd)
+    return nd, n_nodes + 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _commit(  # type: ignore[no-untyped-def]
+    beams, cur, stay, nxt, trie, recs, scorer, row, bs, bid, nb, cut, t, n_nodes, n_rec
+):
+    """The survivors ``bs[:nb]``/``bid[:nb]`` that pass ``cut`` become slot ``nxt`` (as
+    the token search's commit). Returns the beam, node and record counts."""
+    m = 0
+    for h in range(nb):
+        if bs[h] < cut:
+            continue
+        ident = bid[h]
+        if ident < _EXT:  # a stay
+            beams.node[nxt, m] = beams.node[cur, ident]
+            beams.pb[nxt, m] = beams.pb[stay, ident]
+            beams.pnb[nxt, m] = beams.pnb[stay, ident]
+            beams.tot[nxt, m] = beams.tot[stay, ident]
+            beams.vb[nxt, m] = beams.vb[stay, ident]
+            beams.vnb[nxt, m] = beams.vnb[stay, ident]
+            beams.rb[nxt, m] = beams.rb[stay, ident]
+            beams.rnb[nxt, m] = beams.rnb[stay, ident]
+            beams.eb[nxt, m] = beams.eb[stay, ident]
+        else:
+            i = (ident >> (2 * _VBITS)) - 1
+            c = (ident >> _VBITS) & _VMASK
+            var = ident & _VMASK
+            p = beams.node[cur, i]
+            event = 0
+            if is_lexicon(scorer):
+                _, context = w_context(scorer, trie, p)
+                _, variants = w_variants(scorer, context, c)
+                _, event = w_extra(scorer, trie, context, c, var, variants)
+            nd, n_nodes = _child_node(trie, scorer, p, c, event, n_nodes)
+            v = row[c]
+            repeat = c == trie.token[p]
+            ac = (beams.pb[cur, i] if repeat else beams.tot[cur, i]) + v  # as when it was tried
+            beams.node[nxt, m] = nd
+            beams.pb[nxt, m] = NEG_INF
+            beams.pnb[nxt, m] = ac
+            beams.tot[nxt, m] = ac
+            if repeat or beams.vb[cur, i] >= beams.vnb[cur, i]:
+                beams.vnb[nxt, m] = beams.vb[cur, i] + v
+                recs.prev[n_rec] = beams.rb[cur, i]
+                recs.prev_end[n_rec] = beams.eb[cur, i]
+            else:
+                beams.vnb[nxt, m] = beams.vnb[cur, i] + v
+                recs.prev[n_rec] = beams.rnb[cur, i]
+                recs.prev_end[n_rec] = t
+            recs.frame[n_rec] = t
+            recs.logp[n_rec] = v
+            beams.rnb[nxt, m] = n_rec
+            n_rec += 1
+            beams.vb[nxt, m] = NEG_INF
+            beams.rb[nxt, m] = -1
+            beams.eb[nxt, m] = -1
+        m += 1
+    return m, n_nodes, n_rec
+
+
+@njit(cache=True, nogil=True)
+def advance(state, opts, scorer, lp, frames):  # type: ignore[no-untyped-def]
+    """Search frames ``lp[:frames]`` from ``state`` (the token search's frame loop, with the
+    word stays, selection and commit). Returns the flat index ``t * V + v`` of the first
+    entry that is not a log-probability (the search stops there), or -1."""
+    trie, recs, beams, work, counts = state.trie, state.recs, state.beams, state.work, state.counts
+    vocab = lp.shape[1]
+    width = opts.beam_width
+    blank = opts.blank
+    prune = opts.beam_prune_logp
+    n = counts[C_BEAMS]
+    n_nodes = counts[C_NODES]
+    n_rec = counts[C_RECS]
+    cur, stay, nxt = counts[C_CUR], counts[C_STAY], counts[C_NEXT]
+    settled = counts[C_SETTLED] != 0
+    mark = counts[C_MARK]
+    t0 = counts[C_FRAMES]
+    shift = state.shift[0]
+    tmin, high = dtype_thresholds(lp, opts.token_min_logp)
+    prune_tokens = opts.token_min_logp != NEG_INF
+    row = np.empty(vocab, lp.dtype)
+    bad = -1
+    t = -1
+    while n > 0:
+        t += 1
+        if t >= frames:
+            break
+        if prune_tokens:
+            only_blank, top, bad = classify_pruned(lp, t, blank, tmin, high)
+            if bad >= 0:
+                break
+            if settled:
+                while only_blank:
+                    shift += lp[t, blank]
+                    t += 1
+                    if t == frames:
+                        break
+                    only_blank, top, bad = classify_pruned(lp, t, blank, tmin, high)
+                if t == frames or bad >= 0:
+                    break
+                add_shift(beams, cur, n, shift)
+                shift = 0.0
+                settled = False
+            elif only_blank:
+                start_blank_run(beams, cur, n, t0 + t)
+                shift = lp[t, blank]
+                settled = True
+                continue
+            nk = load_pruned_row(lp, t, blank, tmin, top, row, work.kept)
+        else:
+            nk, bad = load_row(lp, t, blank, high, row, work.kept)
+            if bad >= 0:
+                break
+        lb = row[blank]
+        if mark == MAX_MARK:
+            work.stamp[:] = 0
+            mark = 0
+        mark += 1
+        if no_stay_possible(beams, cur, n, trie, row, lb):
+            for j in range(n):
+                beams.rank[j] = NEG_INF
+            best = NEG_INF
+            worst = NEG_INF
+            gmax = np.inf
+        else:
+            best, worst, gmax, n_rec = _stays(
+                beams, cur, stay, n, trie, recs, n_rec, scorer, row, lb, t0 + t, work.stamp,
+                mark, vocab,
+            )  # fmt: skip
+        thr = entry_threshold(best, worst, n, width, prune)
+        nt = candidate_tokens(row, work.kept, nk, thr, gmax, work.toks)
+        if nt == 0:
+            n = keep_stays(beams, cur, stay, n, best, prune)
+            cur, stay = stay, cur
+        else:
+            nb, best = _select(
+                beams, cur, n, trie, scorer, row, work.toks, nt, work.stamp, mark, vocab,
+                width, best, thr, prune, work.bs, work.bid, work.tmp,
+            )  # fmt: skip
+            n, n_nodes, n_rec = _commit(
+                beams, cur, stay, nxt, trie, recs, scorer, row, work.bs, work.bid, nb,
+                best + prune, t0 + t, n_nodes, n_rec,
+            )  # fmt: skip
+            cur, nxt = nxt, cur
+    if bad >= 0:
+        bad += t * vocab
+    elif n == 0:  # every beam died at frame t; the frames after it are still checked
+        bad = first_invalid(lp, max(t + 1, 0), frames, high)
+    counts[C_BEAMS] = n
+    counts[C_NODES] = n_nodes
+    counts[C_RECS] = n_rec
+    counts[C_CUR] = cur
+    counts[C_STAY] = stay
+    counts[C_NEXT] = nxt
+    counts[C_SETTLED] = 1 if settled else 0
+    counts[C_MARK] = mark
+    counts[C_FRAMES] = t0 + frames
+    state.shift[0] = shift
+    return bad
+
+
+@njit(cache=True, nogil=True)
+def n_best(state, scorer, want):  # type: ignore[no-untyped-def]
+    """The ``want`` best prefixes at the end of the input (the scorer's end terms).
+
+    Returns:
+        ``(k, sizes, scores, tokens, starts, ends, events)``: ``k`` hypotheses, best
+        first; their lengths ``(k,)`` and scores ``(k, 3)`` (total, acoustic, natural-log
+        LM); then per token, flat in order: the label, the ``[start, end)`` frames of its
+        run on the best alignment, and its node's event.
+    """
+    trie, recs, beams = state.trie, state.recs, state.beams
+    n = state.counts[C_BEAMS]
+    cur = state.counts[C_CUR]
+    t_end = state.counts[C_FRAMES]
+    shift = state.shift[0] if state.counts[C_SETTLED] else 0.0
+    total = np.empty(max(n, 1), np.float64)
+    acoustic = np.empty(max(n, 1), np.float64)
+    model = np.empty(max(n, 1), np.float64)
+    for i in range(n):
+        nd = beams.node[cur, i]
+        ac = beams.tot[cur, i] + shift if shift != 0.0 else beams.tot[cur, i]
+        extra, lm = w_final(scorer, trie, nd)
+        acoustic[i] = ac
+        model[i] = lm
+        total[i] = ac + extra
+    order = np.argsort(-total[:n], kind="mergesort")
+    k = 0
+    size = 0
+    for q in range(min(n, want)):
+        if total[order[q]] == NEG_INF:
+            break
+        k += 1
+        size += trie.length[beams.node[cur, order[q]]]
+    sizes = np.empty(k, np.int64)
+    scores = np.empty((k, 3), np.float64)
+    tokens = np.empty(size, np.int32)
+    starts = np.empty(size, np.int32)
+    ends = np.empty(size, np.int32)
+    events = np.empty(size, np.int32)
+    pos0 = 0
+    for q in range(k):
+        i = order[q]
+        nd = beams.node[cur, i]
+        length = trie.length[nd]
+        sizes[q] = length
+        scores[q, 0] = total[i]
+        scores[q, 1] = acoustic[i]
+        scores[q, 2] = model[i]
+        pos = pos0 + length - 1
+        while nd > 0:
+            tokens[pos] = trie.token[nd]
+            events[pos] = w_event(scorer, trie, nd)
+            nd = trie.parent[nd]
+            pos -= 1
+        if beams.vb[cur, i] >= beams.vnb[cur, i]:  # the best path ends in a blank
+            rec = beams.rb[cur, i]
+            end = beams.eb[cur, i]
+        else:
+            rec = beams.rnb[cur, i]
+            end = t_end
+        pos = pos0 + length - 1
+        while rec >= 0:
+            starts[pos] = recs.frame[rec]
+            ends[pos] = end
+            end = recs.prev_end[rec]
+            rec = recs.prev[rec]
+            pos -= 1
+        pos0 += length
+    return k, sizes, scores, tokens, starts, ends, events
+
+
+@njit(cache=True, nogil=True)
+def decode_words(arr, lens, utts, opts, scorer, rows, want):  # type: ignore[no-untyped-def]
+    """Decode utterances ``arr[utts[k], :lens[utts[k]]]`` one after another (one call from
+    Python per thread), keeping the ``want`` best hypotheses of each.
+
+    ``rows``: the scorer's ``(model_int, model_float)`` row counts.
+
+    Returns:
+        ``(counts, sizes, scores, tokens, starts, ends, events, bad)``: hypotheses per
+        utterance ``(m,)``; their lengths ``(m, want)`` and scores ``(m, want, 3)``; per
+        token, flat in order, as :func:`n_best`; and ``bad``: the flat index of the first
+        invalid entry of the first such utterance (whose ``counts`` is -1), or -1.
+    """
+    m = utts.shape[0]
+    counts = np.zeros(m, np.int64)
+    sizes = np.zeros((m, want), np.int64)
+    scores = np.zeros((m, want, 3), np.float64)
+    longest = 0
+    cap = 16
+    for k in range(m):
+        longest = max(longest, lens[utts[k]])
+        cap += lens[utts[k]]
+    tokens = np.empty(cap, np.int32)
+    starts = np.empty(cap, np.int32)
+    ends = np.empty(cap, np.int32)
+    events = np.empty(cap, np.int32)
+    used = 0
+    # the search's buffers once for all utterances; two columns more than a search fills:
+    # scratch for the scorers' LM states
+    state = new_state(opts.beam_width, arr.shape[2], longest * opts.beam_width + 3, rows[0],
+                      rows[1])  # fmt: skip
+    for k in range(m):
+        length = lens[utts[k]]
+        if length == 0:  # the empty labelling, score 0
+            counts[k] = 1
+            continue
+        _reset(state, scorer)
+        bad = advance(state, opts, scorer, arr[utts[k]], length)
+        if bad >= 0:
+            counts[k] = -1
+            return (counts, sizes, scores, tokens[:used], starts[:used], ends[:used],
+                    events[:used], bad)  # fmt: skip
+        n, out_sizes, out_scores, out_tok, out_start, out_end, out_ev = n_best(state, scorer, want)
+        counts[k] = n
+        need = used + out_tok.shape[0]
+        if need > tokens.shape[0]:
+            grown = max(need, 2 * tokens.shape[0])
+            tokens = _grow(tokens, used, grown)
+            starts = _grow(starts, used, grown)
+            ends = _grow(ends, used, grown)
+            events = _grow(events, used, grown)
+        tokens[used:need] = out_tok
+        starts[used:need] = out_start
+        ends[used:need] = out_end
+        events[used:need] = out_ev
+        used = need
+        sizes[k, :n] = out_sizes
+        scores[k, :n] = out_scores
+    return counts, sizes, scores, tokens[:used], starts[:used], ends[:used], events[:used], -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _grow(a, used, size):  # type: ignore[no-untyped-def]
+    out = np.empty(size, a.dtype)
+    out[:used] = a[:used]
+    return out

@@ -1,0 +1,225 @@
+"""WordBeamSearchDecoder through a pronunciation lexicon.
+
+Oracles: the brute force of ``word_reference`` (every labelling and every reading of it
+into lexicon words, unknown words and silences, scored with ``F.ctc_loss`` and KenLM's
+whole-sentence score) and its plain-Python beam search.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from word_reference import RefLM, WordSpec, brute_force_best, reference_word_search
+
+from ctckit.decode import WordBeamSearchDecoder, WordHypothesis
+
+pytestmark = pytest.mark.usefixtures("words_kernel")
+
+PHONES = ["", "f", "o", "b", "|"]  # blank, three phones, a silence
+# homophones ("fo"/"foe"), a word that prefixes others ("fo" < "fob"), a doubled phone
+LEXICON = {
+    "fo": ["f o"],
+    "foe": ["f o"],
+    "fob": ["f o b"],
+    "of": ["o f"],
+    "bob": ["b o b"],
+    "boo": ["b o o", "b o"],
+    "ob": ["o b"],
+}
+PEER = Path(__file__).resolve().parents[3] / "shared" / "peer_assets"
+
+
+@pytest.fixture(scope="module")
+def words_kernel() -> None:
+    pytest.importorskip("ctckit.decode._kernels.search")
+
+
+def log_probs(seed: int, time: int, vocab: int, scale: float = 2.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(time, vocab)) * scale
+    return x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+
+
+def token_lexicon(lexicon: dict[str, list[str]], labels: list[str]) -> dict[str, list[tuple]]:
+    return {w: [tuple(labels.index(p) for p in pron.split()) for pron in prons]
+            for w, prons in lexicon.items()}  # fmt: skip
+
+
+def spec(lexicon: dict[str, list[str]], lm: RefLM | None = None, **kw: object) -> WordSpec:
+    return WordSpec(labels=PHONES, blank=0, lm=lm, lexicon=token_lexicon(lexicon, PHONES),
+                    **kw)  # type: ignore[arg-type]  # fmt: skip
+
+
+def decoder(lexicon: dict[str, list[str]], **kw: object) -> WordBeamSearchDecoder:
+    kw.setdefault("num_threads", 1)
+    return WordBeamSearchDecoder(PHONES, lexicon=lexicon, **kw)  # type: ignore[arg-type]
+
+
+def as_tuple(h: WordHypothesis) -> tuple:
+    return (h.tokens, h.words, tuple((s.word, s.start, s.end) for s in h.word_spans))
+
+
+LEX_OPTIONS = st.fixed_dictionaries(
+    {
+        "beta": st.sampled_from([0.0, 0.8, -0.5]),
+        "word_score": st.sampled_from([0.0, 0.3]),
+        "unk_word": st.sampled_from([None, "<unk>"]),
+        "unk_score_offset": st.sampled_from([-10.0, -0.5]),
+        "sil": st.booleans(),
+        "sil_score": st.sampled_from([0.0, -0.7, 0.4]),
+        "hotwords": st.sampled_from([(), ("of",), ("bob", "fo")]),
+        "hotword_weight": st.sampled_from([10.0, 0.75]),
+    }
+)
+
+
+def split(opts: dict) -> tuple[dict, dict]:
+    """The options as the decoder and as the reference take them."""
+    dec = dict(opts)
+    use_sil = dec.pop("sil")
+    ref = dict(dec)
+    dec["sil_token"] = "|" if use_sil else None
+    ref["sil"] = 4 if use_sil else None
+    return dec, ref
+
+
+@given(
+    seed=st.integers(0, 10_000),
+    time=st.integers(1, 12),
+    width=st.integers(1, 12),
+    top_n=st.integers(1, 3),
+    prune=st.sampled_from([None, -3.0]),
+    tmin=st.sampled_from([None, -2.5]),
+    opts=LEX_OPTIONS,
+)
+def test_the_kernel_equals_the_reference(
+    seed: int, time: int, width: int, top_n: int, prune: float | None, tmin: float | None,
+    opts: dict,
+) -> None:  # fmt: skip
+    dec_opts, ref_opts = split(opts)
+    top_n = min(top_n, width)
+    lp = log_probs(seed, time, len(PHONES))
+    got = decoder(
+        LEXICON, alpha=0.0, beam_width=width, top_n=top_n, token_min_logp=tmin,
+        beam_prune_logp=prune, **dec_opts,
+    ).decode(lp)[0]  # fmt: skip
+    ref = reference_word_search(lp, spec(LEXICON, alpha=0.0, **ref_opts), width, top_n, tmin, prune)
+    assert [as_tuple(h) for h in got] == [(r.tokens, r.words, r.word_spans) for r in ref]
+    for h, r in zip(got, ref):
+        assert h.score == pytest.approx(r.score, abs=1e-9)
+        assert h.acoustic_score == pytest.approx(r.acoustic_score, abs=1e-9)
+        assert h.lm_score == pytest.approx(r.lm_score, abs=1e-9)
+
+
+@given(seed=st.integers(0, 10_000), opts=LEX_OPTIONS)
+def test_an_exhaustive_search_finds_the_best_reading(seed: int, opts: dict) -> None:
+    dec_opts, ref_opts = split(opts)
+    lp = log_probs(seed, 4, len(PHONES))
+    h = decoder(
+        LEXICON, alpha=0.0, beam_width=5000, token_min_logp=None, beam_prune_logp=None,
+        **dec_opts,
+    ).decode(lp)[0][0]  # fmt: skip
+    best, ties = brute_force_best(lp, spec(LEXICON, alpha=0.0, **ref_opts), tol=1e-9)
+    assert h.score == pytest.approx(best, abs=1e-9)
+    assert (h.tokens, h.words) in {(t, w) for _, t, w in ties}
+
+
+@given(
+    seed=st.integers(0, 10_000),
+    time=st.integers(1, 40),
+    width=st.sampled_from([1, 4, 16, 100]),
+    sil=st.booleans(),
+    unk=st.booleans(),
+)
+def test_every_word_is_a_lexicon_word_and_spans_are_ordered(
+    seed: int, time: int, width: int, sil: bool, unk: bool
+) -> None:
+    lp = log_probs(seed, time, len(PHONES), scale=3.0)
+    hyps = decoder(
+        LEXICON, beam_width=width, top_n=min(3, width), sil_token="|" if sil else None,
+        unk_word="<unk>" if unk else None,
+    ).decode(lp)[0]  # fmt: skip
+    allowed = set(LEXICON) | ({"<unk>"} if unk else set())
+    for h in hyps:
+        assert set(h.words) <= allowed
+        end = 0
+        for span in h.word_spans:
+            assert end <= span.start < span.end <= time
+            end = span.end
+
+
+ONE_EACH = {"fob": ["f o b"], "of": ["o f"], "bo": ["b o"], "o": ["o"]}
+
+
+@given(seed=st.integers(0, 10_000), time=st.integers(1, 30), sil=st.booleans())
+def test_with_one_pronunciation_each_the_tokens_spell_the_words(
+    seed: int, time: int, sil: bool
+) -> None:
+    lp = log_probs(seed, time, len(PHONES), scale=3.0)
+    h = decoder(ONE_EACH, alpha=0.0, sil_token="|" if sil else None, beam_width=20)
+    out = h.decode(lp)[0][0]
+    if out.score == -np.inf:  # no kept prefix ended at a word boundary
+        return
+    spelled = [PHONES.index(p) for w in out.words for p in ONE_EACH[w][0].split()]
+    assert [t for t in out.tokens if not (sil and t == 4)] == spelled
+
+
+def test_homophones_are_kept_apart() -> None:
+    lp = np.full((3, len(PHONES)), -20.0)
+    lp[0, 1] = lp[1, 2] = lp[2, 0] = 0.0  # "f o"
+    hyps = decoder(LEXICON, alpha=0.0, beta=0.0, top_n=3).decode(lp)[0]
+    assert [h.words for h in hyps[:2]] == [("fo",), ("foe",)]
+    assert hyps[0].score == hyps[1].score
+    assert hyps[0].tokens == hyps[1].tokens == (1, 2)
+
+
+def test_a_silence_may_stand_between_words_and_pays_its_score() -> None:
+    frames = ["o", "f", "|", "|", "", "b", "o", "b"]
+    lp = np.full((len(frames), len(PHONES)), -20.0)
+    for t, p in enumerate(frames):
+        lp[t, PHONES.index(p)] = 0.0
+    h = decoder(LEXICON, alpha=0.0, beta=0.0, sil_token="|", sil_score=-0.25).decode(lp)[0][0]
+    assert h.words == ("of", "bob")
+    assert h.tokens == (2, 1, 4, 3, 2, 3)
+    assert h.score == pytest.approx(h.acoustic_score - 0.25)
+    assert [(s.start, s.end) for s in h.word_spans] == [(0, 2), (5, 8)]
+    # without a silence token "|" spells nothing: no hypothesis
+    h = decoder(LEXICON, alpha=0.0, beta=0.0).decode(lp)[0][0]
+    assert h.score == -np.inf
+
+
+def test_an_unknown_word_ends_a_partial_pronunciation() -> None:
+    lp = np.full((2, len(PHONES)), -20.0)
+    lp[0, 3] = lp[1, 0] = 0.0  # "b": no word is "b" alone, but "bob" and "boo" start so
+    assert decoder(LEXICON, alpha=0.0).decode(lp)[0][0].score == -np.inf
+    h = decoder(LEXICON, alpha=0.5, beta=0.0, unk_word="<unk>", unk_score_offset=-1.0)
+    out = h.decode(lp)[0][0]
+    assert out.words == ("<unk>",)
+    assert out.score == pytest.approx(out.acoustic_score + 0.5 * out.lm_score)
+    assert out.lm_score == pytest.approx(-1.0 * np.log(10))
+
+
+def test_torchaudio_assets_decode() -> None:
+    """torchaudio's decoder test assets: lexicon entries end with the silence token."""
+    root = PEER / "torchaudio"
+    if not (root / "lexicon.txt").exists():
+        pytest.skip(f"{root} is absent")
+    tokens = (root / "tokens.txt").read_text().split()
+    lexicon = {}
+    for line in (root / "lexicon.txt").read_text().splitlines():
+        word, *pron = line.split()
+        lexicon.setdefault(word, []).append(pron)
+    frames = ["f", "o", "-", "o", "|", "b", "a", "r", "|", "|"]
+    lp = np.full((len(frames), len(tokens)), -15.0)
+    for t, p in enumerate(frames):
+        lp[t, tokens.index(p)] = 0.0
+    dec = WordBeamSearchDecoder(
+        tokens, lexicon=lexicon, blank=tokens.index("-"), sil_token="|", alpha=0.0, beta=0.0
+    )
+    h = dec.decode(lp)[0][0]
+    assert h.words == ("foo", "bar")
+    assert [(s.start, s.end) for s in h.word_spans] == [(0, 5), (5, 10)]  # "|" included
