@@ -187,7 +187,8 @@ def flashlight_free(p: Posteriors, x: np.ndarray, args: argparse.Namespace
     )
     from flashlight.lib.text.dictionary import create_word_dict
 
-    names = [lab if lab else "<blank>" for lab in p.labels]
+    # ARPA words hold no whitespace: a space delimiter is named '|' (as chars.arpa writes it)
+    names = [("|" if lab == args.delimiter else lab) or "<blank>" for lab in p.labels]
     sil = p.labels.index(args.delimiter)
     d = {n: [[n]] for n in names}
     d["<unk>"] = [["<unk>"]]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import string
 import sys
 import time
 from pathlib import Path
@@ -59,12 +60,13 @@ def read_text(path: Path) -> str:
 
 
 def character_vocabulary(root: Path) -> Vocabulary:
-    """The blank, the space, then the train texts' other characters in sorted order."""
+    """The blank, the space, then a-z and the train texts' other characters, sorted (a
+    letter missing from a small train split still gets its class)."""
     folder = text_folder(root, "train")
     files = sorted(folder.glob("*.txt"))
     if not files:
         raise DataError("no *.txt transcripts (is this a corpus with texts?)", path=folder)
-    chars = set("".join(read_text(f) for f in files)) - {" "}
+    chars = (set("".join(read_text(f) for f in files)) | set(string.ascii_lowercase)) - {" "}
     if BLANK in chars:
         raise InputValueError(f"the texts use {BLANK!r}, the blank's label")
     return Vocabulary([BLANK, " ", *sorted(chars)])

@@ -122,3 +122,17 @@ def test_reproduce_table_runs_compare_presets() -> None:
     flags = "--lr 2e-3 --beam-width 5 --batch-frames 60000"
     assert f"--preset resnet50_03f --epochs 20 {flags} --out runs/resnet50_03f" in out
     assert re.search(r"\| base01 \| 0\.29 M \| 1 \| \d+\.\d+ \| \d+\.\d+ \| \d+ \| 33\.32 \|", out)
+
+
+def test_words() -> None:
+    out = run_guide("words.py", timeout=900)
+    assert "150 train and 30 dev texts" in out
+    wers = {
+        name: float(v) for name, v in re.findall(r"^(.+?)\s+dev WER (\d+\.\d+)", out, flags=re.M)
+    }
+    assert wers["beam + word LM"] < wers["beam, no LM"], wers  # the LM repairs letters
+    assert "same texts as WordBeamSearchDecoder: True" in out
+    assert re.search(r"word spans of the first utterance: \[\('\w+', \d+, \d+\)", out)
+    assert re.search(r"lexicon\s+dev WER \d\.\d+; every word in the lexicon: True", out)
+    assert re.search(r"lexicon \+ word LM\s+dev WER \d\.\d+; every word in the lexicon: True", out)
+    assert re.search(r"torchaudio front door: dev WER \d\.\d+", out)

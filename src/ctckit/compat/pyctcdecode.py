@@ -49,6 +49,8 @@ Where it differs (on purpose):
 * bad input raises a :class:`~ctckit.errors.CTCKitError` (a ``ValueError`` or
   ``TypeError``) that says what was expected: NaN or ``+inf`` in ``logits``, a NaN
   ``alpha`` in :meth:`~BeamSearchDecoderCTC.reset_params`, duplicate labels;
+* a BPE label that ends with ``"▁"`` (``"▁⁇▁"``) starts a word but does not force
+  the next label to start one;
 * serialisation (``save_to_dir``, ``load_from_dir``, ``load_from_hf_hub``),
   ``MultiLanguageModel`` and the class-level model container are not provided.
 
@@ -649,6 +651,8 @@ def _word_decoder(
     from ctckit.decode.words import WordBeamSearchDecoder
 
     labels = alphabet.labels
+    if alphabet.is_bpe:  # '▁⁇▁' (bounded on both sides): the decoder takes word-start marks only
+        labels = [lab[:-1] if len(lab) > 1 and lab.endswith(BPE_TOKEN) else lab for lab in labels]
     with_lm = lm is not None
     return WordBeamSearchDecoder(
         labels,

@@ -78,7 +78,7 @@ if TYPE_CHECKING:
 
     from ctckit.decode import WordHypothesis
     from ctckit.decode.words import WordBeamSearchDecoder
-    from ctckit.lm import WordNGramLM
+    from ctckit.lm import Lexicon, WordNGramLM
 
 __all__ = ["CTCDecoder", "CTCHypothesis", "ctc_decoder"]
 
@@ -148,39 +148,10 @@ def _token_index(groups: list[list[str]], name: str, what: str) -> int:
     raise InputValueError(f"{what} {name!r} is not among the tokens")
 
 
-def _load_lexicon(
-    path: str | os.PathLike[str], labels: Sequence[str]
-) -> dict[str, list[list[str]]]:
-    """flashlight's lexicon file: ``word tok1 tok2 ...`` a line (tabs or spaces), several
-    lines for several spellings; errors name the line."""
-    name = os.fspath(path)
-    known = set(labels)
-    out: dict[str, list[list[str]]] = {}
-    try:
-        with open(name, encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except FileNotFoundError as err:
-        raise DataError("lexicon file not found", path=name) from err
-    except UnicodeDecodeError as err:
-        raise DataError("lexicon file is not UTF-8 text", path=name) from err
-    for no, line in enumerate(lines, 1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) == 1:
-            raise DataError(f"line {no}: word {parts[0]!r} has no spelling", path=name)
-        unknown = [t for t in parts[1:] if t not in known]
-        if unknown:
-            raise DataError(
-                f"line {no}: token {unknown[0]!r} of {parts[0]!r} is not among the tokens",
-                path=name,
-            )
-        spellings = out.setdefault(parts[0], [])
-        if parts[1:] not in spellings:
-            spellings.append(parts[1:])
-    if not out:
-        raise DataError("lexicon file lists no words", path=name)
-    return out
+def _load_lexicon(path: str | os.PathLike[str], labels: Sequence[str]) -> Lexicon:
+    from ctckit.lm import Lexicon
+
+    return Lexicon.from_file(path, labels)
 
 
 def _load_lm(lm: str | os.PathLike[str] | WordNGramLM | None) -> WordNGramLM | None:
