@@ -113,13 +113,14 @@ def _align_torch(p: _Prepared) -> tuple[Any, Any]:
     if bool(bad.any()):
         b, t, v = (int(i) for i in bad.nonzero()[0])
         raise _input.non_finite_error(b, t, v, float(x[b, t, v]), p.batched)
-    labels, scores, status = viterbi_torch(
-        x,
-        lengths,
-        torch.from_numpy(p.cols).to(device),
-        torch.from_numpy(p.target_lengths).to(device),
-        p.options(),
-    )
+    with torch.no_grad():
+        labels, scores, status = viterbi_torch(
+            x.detach(),
+            lengths,
+            torch.from_numpy(p.cols).to(device),
+            torch.from_numpy(p.target_lengths).to(device),
+            p.options(),
+        )
     _raise_status(p, status.cpu().numpy(), np.zeros((len(p.lengths), 2), np.int64), None)
     return labels, scores
 
