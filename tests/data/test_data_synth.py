@@ -21,12 +21,11 @@ pytest.importorskip("espeakng_loader")
 from ctckit.data import PhonemeDataset, UnlabeledDataset, _espeak, synth
 from ctckit.data._espeak import synthesize
 from ctckit.data._lexicon import build_lexicon, read_lexicon
+from ctckit.data._timing import Segment, label_spans, segments
 from ctckit.data.synth import (
     ACCENTS,
     SAMPLE_RATE,
     CorpusInfo,
-    _labels,
-    _segments,
     _synthesize,
     ctc_min_frames,
     main,
@@ -169,19 +168,21 @@ def test_labels_align_with_audio(corpus: tuple[Path, CorpusInfo]) -> None:
 )
 def test_labels_are_the_spoken_phonemes(word: str, voice: str, expected: str) -> None:
     result = synthesize(word, voice)
-    labels = _labels(_segments(result.phonemes, result.starts, result.audio.size), 22050)
-    assert labels == ["SIL", *expected.split(), "SIL"]
+    n = result.audio.size
+    labels = label_spans(segments(result.phonemes, result.starts, n, audio=result.audio), n, 22050)
+    assert [label.symbol for label in labels] == ["SIL", *expected.split(), "SIL"]
 
 
 def test_short_pauses_dropped_long_pauses_kept() -> None:
-    segments = [("K", 0, 100), ("SIL", 100, 200), ("AE", 200, 300), ("SIL", 300, 2000),
-                ("T", 2000, 2100)]  # fmt: skip
-    assert _labels(segments, 22050) == ["SIL", "K", "AE", "SIL", "T", "SIL"]
+    segs = [Segment("K", 0, 100), Segment("SIL", 100, 200), Segment("AE", 200, 300),
+            Segment("SIL", 300, 2000), Segment("T", 2000, 2100)]  # fmt: skip
+    labels = [label.symbol for label in label_spans(segs, 2100, 22050)]
+    assert labels == ["SIL", "K", "AE", "SIL", "T", "SIL"]
 
 
 def test_segments_reject_events_outside_audio() -> None:
     with pytest.raises(InputValueError, match="outside the audio"):
-        _segments(["k", "a"], [0, 500], 400)
+        segments(["k", "a"], [0, 500], 400)
 
 
 def test_ctc_min_frames_counts_repeats() -> None:

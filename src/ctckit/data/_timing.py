@@ -13,7 +13,7 @@ MFCC frames, and the utterance's words with their spans:
   phoneme is not a pause, the phoneme starts where the zeros start;
 * espeak-ng reports a vowel that follows a nasal or a liquid only after the
   vowel's onset (its code emits the event once the vowel-start frames are
-  out, 20 to 40 ms late): such a vowel starts at the onset estimated from
+  out, so the event comes late by that transition): such a vowel starts at the onset estimated from
   the clean signal, the best two-piece fit of log energy and spectral
   centroid (2.5 ms steps) over the consonant's reported span, the consonant
   keeping at least 15 ms and a quarter of that span;
@@ -63,7 +63,7 @@ WINDOW = 400
 _MIN_CLOSURE = 22  # samples at 22050 Hz (1 ms): shorter zero runs are zero crossings
 #: espeak-ng mnemonics (stress removed) of the nasals and liquids after which it
 #: reports a vowel late (phoneme types phNASAL and phLIQUID of its tables).
-SONORANTS = frozenset({"m", "n", "N", "m-", "n-", "l", "r", "w", "j", "r-", "r/", "l/2",
+_SONORANTS = frozenset({"m", "n", "N", "m-", "n-", "l", "r", "w", "j", "r-", "r/", "l/2",
                        "w#", "@L", "l-"})  # fmt: skip
 _VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW",
                      "OY", "UH", "UW"})  # fmt: skip
@@ -182,8 +182,8 @@ def segments(
             if mapped[i] and mapped[i] != ("SIL",) and mapped[i - 1] != ("SIL",):
                 begin[i] = max(_closure_start(audio, starts[i - 1], starts[i]), begin[i - 1])
             previous, current = (phonemes[j].lstrip(STRESS_MARKS) for j in (i - 1, i))
-            vowel = bool(mapped[i]) and mapped[i][0] in _VOWELS and current not in SONORANTS
-            if vowel and previous in SONORANTS:
+            vowel = bool(mapped[i]) and mapped[i][0] in _VOWELS and current not in _SONORANTS
+            if vowel and previous in _SONORANTS:
                 begin[i] = max(_vowel_onset(audio, begin[i - 1], starts[i]), begin[i - 1])
     out: list[Segment] = []
     bounds = [*begin[1:], n_samples]

@@ -95,7 +95,6 @@ from ctckit.data._lexicon import Lexicon, build_lexicon, lexicon_text, read_lexi
 from ctckit.data._phonemes import ESPEAK_TO_ARPABET
 from ctckit.data._text import pause_allowed, text_model
 from ctckit.data._timing import (
-    Segment,
     frame_spans,
     label_spans,
     segments,
@@ -410,20 +409,6 @@ class _Utterance:
     alignment: npt.NDArray[np.int32]  # (U, 2) frames per label
     word_spans: npt.NDArray[np.int32]  # (W, 2) frames per word
     audio_seconds: float
-
-
-def _segments(
-    phonemes: Sequence[str], starts: Sequence[int], n_samples: int
-) -> list[tuple[str, int, int]]:
-    """Turn phoneme events into ``(symbol, start, end)`` segments in audio samples."""
-    return [(s.symbol, s.start, s.end) for s in segments(phonemes, starts, n_samples)]
-
-
-def _labels(segs: Sequence[tuple[str, int, int]], rate: int) -> list[str]:
-    """Merge pauses: drop short internal ones, join neighbours; frame SIL at both ends."""
-    n_samples = segs[-1][2] if segs else 0
-    spans = label_spans([Segment(*seg) for seg in segs], n_samples, rate)
-    return [label.symbol for label in spans]
 
 
 def ctc_min_frames(labels: Sequence[str]) -> int:
