@@ -38,7 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_align_posteriors import Posteriors, compute, load
 
-from ctckit.align import align
+from ctckit.align import align, segment
 
 MS_PER_FRAME = 10  # one MFCC frame
 
@@ -103,6 +103,51 @@ def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
     return float(total)
 
 
+def segmentation(post: Posteriors) -> list[str]:
+    """Every utterance's model frames back to back, segmented with the transcripts.
+
+    A cut between two utterances (the midpoint between one's last frame and
+    the next one's first) is right when it falls in the silence between the
+    last phoneme of the one and the first phoneme of the next (true times).
+    Then one utterance's text is replaced by another's: its confidence
+    should be the lowest.
+    """
+    assert post.truth is not None
+    stream = np.concatenate(post.log_probs)
+    offsets = np.cumsum([0] + [len(lp) for lp in post.log_probs])
+    t0 = time.perf_counter()
+    segments, result = segment(stream, post.targets)
+    seconds = time.perf_counter() - t0
+    outside, errors = [], []
+    for i in range(1, len(segments)):
+        cut = (segments[i - 1].end + segments[i].start) / 2 * post.stride  # MFCC frames
+        # speech ends at the start of the previous utterance's final SIL, resumes at
+        # the end of this one's first SIL (MFCC frames from the stream's start)
+        last = offsets[i - 1] * post.stride + post.truth[i - 1][-1, 0]
+        first = offsets[i] * post.stride + post.truth[i][0, 1]
+        outside.append(max(0.0, last - cut, cut - first) * MS_PER_FRAME)
+        errors.append(abs(segments[i].start - offsets[i]) * post.stride * MS_PER_FRAME)
+    off = np.array(outside)
+    conf = np.array([s.confidence for s in segments])
+    swapped = [list(t) for t in post.targets]
+    k = len(swapped) // 2
+    swapped[k] = list(post.targets[(k + 7) % len(swapped)])
+    bad, _ = segment(stream, swapped)
+    bad_conf = np.array([s.confidence for s in bad])
+    rank = int((bad_conf < bad_conf[k]).sum())
+    return [
+        f"\nSegmentation: {len(segments)} dev utterances back to back ({len(stream)} frames, "
+        f"{len(np.concatenate(post.targets))} tokens) in {seconds:.1f} s, proven exact: {result.exact}",
+        f"cuts between utterances: {np.sum(off == 0)} of {len(off)} inside the true silence, "
+        f"{np.sum(off <= 20)} within 20 ms of it, {np.sum(off <= 40)} within 40 ms, farthest "
+        f"{off.max():.0f} ms; |segment start - utterance start|: median "
+        f"{np.median(errors):.0f} ms (the leading silence), max {max(errors):.0f} ms",
+        f"confidence: min {conf.min():.3f}, median {np.median(conf):.3f}; with utterance {k}'s text "
+        f"replaced by another's, its confidence is {bad_conf[k]:.3f}, {rank} of the others are "
+        f"lower (their median {np.median(np.delete(bad_conf, k)):.3f})",
+    ]
+
+
 def summary(name: str, err: np.ndarray) -> str:
     return (f"| {name} | {np.mean(err <= 20):.1%} | {np.mean(err <= 40):.1%} | "
             f"{np.median(err):.0f} | {np.mean(err):.1f} |")  # fmt: skip
@@ -158,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             c = np.concatenate(span_starts(post, confidence=name, blank_penalty=pen)[1])
             print(f"| blank_penalty={pen:g} | {name} | {c.mean():.3f} | {np.mean(e <= 40):.3f} | "
                   f"{ece(c, e <= 40):.3f} | {np.mean(e <= 20):.3f} | {ece(c, e <= 20):.3f} |")  # fmt: skip
+    print("\n".join(segmentation(post)))
     print(f"\nshare within 40 ms {np.mean(err <= 40):.3f}; within 20 ms {np.mean(err <= 20):.3f} "
           f"({time.perf_counter() - t0:.1f} s)")  # fmt: skip
     return 0
