@@ -39,9 +39,7 @@ def pool(workers: int) -> ThreadPoolExecutor:
         return entry[1]
 
 
-def run_strided(
-    work: Callable[[npt.NDArray[np.int64]], _R], count: int, threads: int
-) -> list[_R]:
+def run_strided(work: Callable[[npt.NDArray[np.int64]], _R], count: int, threads: int) -> list[_R]:
     """Run ``work`` on ``threads`` shares of ``range(count)``, every ``threads``-th item each.
 
     Lengths in a batch are often sorted, so striding balances the shares. The
