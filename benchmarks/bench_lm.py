@@ -11,6 +11,13 @@ Run (after ``python examples/hw3p2/train.py`` has trained a model):
 
 ``--data`` defaults to the embedded corpus the example generated; the test
 references come from ``ROOT/test_transcripts``.
+
+``--arpa-speed`` needs no model: it fits an order-6 phoneme LM on a seeded
+Markov chain over the 40 phonemes, writes its ARPA file and times reading it
+with ``NGramLM.from_arpa`` beside ``kenlm.Model`` (CPU seconds, best of 3),
+and the dense tables' build:
+
+    python benchmarks/bench_lm.py --arpa-speed
 """
 
 from __future__ import annotations
@@ -57,6 +64,46 @@ def decode_strings(decoder: BeamSearchDecoder, lps: list[np.ndarray]) -> tuple[l
     return [VOCAB.to_string(h) for h in hyps], time.perf_counter() - start
 
 
+def arpa_speed(path: Path) -> None:
+    """Time NGramLM.from_arpa beside kenlm.Model on a generated phoneme ARPA file."""
+    import resource
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    rng = np.random.default_rng(0)
+    transitions = rng.dirichlet(np.ones(40) * 0.3, size=40)
+    sentences = []
+    for _ in range(4000):
+        s = [int(rng.integers(40))]
+        for _ in range(int(rng.integers(40, 120))):
+            s.append(int(rng.choice(40, p=transitions[s[-1]])))
+        sentences.append([x + 1 for x in s])
+    lm = NGramLM.fit(sentences, order=6, vocab_size=len(VOCAB))
+    lm.to_arpa(path, VOCAB)
+    print(f"{path}: {path.stat().st_size / 1e6:.0f} MB, {lm!r}, {sum(lm.ngram_counts)} n-grams")
+    NGramLM.from_arpa(path, VOCAB)  # warm-up: Numba's cached kernels
+    times: dict[str, list[float]] = {"NGramLM.from_arpa": [], "kenlm.Model": [], "to_tables": []}
+    for _ in range(3):
+        start = cpu()
+        back = NGramLM.from_arpa(path, VOCAB)
+        times["NGramLM.from_arpa"].append(cpu() - start)
+        start = cpu()
+        back.to_tables(len(VOCAB), 0)
+        times["to_tables"].append(cpu() - start)
+        try:
+            import kenlm
+        except ImportError:
+            continue
+        start = cpu()
+        kenlm.Model(str(path))
+        times["kenlm.Model"].append(cpu() - start)
+    for name, values in times.items():
+        if values:
+            print(f"{name}: {min(values):.2f} s CPU (best of {len(values)})")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", type=Path, default=Path("runs/hw3p2/best.pt"))
@@ -65,7 +112,12 @@ def main() -> None:
     p.add_argument("--beam-width", type=int, default=20)
     p.add_argument("--alphas", type=float, nargs="+", default=[0.2, 0.5, 0.8, 1.0, 1.5])
     p.add_argument("--betas", type=float, nargs="+", default=[0.0, 1.0, 2.0, 3.0, 4.0])
+    p.add_argument("--arpa-speed", action="store_true", help="time ARPA reading only")
+    p.add_argument("--arpa", type=Path, default=Path("/tmp/ctckit-bench-lm-phones6.arpa"))
     args = p.parse_args()
+    if args.arpa_speed:
+        arpa_speed(args.arpa)
+        return
     torch.set_num_threads(1)
     root = args.data or default_cache()
 

@@ -13,8 +13,8 @@ model's alone, interleaved and best of ``--repeats``:
 
 Resident memory is the growth of the process's resident set over the load
 (``/proc/self/statm``), after a warm-up that loads the library (and Numba's
-cached kernels) on a tiny model; peak is the growth of ``ru_maxrss``; the
-tables' own size (the arrays' bytes) is printed too.
+cached kernels) on a tiny model; peak is the growth of the resident high-water
+mark (``VmHWM``); the tables' own size (the arrays' bytes) is printed too.
 
 Run (KenLM is in the test environment):
 
@@ -44,7 +44,18 @@ def _rss() -> int:
 
 
 def _peak() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """The process's resident high-water mark (VmHWM: per address space, unlike
+    ``ru_maxrss``, which a child inherits from its parent)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("no VmHWM in /proc/self/status")
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def corpus(n_sentences: int, seed: int = 0, vocab: int = 50_000) -> list[str]:
@@ -70,27 +81,28 @@ def measure(kind: str, path: str, tiny: str) -> dict[str, float]:
         import kenlm
 
         kenlm.Model(tiny)  # warm-up: the library's own start-up
-        rss, peak = _rss(), _peak()
+        rss, peak, cpu = _rss(), _peak(), _cpu()
         start = time.perf_counter()
         model = kenlm.Model(path)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, _cpu() - cpu
         assert model.order > 0
+        tables = 0
     else:
         from ctckit.lm import WordNGramLM
 
         # warm-up: Numba's cached kernels, for arrays of the same kind (read-only for both)
         warm = WordNGramLM.from_arpa(tiny) if kind == "ctckit arpa" else WordNGramLM.load(tiny)
         warm.score("a b")
-        rss, peak = _rss(), _peak()
+        rss, peak, cpu = _rss(), _peak(), _cpu()
         start = time.perf_counter()
         lm = WordNGramLM.from_arpa(path) if kind == "ctckit arpa" else WordNGramLM.load(path)
         if kind.endswith("all pages read"):  # page faults included in the time
             sum(float(a.sum()) for a in lm.kernel_tables[4:])
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, _cpu() - cpu
         lm.score("w1 w2 w3")
         tables = sum(a.nbytes for a in lm.kernel_tables[4:])
-        return {"seconds": seconds, "rss": _rss() - rss, "peak": _peak() - peak, "tables": tables}
-    return {"seconds": seconds, "rss": _rss() - rss, "peak": _peak() - peak, "tables": 0}
+    return {"seconds": seconds, "cpu": cpu, "rss": _rss() - rss, "peak": _peak() - peak,
+            "tables": tables}  # fmt: skip
 
 
 def main() -> None:
@@ -152,17 +164,23 @@ def main() -> None:
             )  # fmt: skip
             results[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
     best = {k: min(r["seconds"] for r in v) for k, v in results.items()}
+    cpu = {k: min(r["cpu"] for r in v) for k, v in results.items()}
     print(
         f"\nload {os.getloadavg()[0]:.1f} (1-min load average at the end), best of {args.repeats}"
     )
-    print("\n| load | seconds | vs kenlm | resident MB | resident bytes / n-gram | peak MB |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "\n| load | wall s | CPU s | wall vs kenlm | CPU vs kenlm | resident MB "
+        "| resident bytes / n-gram | peak MB |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for kind in KINDS:
         last = results[kind][-1]
         print(
-            f"| {kind} | {best[kind]:.3f} | {best[kind] / best['kenlm arpa']:.3g}x "
+            f"| {kind} | {best[kind]:.3g} | {cpu[kind]:.3g} "
+            f"| {best[kind] / best['kenlm arpa']:.3g}x | {cpu[kind] / cpu['kenlm arpa']:.3g}x "
             f"| {last['rss'] / 1e6:.0f} | {last['rss'] / n_grams:.1f} | {last['peak'] / 1e6:.0f} |"
         )
+    print("\nraw:", json.dumps(results))
     tables = results["ctckit arpa"][-1]["tables"]
     print(f"\nctckit's tables: {tables / 1e6:.0f} MB, {tables / n_grams:.1f} bytes / n-gram")
     print(

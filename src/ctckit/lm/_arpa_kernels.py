@@ -18,7 +18,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from ctckit.lm._hashing import find_word
+from ctckit.lm._hashing import find_word, find_word_by_key
 
 __all__: list[str] = []
 
@@ -267,12 +267,17 @@ def read_ngrams(
     offsets: npt.NDArray[np.int64],
     bos: int,
     eos: int,
+    verify: bool,
     rows: npt.NDArray[np.int32],
     prob: npt.NDArray[np.float64],
     backoff: npt.NDArray[np.float64],
     line_at: npt.NDArray[np.int64],
 ) -> tuple[int, int, int, int, int, int, int]:
-    """Read the k-grams (k >= 2) from ``pos``, words as 1-gram indices; as :func:`read_unigrams`."""
+    """Read the k-grams (k >= 2) from ``pos``, words as 1-gram indices; as :func:`read_unigrams`.
+
+    ``verify``: compare a word's bytes on a key match (only needed when two
+    1-grams share a 64-bit key).
+    """
     n = buf.shape[0]
     cap = prob.shape[0]
     fb = np.zeros(k + 3, dtype=np.int64)
@@ -294,7 +299,10 @@ def read_ngrams(
         if err != OK:
             return count, pos, after_last, err, fb[field], fe[field], n_fields
         for j in range(k):
-            w = find_word(wkeys, wids, blob, offsets, buf, fb[j + 1], fe[j + 1])
+            if verify:
+                w = find_word(wkeys, wids, blob, offsets, buf, fb[j + 1], fe[j + 1])
+            else:
+                w = find_word_by_key(wkeys, wids, buf, fb[j + 1], fe[j + 1])
             if w < 0:
                 return count, pos, after_last, E_WORD, fb[j + 1], fe[j + 1], 0
             if w == bos and j > 0:

@@ -163,15 +163,44 @@ def find_word(
 
 
 @numba.njit(cache=True)
+def find_word_by_key(
+    wkeys: npt.NDArray[np.uint64],
+    wids: npt.NDArray[np.int32],
+    buf: npt.NDArray[np.uint8],
+    begin: int,
+    end: int,
+) -> int:
+    """Id of the word ``buf[begin:end]`` trusting the 64-bit key alone (as KenLM does), or -1;
+    only for a table whose words' keys are all different (see :func:`build_word_table`)."""
+    n_buckets = wkeys.shape[0]
+    key = bytes_key(buf, begin, end)
+    b = home(key, n_buckets)
+    while True:
+        k = wkeys[b]
+        if k == key:
+            return int(wids[b])
+        if k == 0:
+            return -1
+        b += 1
+        if b == n_buckets:
+            b = 0
+
+
+@numba.njit(cache=True)
 def build_word_table(
     blob: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32], np.int64]:
-    """A table of the words ``blob[offsets[i]:offsets[i+1]]``; returns it and the first
-    duplicate word's id (-1 if none)."""
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32], int, bool]:
+    """A table of the words ``blob[offsets[i]:offsets[i+1]]``.
+
+    Returns the keys and ids of the buckets, the first duplicate word's id
+    (-1 if none) and whether two different words share a key (then lookups
+    must compare bytes: :func:`find_word`).
+    """
     n = offsets.shape[0] - 1
     n_buckets = max(np.int64(n * 1.5), n + 1)
     wkeys = np.zeros(n_buckets, dtype=np.uint64)
     wids = np.full(n_buckets, -1, dtype=np.int32)
+    collided = False
     for w in range(n):
         begin, end = offsets[w], offsets[w + 1]
         key = bytes_key(blob, begin, end)
@@ -187,8 +216,9 @@ def build_word_table(
                 if offsets[wids[b] + 1] - o == end - begin and same_bytes(
                     blob, begin, end, blob, o
                 ):
-                    return wkeys, wids, np.int64(w)
+                    return wkeys, wids, w, collided
+                collided = True
             b += 1
             if b == n_buckets:
                 b = 0
-    return wkeys, wids, np.int64(-1)
+    return wkeys, wids, -1, collided

@@ -236,28 +236,54 @@ def score_sentence(
 
 
 # -- building ------------------------------------------------------------------
+#
+# Values are written with their flags cleared (no left extension: -|p|; no extension:
+# a zero backoff as -0.0) and the flags are set in place as longer n-grams are seen.
+
+
+@numba.njit(cache=True, inline="always")
+def _initial_backoff(b: float) -> np.float32:
+    return np.float32(b) if b != 0.0 else np.float32(-0.0)  # type: ignore[no-any-return]
+
+
+@numba.njit(cache=True)
+def encode_unigrams(
+    prob: npt.NDArray[np.float64], backoff: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """The 1-grams' stored values with their flags cleared."""
+    p = np.empty(prob.shape[0], dtype=np.float32)
+    b = np.empty(prob.shape[0], dtype=np.float32)
+    for w in range(prob.shape[0]):
+        p[w] = -abs(np.float32(prob[w]))
+        b[w] = _initial_backoff(backoff[w])
+    return p, b
 
 
 @numba.njit(cache=True)
 def fill_order(
     keys: npt.NDArray[np.uint64],
+    stored_prob: npt.NDArray[np.float32],
+    stored_backoff: npt.NDArray[np.float32],
     start: int,
     n_buckets: int,
     rows: npt.NDArray[np.int32],
-    bucket_of: npt.NDArray[np.int64],
-) -> tuple[int, int]:
-    """Insert the n-grams ``rows`` (oldest word first) into one order's buckets.
+    prob: npt.NDArray[np.float64],
+    backoff: npt.NDArray[np.float64],
+) -> int:
+    """Insert one order's n-grams (oldest word first) with their values (flags cleared).
 
-    ``bucket_of[i]`` receives row ``i``'s index into ``keys``. Returns
-    ``(-1, -1)``, or for the first n-gram whose key is already there
-    ``(row, index)``: a duplicate or, with different words, a hash collision.
+    ``stored_backoff`` is empty for the top order. Returns -1, or the first row
+    whose key is already there (a duplicate, or with other words a hash collision).
     """
+    with_backoff = stored_backoff.shape[0] > 0
     for i in range(rows.shape[0]):
         idx = insert(keys, start, n_buckets, ngram_key(rows[i]))
         if idx < 0:
-            return np.int64(i), -1 - idx
-        bucket_of[i] = idx
-    return np.int64(-1), np.int64(-1)
+            return i
+        stored_prob[idx] = -abs(np.float32(prob[i]))
+        if with_backoff:
+            stored_backoff[idx] = _initial_backoff(backoff[i])
+    return -1
 
 
 @numba.njit(cache=True)
@@ -265,56 +291,88 @@ def mark_lower(
     keys: npt.NDArray[np.uint64],
     start: npt.NDArray[np.int64],
     rows: npt.NDArray[np.int32],
-    extends: npt.NDArray[np.uint8],
-    extends_left: npt.NDArray[np.uint8],
-    uni_extends: npt.NDArray[np.uint8],
-    uni_extends_left: npt.NDArray[np.uint8],
+    stored_prob: npt.NDArray[np.float32],
+    stored_backoff: npt.NDArray[np.float32],
+    uni_prob: npt.NDArray[np.float32],
+    uni_backoff: npt.NDArray[np.float32],
     missing: npt.NDArray[np.bool_],
 ) -> int:
-    """For each k-gram (k >= 2) of ``rows``: its prefix has an extension and its suffix
-    extends left. Flags are per bucket of the (k-1)-gram table (or per word for k = 2);
-    ``missing[i, 0/1]`` marks a prefix/suffix absent from the table. Returns the number
-    of rows with something missing."""
+    """Flag, for each k-gram (k >= 2) of ``rows``, its prefix as extended and its suffix
+    as extending left; ``missing[i, 0/1]`` marks a prefix/suffix absent from the tables.
+    Returns the number of rows with something missing."""
     m, k = rows.shape
     lower = k - 1
     n_missing = 0
     for i in range(m):
         row = rows[i]
         if lower == 1:
-            uni_extends[row[0]] = 1
-            uni_extends_left[row[1]] = 1
+            if uni_backoff[row[0]] == 0.0:
+                uni_backoff[row[0]] = 0.0
+            uni_prob[row[1]] = abs(uni_prob[row[1]])
             continue
         bad = False
-        for part in range(2):
-            sub = row[:lower] if part == 0 else row[1:]
-            idx = find(keys, start[lower], start[lower + 1] - start[lower], ngram_key(sub))
-            if idx < 0:
-                missing[i, part] = True
-                bad = True
-            elif part == 0:
-                extends[idx] = 1
-            else:
-                extends_left[idx] = 1
+        idx = find(keys, start[lower], start[lower + 1] - start[lower], ngram_key(row[:lower]))
+        if idx < 0:
+            missing[i, 0] = True
+            bad = True
+        elif stored_backoff[idx] == 0.0:
+            stored_backoff[idx] = 0.0
+        idx = find(keys, start[lower], start[lower + 1] - start[lower], ngram_key(row[1:]))
+        if idx < 0:
+            missing[i, 1] = True
+            bad = True
+        else:
+            stored_prob[idx] = abs(stored_prob[idx])
         if bad:
             n_missing += 1
     return n_missing
 
 
 @numba.njit(cache=True)
-def backoff_prob(
+def fill_blanks(
     keys: npt.NDArray[np.uint64],
     start: npt.NDArray[np.int64],
-    prob: npt.NDArray[np.float64],
-    backoff: npt.NDArray[np.float64],
-    uni_prob: npt.NDArray[np.float64],
-    uni_backoff: npt.NDArray[np.float64],
+    stored_prob: npt.NDArray[np.float32],
+    stored_backoff: npt.NDArray[np.float32],
+    uni_prob: npt.NDArray[np.float32],
+    uni_backoff: npt.NDArray[np.float32],
+    blanks: npt.NDArray[np.int32],
+) -> None:
+    """Give the inserted n-grams ``blanks`` (one order) the log10 probability the backoff
+    rule gives them from the orders below (which must be complete), keeping their flags:
+    ``P(w | h) = backoff(h) + P(w | h without its oldest word)``."""
+    k = blanks.shape[1]
+    for i in range(blanks.shape[0]):
+        row = blanks[i]
+        context = row[: k - 1]
+        p = _backoff_prob(keys, start, stored_prob, stored_backoff, uni_prob, uni_backoff,
+                          context[1:], row[k - 1])  # fmt: skip
+        if k == 2:
+            p += uni_backoff[context[0]]
+        else:
+            lo, hi = int(start[k - 1]), int(start[k])
+            p += stored_backoff[find(keys, lo, hi - lo, ngram_key(context))]  # (closure)
+        lo, hi = int(start[k]), int(start[k + 1])
+        idx = find(keys, lo, hi - lo, ngram_key(row))
+        magnitude = abs(np.float32(p))
+        stored_prob[idx] = magnitude if _extends_left(stored_prob[idx]) else -magnitude
+
+
+@numba.njit(cache=True)
+def _backoff_prob(
+    keys: npt.NDArray[np.uint64],
+    start: npt.NDArray[np.int64],
+    stored_prob: npt.NDArray[np.float32],
+    stored_backoff: npt.NDArray[np.float32],
+    uni_prob: npt.NDArray[np.float32],
+    uni_backoff: npt.NDArray[np.float32],
     context: npt.NDArray[np.int32],
     word: int,
 ) -> float:
-    """Log10 ``P(word | context)`` by the backoff rule (``context`` oldest first), from
-    unflagged build-time values; every suffix of ``context`` must be in the tables."""
+    """Log10 ``P(word | context)`` by the backoff rule (``context`` oldest first); every
+    suffix of ``context`` must be in the tables."""
     c = context.shape[0]
-    p = uni_prob[word]
+    p = -abs(np.float64(uni_prob[word]))
     matched = 0  # context words used by the longest match
     key = np.uint64(word)
     for j in range(c):
@@ -323,14 +381,13 @@ def backoff_prob(
         idx = find(keys, start[k], start[k + 1] - start[k], key)
         if idx < 0:
             break
-        p = prob[idx]
+        p = -abs(np.float64(stored_prob[idx]))
         matched = j + 1
-    # add the backoffs of the context suffixes longer than the match
-    for length in range(matched + 1, c + 1):
+    for length in range(matched + 1, c + 1):  # the backoffs of the longer context suffixes
         sub = context[c - length :]
         if length == 1:
             p += uni_backoff[sub[0]]
         else:
             idx = find(keys, start[length], start[length + 1] - start[length], ngram_key(sub))
-            p += backoff[idx]
+            p += stored_backoff[idx]
     return float(p)

@@ -321,7 +321,7 @@ def parse_arpa(path: str | os.PathLike[str], reader: str = "ctckit") -> ArpaFile
             data.count(b"\n", 0, line_at[0][w]) + 1,
             f"a word that is not valid UTF-8 ({err.reason})",
         ) from None
-    word_keys, word_ids, dup = build_word_table(blob, offsets)
+    word_keys, word_ids, dup, collided = build_word_table(blob, offsets)
     if dup >= 0:
         word = blob[offsets[dup] : offsets[dup + 1]].tobytes().decode("utf-8", "replace")
         raise fail_line(data.count(b"\n", 0, line_at[0][dup]) + 1, f"duplicate 1-gram {word!r}")
@@ -348,7 +348,7 @@ def parse_arpa(path: str | os.PathLike[str], reader: str = "ctckit") -> ArpaFile
         prob_k, backoff_k = np.zeros(m), np.zeros(m)
         line_k = np.zeros(m, dtype=np.int64)
         result = K.read_ngrams(
-            buf, pos, k, k == order, word_keys, word_ids, blob, offsets, bos, eos,
+            buf, pos, k, k == order, word_keys, word_ids, blob, offsets, bos, eos, collided,
             r, prob_k, backoff_k, line_k,
         )  # fmt: skip
         pos = check(k, result)

@@ -241,8 +241,12 @@ def _fit_entries(
     n, eos, bos = order, vocab_size, vocab_size + 1
     base = vocab_size + 2
     lens = np.array([s.shape[0] + 2 for s in seqs], dtype=np.int64)
-    tok = np.concatenate([np.concatenate(([bos], s, [eos])) for s in seqs]).astype(np.int64)
-    pos = np.arange(tok.shape[0]) - np.repeat(np.cumsum(lens) - lens, lens)
+    starts = np.cumsum(lens) - lens
+    pos = np.arange(int(lens.sum())) - np.repeat(starts, lens)
+    tok = np.full(pos.shape[0], eos, dtype=np.int64)  # <s> w1 .. wm </s> per sentence
+    tok[starts] = bos
+    inner = (pos > 0) & (pos < np.repeat(lens, lens) - 1)
+    tok[inner] = np.concatenate(seqs) if seqs else np.zeros(0, dtype=np.int64)
 
     # Order 1 is indexed by word id; order k >= 2 by the sorted unique keys
     # prefix_node * base + word, so the n-grams of one context are contiguous.

@@ -127,7 +127,7 @@ class WordNGramLM:
             unk = int(offsets.shape[0] - 1)
             blob = np.concatenate([blob, np.frombuffer(b"<unk>", dtype=np.uint8)])
             offsets = np.append(offsets, offsets[-1] + 5)
-            word_keys, word_ids, _ = build_word_table(blob, offsets)
+            word_keys, word_ids, _, _ = build_word_table(blob, offsets)
             uni_prob = np.append(uni_prob, _UNK_LOG10)
             uni_backoff = np.append(uni_backoff, 0.0)
 
@@ -207,7 +207,7 @@ class WordNGramLM:
         entries, _ = _fit_entries(seqs, order, n_words, None, smoothing, discounts)
         names = [*ids, "</s>", "<s>"]
         blob, offsets = _pack_words(names)
-        word_keys, word_ids, _ = build_word_table(blob, offsets)
+        word_keys, word_ids, _, _ = build_word_table(blob, offsets)
         bos, eos = n_words + 1, n_words
 
         uni_prob = np.empty(n_words + 2)
@@ -227,10 +227,11 @@ class WordNGramLM:
             word_keys, word_ids, blob, offsets,
         )  # fmt: skip
         counts = (n_words + 2, *(int(r.shape[0]) for r in rows))
+        # float32, the values the tables hold (to_arpa's 9 digits give KenLM the same)
         ngrams: _NGrams = [
             [np.arange(n_words + 2, dtype=np.int32)[:, None], *rows],
-            [uni_prob, *prob],
-            [uni_backoff, *backoff],
+            [v.astype(np.float32) for v in (uni_prob, *prob)],
+            [v.astype(np.float32) for v in (uni_backoff, *backoff)],
         ]
         return cls(tables, counts, ngrams=ngrams)
 
@@ -604,92 +605,64 @@ def _build_tables(
 ) -> WordTables:
     """The hash tables of a backoff model given as n-gram lists (log10 values).
 
-    Completes the n-grams under suffixes and contexts (KenLM's blanks),
-    flags what extends, fills the blanks' probabilities by the backoff rule
-    from the orders below, and packs the flags into the sign bits.
+    Inserts the n-grams with their values, flags what extends (on the sign
+    bits, in place), completes the n-grams under suffixes and contexts
+    (KenLM's blanks, rebuilding in the rare case there are any) and fills the
+    blanks' probabilities by the backoff rule from the orders below.
     """
     from ctckit.lm import _word_kernels as K
-    from ctckit.lm._hashing import bucket_count, find, ngram_keys
+    from ctckit.lm._hashing import bucket_count
 
     n = order
-    vocab = int(uni_prob.shape[0])
     blanks: _Rows = [np.zeros((0, k), dtype=np.int32) for k in range(2, n + 1)]
     while True:
-        all_rows = [np.concatenate([r, b]) for r, b in zip(rows, blanks)]
+        all_rows = [r if b.shape[0] == 0 else np.concatenate([r, b]) for r, b in zip(rows, blanks)]
+        values = [p if b.shape[0] == 0 else np.append(p, np.full(b.shape[0], np.nan))
+                  for p, b in zip(prob, blanks)]  # fmt: skip
+        backs = [v if b.shape[0] == 0 else np.append(v, np.zeros(b.shape[0]))
+                 for v, b in zip(backoff, blanks)]  # fmt: skip
         sizes = [bucket_count(r.shape[0]) for r in all_rows]
         start = np.zeros(n + 2, dtype=np.int64)
         start[3:] = np.cumsum(sizes)  # order k at [start[k], start[k + 1])
         keys = np.zeros(int(start[n + 1]), dtype=np.uint64)
-        bucket_of: list[npt.NDArray[np.int64]] = []
+        stored_prob = np.zeros(keys.shape[0], dtype=np.float32)
+        stored_backoff = np.zeros(int(start[n]), dtype=np.float32)
+        s_uni_prob, s_uni_backoff = K.encode_unigrams(uni_prob, uni_backoff)
         for k, r in enumerate(all_rows, start=2):
-            where = np.empty(r.shape[0], dtype=np.int64)
-            i, idx = K.fill_order(keys, start[k], sizes[k - 2], r, where)
-            if i >= 0:
-                other = int(np.flatnonzero(where[:i] == idx)[0])
-                if np.array_equal(r[i], r[other]):
-                    raise duplicate(k, int(i))
+            table_backoff = stored_backoff if k < n else stored_backoff[:0]
+            row = K.fill_order(keys, stored_prob, table_backoff, start[k], sizes[k - 2], r,
+                               values[k - 2], backs[k - 2])  # fmt: skip
+            if row >= 0:
+                if (r[:row] == r[row]).all(axis=1).any():
+                    raise duplicate(k, int(row))
                 raise InputValueError(
                     f"two different {k}-grams have the same 64-bit key; please report this"
                 )
-            bucket_of.append(where)
-        extends = np.zeros(keys.shape[0], dtype=np.uint8)
-        extends_left = np.zeros(keys.shape[0], dtype=np.uint8)
-        uni_extends = np.zeros(vocab, dtype=np.uint8)
-        uni_extends_left = np.zeros(vocab, dtype=np.uint8)
         found_missing = False
         for k in range(n, 1, -1):
             r = all_rows[k - 2]
             missing = np.zeros((r.shape[0], 2), dtype=np.bool_)
-            if K.mark_lower(keys, start, r, extends, extends_left, uni_extends,
-                            uni_extends_left, missing):  # fmt: skip
+            if K.mark_lower(keys, start, r, stored_prob, stored_backoff, s_uni_prob,
+                            s_uni_backoff, missing):  # fmt: skip
                 subs = np.concatenate([r[missing[:, 0], :-1], r[missing[:, 1], 1:]])
                 blanks[k - 3] = np.concatenate([blanks[k - 3], np.unique(subs, axis=0)])
                 found_missing = True
         if not found_missing:
             break
-
-    # values, the blanks' by the backoff rule (bottom-up: they use the orders below)
-    pv = np.zeros(keys.shape[0])
-    bv = np.zeros(keys.shape[0])
-    for k in range(2, n + 1):
-        m = rows[k - 2].shape[0]
-        where = bucket_of[k - 2]
-        pv[where[:m]] = prob[k - 2]
-        bv[where[:m]] = backoff[k - 2]
-        blank_rows = all_rows[k - 2][m:]
-        for i, row in enumerate(blank_rows):
-            context = row[:-1]
-            p = K.backoff_prob(
-                keys, start, pv, bv, uni_prob, uni_backoff, context[1:].copy(), int(row[-1])
-            )
-            if k == 2:
-                p += uni_backoff[context[0]]
-            else:  # the context is in the tables (closure under contexts)
-                key = ngram_keys(context[None, :].copy())[0]
-                p += bv[int(find(keys, start[k - 1], start[k] - start[k - 1], key))]
-            pv[where[m + i]] = p
-
-    def signed_prob(p: npt.NDArray[np.float64], left: npt.NDArray[np.uint8]) -> Any:
-        mag = np.abs(p).astype(np.float32)
-        return np.where(left.astype(bool), mag, -mag).astype(np.float32)
-
-    def signed_backoff(b: npt.NDArray[np.float64], ext: npt.NDArray[np.uint8]) -> Any:
-        out = b.astype(np.float32)
-        zero = out == 0
-        out[zero & (ext == 0)] = np.float32(-0.0)
-        out[zero & (ext != 0)] = np.float32(0.0)
-        return out
-
+    for k in range(2, n + 1):  # bottom-up: a blank's value uses the orders below
+        if blanks[k - 2].shape[0]:
+            K.fill_blanks(keys, start, stored_prob, stored_backoff, s_uni_prob, s_uni_backoff,
+                          blanks[k - 2])  # fmt: skip
     tables = WordTables(
         order=n,
         bos=bos,
         eos=eos,
         unk=unk,
-        uni_prob=signed_prob(uni_prob, uni_extends_left),
-        uni_backoff=signed_backoff(uni_backoff, uni_extends),
+        uni_prob=s_uni_prob,
+        uni_backoff=s_uni_backoff,
         keys=keys,
-        prob=signed_prob(pv, extends_left),
-        backoff=signed_backoff(bv[: start[n]], extends[: start[n]]),
+        prob=stored_prob,
+        backoff=stored_backoff,
         start=start,
         vocab_keys=word_keys,
         vocab_ids=word_ids,
