@@ -7,6 +7,13 @@
 * :func:`align_long`, :func:`segment`: an hour of frames in bounded memory,
   with a proof of exactness when it holds; utterance boundaries in a long
   recording.
+
+Example:
+    >>> import numpy as np
+    >>> from ctckit.align import align
+    >>> log_probs = np.log(np.eye(3)[[0, 1, 1, 0, 2]] * 0.9 + 0.1 / 3)  # (T=5, V=3)
+    >>> [(s.token, s.start, s.end) for s in align(log_probs, [1, 2])[0]]
+    [(1, 1, 3), (2, 4, 5)]
 """
 
 from __future__ import annotations
