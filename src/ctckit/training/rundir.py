@@ -229,7 +229,7 @@ class RunDirectory:
         self._config = dict(config)
         if self.checkpoint is None or self.resume is None:
             return False
-        _check_config(self.checkpoint, {k: config[k] for k in must_match}, self.resume)
+        _check_config(self.checkpoint, {k: config.get(k) for k in must_match}, self.resume)
         state.load_state_dict(self.checkpoint, path=self.resume)
         self._reconcile_best(state)
         if self.metrics is not None:
