@@ -151,8 +151,7 @@ def _split(
     n = 0
     cap = fb.shape[0]
     while p < line_end:
-        while p < line_end and _space(buf[p]):
-            p += 1
+        p = _skip_spaces(buf, p, line_end)
         if p == line_end:
             break
         q = p
@@ -164,6 +163,13 @@ def _split(
         n += 1
         p = q
     return n
+
+
+@numba.njit(cache=True, inline="always")
+def _skip_spaces(buf: npt.NDArray[np.uint8], p: int, end: int) -> int:
+    while p < end and _space(buf[p]):
+        p += 1
+    return p
 
 
 @numba.njit(cache=True)
@@ -231,10 +237,8 @@ def read_unigrams(
     after_last = pos
     while pos < n:
         line_end = _next_line(buf, pos)
-        p = pos
-        while p < line_end and _space(buf[p]):
-            p += 1
-        if p == line_end:
+        p = _skip_spaces(buf, pos, line_end)
+        if p == line_end:  # a blank line
             pos = line_end + 1
             continue
         if buf[p] == 92:  # backslash: the next section
@@ -286,10 +290,8 @@ def read_ngrams(
     after_last = pos
     while pos < n:
         line_end = _next_line(buf, pos)
-        p = pos
-        while p < line_end and _space(buf[p]):
-            p += 1
-        if p == line_end:
+        p = _skip_spaces(buf, pos, line_end)
+        if p == line_end:  # a blank line
             pos = line_end + 1
             continue
         if buf[p] == 92:

@@ -79,6 +79,15 @@ def _has_extension(backoff: np.float32) -> bool:
 # -- queries -------------------------------------------------------------------
 
 
+@numba.njit(cache=True, inline="always")
+def _find(
+    keys: npt.NDArray[np.uint64], start: npt.NDArray[np.int64], k: int, key: np.uint64
+) -> int:
+    """Index of ``key`` in order ``k``'s buckets, or -1."""
+    lo, hi = int(start[k]), int(start[k + 1])
+    return find(keys, lo, hi - lo, key)
+
+
 @numba.njit(cache=True)
 def score_log10(
     t: WordTables,
@@ -107,7 +116,7 @@ def score_log10(
     while j < length and _extends_left(stored):
         key = combine(key, words[j])
         k = j + 2
-        idx = find(t.keys, t.start[k], t.start[k + 1] - t.start[k], key)
+        idx = _find(t.keys, t.start, k, key)
         if idx < 0:
             break
         stored = t.prob[idx]
@@ -311,13 +320,13 @@ def mark_lower(
             uni_prob[row[1]] = abs(uni_prob[row[1]])
             continue
         bad = False
-        idx = find(keys, start[lower], start[lower + 1] - start[lower], ngram_key(row[:lower]))
+        idx = _find(keys, start, lower, ngram_key(row[:lower]))
         if idx < 0:
             missing[i, 0] = True
             bad = True
         elif stored_backoff[idx] == 0.0:
             stored_backoff[idx] = 0.0
-        idx = find(keys, start[lower], start[lower + 1] - start[lower], ngram_key(row[1:]))
+        idx = _find(keys, start, lower, ngram_key(row[1:]))
         if idx < 0:
             missing[i, 1] = True
             bad = True
@@ -350,10 +359,8 @@ def fill_blanks(
         if k == 2:
             p += uni_backoff[context[0]]
         else:
-            lo, hi = int(start[k - 1]), int(start[k])
-            p += stored_backoff[find(keys, lo, hi - lo, ngram_key(context))]  # (closure)
-        lo, hi = int(start[k]), int(start[k + 1])
-        idx = find(keys, lo, hi - lo, ngram_key(row))
+            p += stored_backoff[_find(keys, start, k - 1, ngram_key(context))]  # (closure)
+        idx = _find(keys, start, k, ngram_key(row))
         magnitude = abs(np.float32(p))
         stored_prob[idx] = magnitude if _extends_left(stored_prob[idx]) else -magnitude
 
@@ -378,7 +385,7 @@ def _backoff_prob(
     for j in range(c):
         key = combine(key, context[c - 1 - j])
         k = j + 2
-        idx = find(keys, start[k], start[k + 1] - start[k], key)
+        idx = _find(keys, start, k, key)
         if idx < 0:
             break
         p = -abs(np.float64(stored_prob[idx]))
@@ -388,6 +395,6 @@ def _backoff_prob(
         if length == 1:
             p += uni_backoff[sub[0]]
         else:
-            idx = find(keys, start[length], start[length + 1] - start[length], ngram_key(sub))
+            idx = _find(keys, start, length, ngram_key(sub))
             p += stored_backoff[idx]
     return float(p)
