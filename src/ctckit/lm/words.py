@@ -33,7 +33,6 @@ __all__ = ["WordNGramLM"]
 _FORMAT = "word-ngram"
 _VERSION = 1
 _Smoothing = Literal["kneser-ney", "witten-bell"]
-_MARKERS = ("<s>", "</s>", "<unk>")
 _Rows = list[npt.NDArray[np.int32]]
 _Values = list[npt.NDArray[np.float64]]
 _NGrams = list[list[npt.NDArray[Any]]]  # rows, log10 probs, log10 backoffs per order
@@ -73,13 +72,11 @@ class WordNGramLM:
         *,
         ngrams: _NGrams | None = None,
         spelling: Trie | None = None,
-        keep: Any = None,
     ) -> None:
         self._t = tables
         self._counts = counts
         self._ngrams = ngrams  # the explicit n-grams, kept by fit for to_arpa
-        self._spelling = spelling
-        self._keep = keep  # what the arrays view (a memory map), kept alive
+        self._spelling = spelling  # (a loaded model's arrays keep their memory map alive)
 
     # -- construction --------------------------------------------------------
 
@@ -243,7 +240,7 @@ class WordNGramLM:
         Values carry 9 significant digits (enough to give KenLM the same
         float32 values). Only models from :meth:`fit` (and their saved and
         loaded copies) hold the n-gram lists this needs; a model read from
-        an ARPA file was written by its ARPA file.
+        an ARPA file keeps only its hash tables (its ARPA form is that file).
 
         Raises:
             InputValueError: For a model that does not hold its n-gram lists.
