@@ -395,3 +395,30 @@ def test_librispeech_logits_decode_as_pyctcdecode_reads_them() -> None:
         "i shall some day achieve"
     )
     assert len(h.word_spans) == len(h.words)
+
+
+@given(
+    st.lists(st.lists(st.integers(0, 4), max_size=6), max_size=15),
+)
+def test_the_flat_trie_holds_every_prefix_once(seqs: list[list[int]]) -> None:
+    """The word tries against a set of prefixes: one node per distinct prefix, each
+    sequence's walk ends at its end node, children sorted and numbered after parents."""
+    from ctckit.decode._word_tables import build_trie, build_word_trie
+
+    trie = build_trie(seqs)
+    prefixes = {tuple(q[:k]) for q in seqs for k in range(len(q) + 1)} | {()}
+    assert len(trie.depth) == len(prefixes)
+    for k, q in enumerate(seqs):
+        node = 0
+        for x in q:
+            lo, hi = trie.child_start[node], trie.child_start[node + 1]
+            labels = trie.child_label[lo:hi].tolist()
+            assert labels == sorted(labels)
+            node = int(trie.child_node[lo + labels.index(x)])
+            assert trie.parent[node] < node
+        assert node == trie.ends[k]
+        assert trie.depth[node] == len(q)
+    words = ["".join("abcdé"[x] for x in q) for q in seqs]
+    as_words = build_word_trie(words)
+    codes = build_trie([[ord(ch) for ch in w] for w in words])
+    assert all(np.array_equal(a, b) for a, b in zip(as_words, codes))

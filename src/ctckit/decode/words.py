@@ -22,7 +22,14 @@ import numpy.typing as npt
 from ctckit._checks import check_float, check_int, is_tensor
 from ctckit._threads import default_threads, run_strided
 from ctckit.decode._input import check_lengths, check_log_probs
-from ctckit.decode._word_tables import FlatTrie, build_trie, csr, subtree_max, subtree_min
+from ctckit.decode._word_tables import (
+    FlatTrie,
+    build_trie,
+    build_word_trie,
+    csr,
+    subtree_max,
+    subtree_min,
+)
 from ctckit.decode.types import WordHypothesis, WordSpan
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
@@ -571,7 +578,7 @@ class WordBeamSearchDecoder:
         for w in (*(self.unigrams or ()), *self.hotwords):
             vocab.setdefault(w, len(vocab))
         words = list(vocab)
-        trie = build_trie([[ord(ch) for ch in w] for w in words])
+        trie = build_word_trie(words)
         n = len(trie.depth)
         lm_ids = {} if self.lm is None else {w: i for i, w in enumerate(self.lm.words)}
         node_word = np.full(n, -1, np.int32)
@@ -643,7 +650,7 @@ class WordBeamSearchDecoder:
         for node, wids in enumerate(at_node):
             if any(words[w] in hot for w in wids):
                 hot_depth[node] = trie.depth[node]
-        below = _proper_min(trie, hot_depth, big)  # a continuing prefix ends no word here
+        below = subtree_min(trie, hot_depth, proper=True)  # a continuing prefix ends no word
         depth = trie.depth.astype(np.float64)
         hot_term = np.where(below < big, self.hotword_weight * depth / np.maximum(below, 1), 0.0)
         hot_term[0] = 0.0
@@ -845,19 +852,6 @@ class WordBeamSearchDecoder:
 
 # lexicon events of a prefix node (besides a word id >= 0)
 EVENT_CONT, EVENT_SIL, EVENT_UNK = -1, -2, -3
-
-
-def _proper_min(trie: FlatTrie, value: npt.NDArray[np.float64], big: float) -> npt.NDArray[Any]:
-    """The smallest ``value`` over each node's proper descendants (``big`` if none)."""
-    out = np.full(len(value), big)
-    best = value.copy()
-    for node in range(len(value) - 1, 0, -1):
-        p = trie.parent[node]
-        if best[node] < out[p]:
-            out[p] = best[node]
-        if best[node] < best[p]:
-            best[p] = best[node]
-    return out
 
 
 def _invalid_entry(b: int, t: int, value: float, batched: bool) -> InputValueError:
