@@ -203,6 +203,17 @@ def test_an_unknown_word_ends_a_partial_pronunciation() -> None:
     assert out.lm_score == pytest.approx(-1.0 * np.log(10))
 
 
+def test_a_lexicon_object_reads_by_token_text() -> None:
+    """A ctckit.lm.Lexicon over another token order gives the same decoder as the mapping."""
+    from ctckit.lm import Lexicon
+
+    lex = Lexicon.from_dict(LEXICON, tokens=["|", "b", "o", "f", ""])
+    lp = log_probs(3, 9, len(PHONES), scale=3.0)
+    a = decoder(LEXICON, top_n=3, beam_width=8, sil_token="|").decode(lp)
+    b = decoder(lex, top_n=3, beam_width=8, sil_token="|").decode(lp)  # type: ignore[arg-type]
+    assert a == b
+
+
 def test_torchaudio_assets_decode() -> None:
     """torchaudio's decoder test assets: lexicon entries end with the silence token."""
     root = PEER / "torchaudio"

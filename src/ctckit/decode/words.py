@@ -221,8 +221,11 @@ def _lexicon_entries(
 
     lexicon_type = getattr(lm_package, "Lexicon", None)
     if lexicon_type is not None and isinstance(lexicon, lexicon_type):
+        # by token text: the lexicon's token ids need not be the decoder's label ids
+        names = lexicon.tokens
         raw: Mapping[str, Any] = {
-            w: list(p) for w, p in zip(lexicon.words, lexicon.pronunciations_by_word())
+            w: [[names[t] for t in pron] for pron in prons]
+            for w, prons in zip(lexicon.words, lexicon.pronunciations_by_word())
         }
     elif isinstance(lexicon, Mapping):
         raw = lexicon
@@ -749,10 +752,10 @@ class WordBeamSearchDecoder:
         Example:
             >>> import numpy as np
             >>> dec = WordBeamSearchDecoder(["", "h", "i", " "], alpha=0.0, beta=0.0)
-            >>> lp = np.log(np.full((2, 4, 4), 0.01))
-            >>> lp[:, :, 0] = np.log(0.97)
-            >>> lp[0, 1, 1] = lp[0, 2, 2] = np.log(0.97)
-            >>> [hyps[0].text for hyps in dec.decode(lp, lengths=[4, 2])]
+            >>> probs = np.full((2, 4, 4), 0.01)
+            >>> probs[:, :, 0] = 0.97  # blank frames, but "h" and "i" in utterance 0
+            >>> probs[0, 1], probs[0, 2] = [0.01, 0.97, 0.01, 0.01], [0.01, 0.01, 0.97, 0.01]
+            >>> [hyps[0].text for hyps in dec.decode(np.log(probs), lengths=[4, 2])]
             ['hi', '']
         """
         x, batched, _ = check_log_probs(log_probs, self.blank)
