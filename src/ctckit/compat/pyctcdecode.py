@@ -448,17 +448,12 @@ class BeamSearchDecoderCTC:
             ShapeError: ``logits`` not ``(time, vocabulary)``.
             InputValueError: NaN or ``+inf`` in ``logits``; an argument out of range.
         """
-        beams = self.decode_beams(
-            logits,
-            beam_width=beam_width,
-            beam_prune_logp=beam_prune_logp,
-            token_min_logp=token_min_logp,
-            prune_history=True,
-            hotwords=hotwords,
-            hotword_weight=hotword_weight,
-            lm_start_state=lm_start_state,
-        )
-        return beams[0].text
+        x = _as_log_probs(logits, len(self._alphabet.labels), None)
+        beams = self._decode_arrays(
+            [x], beam_width, beam_prune_logp, token_min_logp, True, hotwords, hotword_weight,
+            lm_start_state, best_only=True,
+        )  # fmt: skip
+        return beams[0][0].text
 
     def decode_beams(
         self,
@@ -537,7 +532,7 @@ class BeamSearchDecoderCTC:
         arrays = self._arrays(logits_list)
         out = self._decode_arrays(
             arrays, beam_width, beam_prune_logp, token_min_logp, True, hotwords,
-            hotword_weight, None,
+            hotword_weight, None, best_only=True,
         )  # fmt: skip
         return [beams[0].text for beams in out]
 
@@ -561,8 +556,9 @@ class BeamSearchDecoderCTC:
         token_min_logp: float,
         hotwords: tuple[str, ...],
         hotword_weight: float,
+        top_n: int,
     ) -> WordBeamSearchDecoder:
-        key = (beam_width, beam_prune_logp, token_min_logp, hotwords, hotword_weight)
+        key = (beam_width, beam_prune_logp, token_min_logp, hotwords, hotword_weight, top_n)
         dec = self._decoders.get(key)
         if dec is None:
             if len(self._decoders) > 16:  # many hotword lists: keep the cache small
@@ -582,13 +578,18 @@ class BeamSearchDecoderCTC:
         hotwords: Iterable[str] | None,
         hotword_weight: float,
         lm_start_state: Any,
+        *,
+        best_only: bool = False,
     ) -> list[list[OutputBeam]]:
+        """Decode; ``best_only``: only the best beam is needed (``decode``), so the search
+        returns one hypothesis (building a hundred costs more than a short search)."""
         width = check_int(beam_width, "beam_width", 1)
         prune = check_float(beam_prune_logp, "beam_prune_logp", high=0.0)
         token_min = check_float(token_min_logp, "token_min_logp", high=0.0, high_open=False)
         weight = check_float(hotword_weight, "hotword_weight")
         history = _check_bool(prune_history, "prune_history")
-        decoder = self._decoder(width, prune, token_min, _hotwords_of(hotwords), weight)
+        top_n = 1 if best_only else width
+        decoder = self._decoder(width, prune, token_min, _hotwords_of(hotwords), weight, top_n)
         if not arrays:
             return []
         lengths = np.asarray([a.shape[0] for a in arrays], dtype=np.int64)
@@ -645,6 +646,7 @@ def _word_decoder(
     token_min_logp: float,
     hotwords: tuple[str, ...],
     hotword_weight: float,
+    top_n: int,
 ) -> WordBeamSearchDecoder:
     """ctckit's word decoder for one configuration. Without an LM, pyctcdecode applies
     neither ``alpha``, ``beta`` nor the unigrams (they belong to its LM object)."""
@@ -665,7 +667,7 @@ def _word_decoder(
         hotwords=hotwords,
         hotword_weight=hotword_weight,
         beam_width=beam_width,
-        top_n=beam_width,
+        top_n=top_n,
         token_min_logp=token_min_logp,
         beam_prune_logp=beam_prune_logp,
         lm_score_boundary=settings.lm_score_boundary,
