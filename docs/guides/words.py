@@ -92,10 +92,10 @@ def main() -> None:
         "beam, no LM": [h[0].text for h in plain.decode(lp, lengths)],
         "beam + word LM": [h[0].text for h in fused.decode(lp, lengths)],
     }
-    # hotwords a user would give: dev words the train texts barely know
+    # hotwords a user would give, without looking at the texts being decoded: words the
+    # train texts have only once (the LM barely knows them)
     seen = collections.Counter(w for t in train for w in t.split())
-    hot = [w for w, _ in collections.Counter(w for t in dev for w in t.split()).most_common()
-           if seen[w] <= 1][:20]  # fmt: skip
+    hot = sorted(w for w, n in seen.items() if n == 1)[:20]
     boosted = WordBeamSearchDecoder(CHARS, lm=lm, alpha=0.5, beta=1.5, hotwords=hot,
                                     hotword_weight=5.0, **settings)  # fmt: skip
     results["beam + word LM + hotwords"] = [h[0].text for h in boosted.decode(lp, lengths)]
