@@ -738,8 +738,9 @@ def read_parameters(root: str | os.PathLike[str]) -> dict[str, Any]:
         root: The corpus folder.
 
     Returns:
-        ``{"format": "ctckit-synth", "generator": int, "espeak_ng": str,
-        "seed": int, "sizes": {"train": int, "dev": int, "test": int}}``.
+        The recorded JSON object: ``format`` (``"ctckit-synth"``),
+        ``generator`` (int), ``espeak_ng`` (version string), ``seed`` (int)
+        and ``sizes`` (``train``, ``dev`` and ``test`` counts).
 
     Raises:
         DataError: When the file is missing or malformed.
