@@ -166,7 +166,7 @@ def test_sigkill_between_best_and_last_leaves_no_stale_best(
     best, last = read_checkpoint(out / "best.pt"), read_checkpoint(out / "last.pt")
     # best.pt already holds the newest best epoch; last.pt is the checkpoint before it
     assert best["epoch"] == improving[-1] + 1
-    assert best["best_score"] == pytest.approx(min(scores))
+    assert best["best_score"] == pytest.approx(min(scores), abs=1e-4)  # the log rounds
     assert last["epoch"] < best["epoch"]
     resumed = _train(corpus, out, *COMMON, "--resume", str(out / "last.pt"))
     assert "resumed from" in resumed.stdout

@@ -197,6 +197,17 @@ def test_best_is_written_before_last_and_a_best_ahead_of_last_is_adopted(tmp_pat
     )
 
 
+def test_best_can_hold_the_weights_of_the_model_that_was_scored(tmp_path: Path) -> None:
+    state = _state()
+    averaged = torch.nn.Linear(3, 3)  # e.g. an exponential moving average's module
+    with RunDirectory(tmp_path) as run:
+        run.start(state, CONFIG)
+        state.finish_epoch(5.0)
+        run.save(state, best_model=averaged)
+    assert torch.equal(read_checkpoint(tmp_path / "best.pt")["model"]["weight"], averaged.weight)
+    assert torch.equal(read_checkpoint(tmp_path / "last.pt")["model"]["weight"], state.model.weight)
+
+
 def test_a_stale_best_is_repaired_from_last_when_last_holds_the_best_weights(
     tmp_path: Path,
 ) -> None:

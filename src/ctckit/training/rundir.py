@@ -42,6 +42,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import torch
+
 from ctckit.errors import CTCKitError, DataError
 from ctckit.files import atomic_open
 from ctckit.training.checkpoint import _check_config, read_checkpoint, write_checkpoint
@@ -80,7 +82,7 @@ class RunDirectory:
             corrupt or refused (a pickle that would run code).
 
     Example:
-        >>> import tempfile, torch
+        >>> import tempfile
         >>> model = torch.nn.Linear(2, 2)
         >>> state = TrainState(model, torch.optim.SGD(model.parameters(), lr=0.1))
         >>> folder = Path(tempfile.mkdtemp())
@@ -257,15 +259,26 @@ class RunDirectory:
             return
         if best is not None and int(best["epoch"]) == state.best_epoch:
             self._best_written = (state.best_epoch, state.best_score)
-        elif state.best_epoch == state.epoch and not state.batches_consumed and self.is_main:
+        elif (
+            state.best_epoch == state.epoch
+            and not state.batches_consumed
+            and last.get("averager") is None  # else best.pt held averaged weights
+            and self.is_main
+        ):
             # best.pt is missing or stale and last.pt holds the best weights: rewrite it
             self._write_best(last["model"], state.best_epoch, state.best_score)
 
-    def save(self, state: TrainState) -> None:
+    def save(self, state: TrainState, *, best_model: torch.nn.Module | None = None) -> None:
         """Write ``last.pt`` (and ``best.pt`` first, at an epoch that set a new best).
 
         Collective under ``torch.distributed`` (every rank calls it, rank 0
         writes).
+
+        Args:
+            state: The run's state.
+            best_model: The module whose weights ``best.pt`` holds, when not
+                ``state.model``: the model that was scored, for example an
+                exponential moving average's ``ema.module``.
 
         Raises:
             StorageError: If the device is full; the previous files are intact.
@@ -280,7 +293,8 @@ class RunDirectory:
             and not state.batches_consumed
             and self._best_written != (state.best_epoch, state.best_score)
         ):
-            self._write_best(payload["model"], state.best_epoch, state.best_score)
+            weights = payload["model"] if best_model is None else best_model.state_dict()
+            self._write_best(weights, state.best_epoch, state.best_score)
         write_checkpoint(self.path / self.LAST, payload, self._config)
 
     def _write_best(self, weights: Mapping[str, Any], epoch: int, score: float) -> None:
