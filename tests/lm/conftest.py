@@ -7,6 +7,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from lm_reference import read_unigram_words
 
 PEER_ASSETS = Path(__file__).resolve().parents[2].parent / "shared" / "peer_assets"
 PEER_ARPAS = sorted(PEER_ASSETS.glob("**/*.arpa"))
@@ -27,23 +28,6 @@ def peer_arpa(request: pytest.FixtureRequest) -> Path:
 def kenlm() -> ModuleType:
     """The kenlm module (the `test` extra); skips when it is not installed."""
     return pytest.importorskip("kenlm")
-
-
-def read_unigram_words(path: Path) -> list[str]:
-    """The words of an ARPA file's 1-grams section, markers excluded (plain line reading)."""
-    words: list[str] = []
-    inside = False
-    for line in path.read_text(encoding="utf-8").splitlines():
-        text = line.strip()
-        if text == "\\1-grams:":
-            inside = True
-        elif inside and (not text or text.startswith("\\")):
-            break
-        elif inside:
-            word = text.split()[1]
-            if word not in ("<s>", "</s>", "<unk>"):
-                words.append(word)
-    return words
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
-"""An independent reference for the n-gram tests: interpolated smoothing from the formulas.
+"""Independent references for the LM tests.
 
 :func:`reference_prob` is a plain-Python interpolated Kneser-Ney / Witten-Bell
 written straight from the formulas over string-marked n-gram dicts (no numpy,
 no backoff form), used as the oracle of :class:`~ctckit.lm.NGramLM` and
-:class:`~ctckit.lm.WordNGramLM` fitting.
+:class:`~ctckit.lm.WordNGramLM` fitting. :func:`read_unigram_words` reads an
+ARPA file's words by plain line reading (to map them to ids in tests).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from functools import cache
+from pathlib import Path
 
 
 def reference_prob(
@@ -72,3 +74,20 @@ def reference_prob(
         return p(word, ctx[len(ctx) - (order - 1) :] if len(ctx) > order - 1 else ctx)
 
     return prob
+
+
+def read_unigram_words(path: Path) -> list[str]:
+    """The words of an ARPA file's 1-grams section, markers excluded (plain line reading)."""
+    words: list[str] = []
+    inside = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = line.strip()
+        if text == "\\1-grams:":
+            inside = True
+        elif inside and (not text or text.startswith("\\")):
+            break
+        elif inside:
+            word = text.split()[1]
+            if word not in ("<s>", "</s>", "<unk>"):
+                words.append(word)
+    return words

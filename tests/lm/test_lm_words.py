@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lm_reference import reference_prob
+from lm_reference import read_unigram_words, reference_prob
 
 from ctckit.errors import DataError, InputTypeError, InputValueError
 from ctckit.lm import NGramLM, WordNGramLM
@@ -29,8 +29,6 @@ UNKNOWN = ["zzunknown", "ÿnot-there", "x"]
 
 @cache
 def _peer_models(path: Path) -> tuple[WordNGramLM, list[str]]:
-    from conftest import read_unigram_words
-
     return WordNGramLM.from_arpa(path), read_unigram_words(path)
 
 
