@@ -285,7 +285,7 @@ def test_empty_batch_and_zero_length() -> None:
 @given(scores=st.lists(st.integers(-3, 3), min_size=1, max_size=40), keep=st.integers(1, 20))
 def test_wide_beam_selection_keeps_the_best_stably(scores: list[int], keep: int) -> None:
     """The wide-beam selection (a kernel helper) against a stable sort, with many ties."""
-    from ctckit.decode._kernels import _keep_best
+    from ctckit.decode._kernels.numeric import keep_best as _keep_best
 
     nb, keep = len(scores), min(keep, len(scores))
     bs = np.array(scores, np.float64)

@@ -12,6 +12,11 @@ from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
+# Entries above this are refused as log-probabilities: a log-softmax computed in half
+# precision and cast can exceed 0 by a rounding error below 1e-3, while a row of
+# probabilities passed by mistake has an entry of at least 1/V.
+MAX_LOG_PROB = 1e-3
+
 
 def check_log_probs(log_probs: Any, blank: object) -> tuple[Any, bool, int]:
     """Check type, dtype, rank and vocabulary size.
@@ -21,6 +26,14 @@ def check_log_probs(log_probs: Any, blank: object) -> tuple[Any, bool, int]:
         input was ``(T, V)``), of the input's kind (tensor or array).
     """
     if is_tensor(log_probs):
+        layout = str(log_probs.layout)
+        if layout != "torch.strided":
+            raise InputTypeError(
+                f"log_probs must be a dense (strided) tensor, got layout {layout}; "
+                "call .to_dense() first"
+            )
+        if log_probs.device.type == "meta":
+            raise InputTypeError("log_probs is a meta tensor, which holds no values")
         dtype_ok = str(log_probs.dtype) in ("torch.float32", "torch.float64")
     elif isinstance(log_probs, np.ndarray):
         dtype_ok = log_probs.dtype in _FLOATS
@@ -42,6 +55,14 @@ def check_log_probs(log_probs: Any, blank: object) -> tuple[Any, bool, int]:
         )
     batched = len(shape) == 3
     return (log_probs if batched else log_probs[None]), batched, blank_id
+
+
+def as_log_prob_array(log_probs: Any, blank: int) -> tuple[npt.NDArray[Any], bool]:
+    """Check ``log_probs`` and return it as a C-contiguous ``(B, T, V)`` numpy array (a
+    CPU tensor or contiguous array is viewed, not copied) and whether it was batched."""
+    x, batched, _ = check_log_probs(log_probs, blank)
+    arr = x.detach().cpu().numpy() if is_tensor(x) else x
+    return np.ascontiguousarray(arr), batched
 
 
 def check_lengths(lengths: Any, batch: int, time: int, batched: bool) -> npt.NDArray[np.int64]:
@@ -72,9 +93,15 @@ def check_lengths(lengths: Any, batch: int, time: int, batched: bool) -> npt.NDA
     return out
 
 
-def non_finite_error(b: int, t: int, value: float, batched: bool) -> InputValueError:
-    """The error for a NaN or +inf entry at utterance ``b``, frame ``t``."""
-    where = f"log_probs[{b}, {t}]" if batched else f"log_probs[{t}]"
+def invalid_value_error(b: int | None, t: int, value: float) -> InputValueError:
+    """The error for an entry that is not a log-probability (NaN, +inf, or above
+    ``MAX_LOG_PROB``) at utterance ``b`` (``None``: unbatched input), frame ``t``."""
+    where = f"log_probs[{t}]" if b is None else f"log_probs[{b}, {t}]"
+    if value == value and value != float("inf"):
+        return InputValueError(
+            f"log_probs must hold log-probabilities (values <= 0, such as log_softmax "
+            f"outputs), got {value} in {where}; were probabilities passed?"
+        )
     return InputValueError(
         f"log_probs must hold finite values or -inf within lengths, got {value} in {where}"
     )

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ctckit._checks import check_float, check_int, is_tensor
-from ctckit.decode._input import check_lengths, check_log_probs, non_finite_error
+from ctckit._checks import check_float, check_int
+from ctckit.decode._input import as_log_prob_array, check_lengths, invalid_value_error
 from ctckit.decode.types import Hypothesis, _new_hypothesis
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     from ctckit.lm import LanguageModel, LMTables
 
 __all__ = ["BeamSearchDecoder"]
-
-_Tables = tuple[npt.NDArray[np.float64], npt.NDArray[np.int32], npt.NDArray[np.float64], int, float]
 
 
 _pools: dict[int, tuple[int, ThreadPoolExecutor]] = {}
@@ -38,6 +36,96 @@ def _pool(workers: int) -> ThreadPoolExecutor:
             pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ctckit-decode")
             entry = _pools[workers] = (os.getpid(), pool)
         return entry[1]
+
+
+def _physical_memory() -> int | None:
+    """Bytes of physical memory, or ``None`` where the platform does not say."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+_MEMORY = _physical_memory()
+
+
+def _format_bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+class _Kernel:
+    """The kernel bundles of one decoder for one vocabulary size, and the compiled entry
+    points of ``decode_many`` by input dtype (calling an entry point skips Numba's
+    dispatch, which types each argument on every call: about 1.5 us per NamedTuple)."""
+
+    def __init__(self, opts: Any, scorer: Any, model_rows: tuple[int, int]) -> None:
+        self.opts = opts
+        self.scorer = scorer
+        self.model_rows = model_rows
+        self._entries: dict[tuple[Any, ...], Any] = {}
+
+    def entry(self, dispatcher: Any, args: tuple[Any, ...], key: tuple[Any, ...]) -> Any:
+        fn = self._entries.get(key)
+        if fn is None:
+            from numba import typeof
+
+            sig = tuple(typeof(a) for a in args)  # type: ignore[no-untyped-call]
+            dispatcher.compile(sig)
+            fn = self._entries[key] = dispatcher.overloads[sig].entry_point
+        return fn
+
+
+def _array_key(arr: npt.NDArray[Any]) -> tuple[Any, ...]:
+    """What Numba's type of ``arr`` depends on beside its rank (always C-contiguous here)."""
+    return (arr.dtype.char, arr.ndim, arr.flags.aligned, arr.flags.writeable)
+
+
+def _hypotheses(
+    counts: list[int],
+    sizes: list[list[int]],
+    scores: list[list[list[float]]],
+    tokens: npt.NDArray[np.int32],
+    starts: npt.NDArray[np.int32],
+    ends: npt.NDArray[np.int32],
+    logps: npt.NDArray[np.float64],
+) -> list[list[Hypothesis]]:
+    """Result objects from a kernel's flat output (see ``decode_many``)."""
+    flat_tok = tuple(tokens.tolist())
+    flat_start = tuple(starts.tolist())
+    flat_end = tuple(ends.tolist())
+    flat_conf = tuple(_confidence(logps).tolist())
+    pos = 0
+    out = []
+    for n, lengths, rows in zip(counts, sizes, scores):
+        if n == 0:
+            out.append([Hypothesis((), -math.inf, -math.inf, 0.0, ())])
+            continue
+        hyps = []
+        for size, (total, acoustic, lm) in zip(lengths[:n], rows[:n]):
+            end = pos + size
+            hyps.append(
+                _new_hypothesis(
+                    flat_tok[pos:end],
+                    total,
+                    acoustic,
+                    lm,
+                    flat_start[pos:end],
+                    flat_end[pos:end],
+                    flat_conf[pos:end],
+                )
+            )
+            pos = end
+        out.append(hyps)
+    return out
+
+
+def _confidence(logps: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """A token's confidence from its log-probability at its first frame."""
+    return np.exp(logps)
 
 
 class BeamSearchDecoder:
@@ -151,7 +239,9 @@ class BeamSearchDecoder:
         self.lm = lm
         cpus = os.cpu_count() or 1
         self.num_threads = cpus if num_threads is None else check_int(num_threads, "num_threads", 1)
-        self._tables: dict[int, _Tables] = {}
+        self._check_memory(1, 2, 1)
+        self._kernels: dict[int, _Kernel] = {}
+        self._kernels_lock = threading.Lock()
 
     def __repr__(self) -> str:
         lm = None if self.lm is None else type(self.lm).__name__
@@ -163,18 +253,54 @@ class BeamSearchDecoder:
             f"num_threads={self.num_threads})"
         )
 
-    def _lm_tables(self, vocab: int) -> _Tables:
-        tables = self._tables.get(vocab)
-        if tables is not None:
-            return tables
-        if self.lm is None:
-            tables = (
-                np.zeros((1, vocab), np.float64),
-                np.zeros((1, vocab), np.int32),
-                np.zeros(1, np.float64),
-                0,
-                0.0,
+    def search_memory(self, time: int, vocab: int) -> int:
+        """Bytes one search over ``time`` frames of ``vocab`` classes allocates (an
+        estimate that errs high; each decoding thread allocates its own).
+
+        Example:
+            >>> BeamSearchDecoder(beam_width=10).search_memory(600, 41) < 2**20
+            True
+        """
+        from ctckit.decode._kernels.layout import state_bytes
+
+        width = self.beam_width
+        nodes = time * width + 1
+        # the N best: flat kernel output (20 bytes a token) and the Python objects made of it
+        out = self.top_n * (time * 160 + 256)
+        return state_bytes(width, vocab, nodes) + out + width * 64
+
+    def _check_memory(self, time: int, vocab: int, threads: int) -> None:
+        """Refuse a search that cannot fit in physical memory, before allocating it."""
+        if _MEMORY is None:
+            return
+        need = self.search_memory(time, vocab) * threads
+        if need > _MEMORY:
+            raise InputValueError(
+                f"beam_width={self.beam_width} needs about {_format_bytes(need)} for a search "
+                f"of T={time} frames, V={vocab} classes ({threads} thread(s)), more than the "
+                f"{_format_bytes(_MEMORY)} of physical memory; use a smaller beam_width"
             )
+
+    def _kernel(self, vocab: int) -> _Kernel:
+        """The kernel bundles for ``vocab`` classes (the LM compiled once per size)."""
+        kernel = self._kernels.get(vocab)
+        if kernel is not None:
+            return kernel
+        with self._kernels_lock:
+            kernel = self._kernels.get(vocab)
+            if kernel is None:
+                kernel = self._kernels[vocab] = self._make_kernel(vocab)
+        return kernel
+
+    def _make_kernel(self, vocab: int) -> _Kernel:
+        from ctckit.decode._kernels import fusion
+        from ctckit.decode._kernels.state import SearchOptions
+
+        if self.lm is None:
+            logp = np.zeros((1, vocab), np.float64)
+            next_state = np.zeros((1, vocab), np.int32)
+            end_logp = np.zeros(1, np.float64)
+            start = 0
         else:
             from ctckit.lm import LMTables, compile_lm
 
@@ -186,16 +312,22 @@ class BeamSearchDecoder:
                     f"has V={vocab}"
                 )
             logp = np.ascontiguousarray(compiled.logp, dtype=np.float64)
-            bound = self.lm_weight * float(logp.max()) if self.lm_weight != 0 else 0.0
-            tables = (
-                logp,
-                np.ascontiguousarray(compiled.next_state, dtype=np.int32),
-                np.ascontiguousarray(compiled.end_logp, dtype=np.float64),
-                int(compiled.start),
-                bound,
-            )
-        self._tables[vocab] = tables
-        return tables
+            next_state = np.ascontiguousarray(compiled.next_state, dtype=np.int32)
+            end_logp = np.ascontiguousarray(compiled.end_logp, dtype=np.float64)
+            start = int(compiled.start)
+        weight = self.lm_weight
+        scorer = fusion.TokenFusion(
+            logp, next_state, end_logp, start, weight, self.insertion_bonus,
+            weight * float(logp.max()) if weight != 0 else 0.0,
+        )  # fmt: skip
+        opts = SearchOptions(
+            self.blank,
+            self.beam_width,
+            self.top_n,
+            -math.inf if self.token_min_logp is None else self.token_min_logp,
+            -math.inf if self.beam_prune_logp is None else self.beam_prune_logp,
+        )
+        return _Kernel(opts, scorer, fusion.MODEL_ROWS)
 
     def decode(self, log_probs: Any, lengths: Any = None) -> list[list[Hypothesis]]:
         """Decode a batch (or one utterance) of log-probabilities.
@@ -203,8 +335,8 @@ class BeamSearchDecoder:
         Args:
             log_probs: ``(B, T, V)`` or ``(T, V)`` float32/float64
                 log-probabilities, a torch tensor (any device; copied to the
-                CPU) or a numpy array. ``-inf`` entries are allowed; NaN and
-                ``+inf`` within ``lengths`` are not.
+                CPU) or a numpy array. ``-inf`` entries are allowed; NaN,
+                ``+inf`` and values above ``1e-3`` within ``lengths`` are not.
             lengths: Valid frames per utterance, integers in ``[0, T]``,
                 shape ``(B,)``; for ``(T, V)`` input an int or shape ``(1,)``.
                 ``None``: all ``T`` frames. Frames beyond are ignored.
@@ -217,11 +349,13 @@ class BeamSearchDecoder:
             hypothesis of score ``-inf``.
 
         Raises:
-            InputTypeError: Wrong type or dtype of ``log_probs`` or ``lengths``.
+            InputTypeError: Wrong type or dtype of ``log_probs`` (a sparse or
+                meta tensor included) or ``lengths``.
             ShapeError: Wrong rank of ``log_probs``, shape of ``lengths``, or
                 an LM for another vocabulary size.
-            InputValueError: ``blank >= V``, a length outside ``[0, T]``, or
-                NaN / ``+inf`` in a valid frame.
+            InputValueError: ``blank >= V``, a length outside ``[0, T]``, an
+                entry in a valid frame that is not a log-probability (NaN,
+                ``+inf``, above ``1e-3``), or a search too large for memory.
 
         Example:
             >>> import torch
@@ -231,49 +365,31 @@ class BeamSearchDecoder:
             >>> [h[0].tokens for h in BeamSearchDecoder(num_threads=1).decode(lp)]
             [(1,), ()]
         """
-        x, batched, blank = check_log_probs(log_probs, self.blank)
-        arr = x.detach().cpu().numpy() if is_tensor(x) else x
-        arr = np.ascontiguousarray(arr)
+        arr, batched = as_log_prob_array(log_probs, self.blank)
         batch, time, vocab = arr.shape
         lens = check_lengths(lengths, batch, time, batched)
-        tables = self._lm_tables(vocab)
+        kernel = self._kernel(vocab)
+        threads = min(self.num_threads, batch)
+        longest = int(lens.max()) if batch else 0
+        self._check_memory(longest, vocab, max(threads, 1))
 
-        from ctckit.decode import _kernels
+        from ctckit.decode._kernels.search import decode_many
 
-        width, top_n = self.beam_width, self.top_n
-        tmin = -math.inf if self.token_min_logp is None else self.token_min_logp
-        prune = -math.inf if self.beam_prune_logp is None else self.beam_prune_logp
-        lm_logp, lm_next, lm_end, lm_start, lm_bound = tables
-        weight, bonus = self.lm_weight, self.insertion_bonus
+        opts, scorer, rows = kernel.opts, kernel.scorer, kernel.model_rows
+        key = _array_key(arr)
 
         def run(utts: npt.NDArray[np.int64]) -> list[list[Hypothesis]]:
-            counts, sizes, scores, toks, frames, bad = _kernels.decode_many(
-                arr, lens, utts, blank, width, top_n, tmin, prune,
-                lm_logp, lm_next, lm_end, lm_start, weight, lm_bound, bonus,
-            )  # fmt: skip
+            args = (arr, lens, utts, opts, scorer, rows)
+            out = kernel.entry(decode_many, args, key)(*args)
+            counts, sizes, scores, toks, starts, ends, logps, bad = out
             if bad >= 0:
                 b = int(utts[int(np.argmin(counts))])
-                raise non_finite_error(b, bad // vocab, float(arr[b].flat[bad]), batched)
-            flat_toks, flat_frames = tuple(toks.tolist()), tuple(frames.tolist())
-            pos = 0
-            out = []
-            for n, lengths, rows in zip(counts.tolist(), sizes.tolist(), scores.tolist()):
-                if n == 0:
-                    out.append([Hypothesis((), -math.inf, -math.inf, 0.0, ())])
-                    continue
-                hyps = []
-                for size, (total, acoustic, lm) in zip(lengths[:n], rows[:n]):
-                    end = pos + size
-                    hyps.append(
-                        _new_hypothesis(
-                            flat_toks[pos:end], total, acoustic, lm, flat_frames[pos:end]
-                        )
-                    )
-                    pos = end
-                out.append(hyps)
-            return out
+                value = float(arr[b].flat[bad])
+                raise invalid_value_error(b if batched else None, bad // vocab, value)
+            return _hypotheses(
+                counts.tolist(), sizes.tolist(), scores.tolist(), toks, starts, ends, logps
+            )
 
-        threads = min(self.num_threads, batch)
         if threads <= 1:
             return run(np.arange(batch))
         # every threads-th utterance per thread (lengths are often sorted, so this balances);

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ctckit._checks import is_tensor
-from ctckit.decode._input import check_lengths, check_log_probs, non_finite_error
+from ctckit.decode._input import MAX_LOG_PROB, check_lengths, check_log_probs, invalid_value_error
 
 __all__ = ["greedy_decode"]
 
@@ -67,10 +67,11 @@ def greedy_decode(log_probs: Any, lengths: Any = None, blank: int = 0) -> list[l
         else:
             values = np.take_along_axis(x, best[..., None], axis=-1)[..., 0]
     inside = np.arange(time) < lens[:, None]
-    bad = inside & ~(values < np.inf)  # NaN wins argmax/max, so this sees every NaN / +inf
+    # NaN wins argmax/max, so the maxima show every NaN, +inf or probability
+    bad = inside & ~(values <= MAX_LOG_PROB)
     if bad.any():
         b, t = (int(i) for i in np.argwhere(bad)[0])
-        raise non_finite_error(b, t, float(x[b, t].max()), batched)
+        raise invalid_value_error(b if batched else None, t, float(x[b, t].max()))
     keep = inside & (best != blank_id)
     keep[:, 1:] &= best[:, 1:] != best[:, :-1]
     flat = best[keep].tolist()

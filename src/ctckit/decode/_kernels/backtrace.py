@@ -1,0 +1,90 @@
+"""Stage 5: the N best of the beam, read back from the trie and the records (private)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ctckit.decode._kernels.fusion import result_scores
+from ctckit.decode._kernels.layout import C_BEAMS, C_CUR, C_FRAMES, C_SETTLED
+from ctckit.decode._kernels.numeric import NEG_INF
+
+
+@njit(cache=True, nogil=True)
+def n_best(state, scorer, top_n, final):  # type: ignore[no-untyped-def]
+    """The ``top_n`` best prefixes of the current beam, without changing the state.
+
+    With ``final``, prefixes are ranked with the scorer's end terms (end of sentence);
+    else by their current rank, as the search would go on. A pending blank run's shift is
+    included.
+
+    Returns:
+        ``(k, sizes, scores, tokens, starts, ends, logps)``: ``k`` hypotheses, best first;
+        their lengths ``(k,)`` and scores ``(k, 3)`` (total, acoustic, model); then per
+        token, flat in order: the label, the ``[start, end)`` frames of its run on the
+        best alignment and its log-prob at ``start``.
+    """
+    trie, recs, beams = state.trie, state.recs, state.beams
+    n = state.counts[C_BEAMS]
+    cur = state.counts[C_CUR]
+    t_end = state.counts[C_FRAMES]
+    shift = state.shift[0] if state.counts[C_SETTLED] else 0.0
+    total = np.empty(max(n, 1), np.float64)
+    acoustic = np.empty(max(n, 1), np.float64)
+    model = np.empty(max(n, 1), np.float64)
+    for i in range(n):
+        nd = beams.node[cur, i]
+        ac = beams.tot[cur, i] + shift if shift != 0.0 else beams.tot[cur, i]
+        final_extra, final_score, score = result_scores(scorer, trie, nd)
+        if final:
+            extra = final_extra
+            score = final_score
+        else:
+            extra = trie.extra[nd]
+        acoustic[i] = ac
+        model[i] = score
+        total[i] = ac + extra
+    order = np.argsort(-total[:n], kind="mergesort")
+    k = 0
+    size = 0
+    for q in range(min(n, top_n)):
+        if total[order[q]] == NEG_INF:
+            break
+        k += 1
+        size += trie.length[beams.node[cur, order[q]]]
+    sizes = np.empty(k, np.int64)
+    scores = np.empty((k, 3), np.float64)
+    tokens = np.empty(size, np.int32)
+    starts = np.empty(size, np.int32)
+    ends = np.empty(size, np.int32)
+    logps = np.empty(size, np.float64)
+    pos0 = 0
+    for q in range(k):
+        i = order[q]
+        nd = beams.node[cur, i]
+        length = trie.length[nd]
+        sizes[q] = length
+        scores[q, 0] = total[i]
+        scores[q, 1] = acoustic[i]
+        scores[q, 2] = model[i]
+        pos = pos0 + length - 1
+        while nd > 0:
+            tokens[pos] = trie.token[nd]
+            nd = trie.parent[nd]
+            pos -= 1
+        if beams.vb[cur, i] >= beams.vnb[cur, i]:  # the best path ends in a blank
+            rec = beams.rb[cur, i]
+            end = beams.eb[cur, i]
+        else:
+            rec = beams.rnb[cur, i]
+            end = t_end
+        pos = pos0 + length - 1
+        while rec >= 0:
+            starts[pos] = recs.frame[rec]
+            ends[pos] = end
+            logps[pos] = recs.logp[rec]
+            end = recs.prev_end[rec]
+            rec = recs.prev[rec]
+            pos -= 1
+        pos0 += length
+    return k, sizes, scores, tokens, starts, ends, logps
