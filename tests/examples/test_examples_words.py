@@ -43,7 +43,7 @@ def test_words_example_quick(tmp_path: Path) -> None:
     assert (out / "best.pt").is_file()
     table = run("evaluate.py", "--data", str(root), "--checkpoint", str(out / "best.pt"),
                 "--beam-width", "8", "--hotwords", "5", "--dump")  # fmt: skip
-    rows = dict(re.findall(r"^\| ([a-z +]+?) \| (\d+\.\d+) \|$", table, flags=re.M))
+    rows = dict(re.findall(r"^\| ([A-Za-z +]+?) \| (\d+\.\d+) \|$", table, flags=re.M))
     assert set(rows) == {"greedy", "beam", "beam + word LM", "beam + word LM + hotwords"}
     assert all(float(v) >= 0.0 for v in rows.values())
     assert (out / "words_wer.md").read_text().count("| beam") == 3

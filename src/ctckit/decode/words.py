@@ -687,7 +687,7 @@ class WordBeamSearchDecoder:
         return kernel
 
     def _make_kernel(self) -> _Kernel:
-        from ctckit.decode._kernels import word_free, word_hooks, word_lexicon
+        from ctckit.decode._kernels import word_lm, word_scorer
         from ctckit.decode._kernels.state import SearchOptions
 
         opts = SearchOptions(
@@ -697,31 +697,29 @@ class WordBeamSearchDecoder:
             -math.inf if self.token_min_logp is None else self.token_min_logp,
             -math.inf if self.beam_prune_logp is None else self.beam_prune_logp,
         )
-        if self.lm is None:
-            lm: Any = word_hooks.NoLM(1, 0, 0.0)
-        else:
-            from ctckit.decode._kernels import word_lm
-
-            lm = word_lm.kernel_view(self.lm, self.lm_score_boundary)
-        weights = word_hooks.Weights(
+        lm = (
+            word_lm.no_lm() if self.lm is None else word_lm.lm_view(self.lm, self.lm_score_boundary)
+        )
+        weights = word_scorer.Weights(
             self.alpha * LN10, self.beta + self.word_score, self.hotword_weight,
             self.unk_score_offset, self.sil_score,
         )  # fmt: skip
         t = self._tables
         trie: FlatTrie = t["trie"]
+        arrays = (trie.child_start, trie.child_label, trie.child_node)
         if self.lexicon_words is None:
-            scorer: Any = word_free.free_scorer(
-                weights, lm, t["kinds"], t["tok_start"], t["tok_chars"], trie.child_start,
-                trie.child_label, trie.child_node, t["node_word"], t["node_flags"],
-                t["node_partial"], constrain=t["constrain"],
+            scorer = word_scorer.free_scorer(
+                weights, lm, arrays, t["node_partial"], kinds=t["kinds"],
+                tok_start=t["tok_start"], tok_chars=t["tok_chars"], node_word=t["node_word"],
+                node_flags=t["node_flags"], constrain=t["constrain"],
             )  # fmt: skip
-            return _Kernel(opts, scorer, word_free.free_rows(lm), False)
-        scorer = word_lexicon.lexicon_scorer(
-            weights, lm, trie.child_start, trie.child_label, trie.child_node, t["word_start"],
-            t["word_ids"], t["word_lm"], t["word_hot"], t["node_partial"], sil=t["sil"],
-            unk=self.unk_word is not None, unk_lm=t["unk_lm"],
-        )  # fmt: skip
-        return _Kernel(opts, scorer, word_lexicon.lexicon_rows(lm), True)
+        else:
+            scorer = word_scorer.lexicon_scorer(
+                weights, lm, arrays, t["node_partial"], word_start=t["word_start"],
+                word_ids=t["word_ids"], word_lm=t["word_lm"], word_hot=t["word_hot"],
+                sil=t["sil"], unk=self.unk_word is not None, unk_lm=t["unk_lm"],
+            )  # fmt: skip
+        return _Kernel(opts, scorer, word_scorer.model_rows(lm), self.lexicon_words is not None)
 
     def decode(self, log_probs: Any, lengths: Any = None) -> list[list[WordHypothesis]]:
         """Decode a batch (or one utterance) of log-probabilities to words.

@@ -1,6 +1,6 @@
-"""The word search: the CTC prefix beam search over word scorers (private).
+"""The word search: the CTC prefix beam search over a word scorer (private).
 
-One frame loop (:func:`advance`) for both word scorers (:mod:`.word_hooks`): the token
+One frame loop (:func:`advance`) for both modes of :mod:`.word_scorer`: the token
 search's frame reading and blank runs (:mod:`.frames`, :mod:`.stays`), its candidate
 tokens (:mod:`.candidates`) and selection primitives (:mod:`.numeric`), the same
 search state (:mod:`.state`), with the stays, selection, commit and backtrace written
@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ctckit.decode._kernels import word_free, word_lexicon  # noqa: F401  (their hooks)
 from ctckit.decode._kernels.candidates import candidate_tokens, entry_threshold
 from ctckit.decode._kernels.frames import (
     classify_pruned,
@@ -51,8 +50,7 @@ from ctckit.decode._kernels.numeric import (
 from ctckit.decode._kernels.select import keep_stays
 from ctckit.decode._kernels.state import new_state
 from ctckit.decode._kernels.stays import add_shift, no_stay_possible, start_blank_run
-from ctckit.decode._kernels.word_hooks import (
-    is_lexicon,
+from ctckit.decode._kernels.word_scorer import (
     w_context,
     w_event,
     w_extra,
@@ -202,7 +200,7 @@ def _select(  # type: ignore[no-untyped-def]
     ``bs``/``bid`` (as the token search's selection). Returns their count and the best
     rank."""
     use_sorted = width <= SORTED_MAX_WIDTH
-    lexicon = is_lexicon(scorer)
+    lexicon = scorer.lexicon
     nb = 0
     for j in range(n):
         r = beams.rank[j]
@@ -312,7 +310,7 @@ def _commit(  # type: ignore[no-untyped-def]
             var = ident & _VMASK
             p = beams.node[cur, i]
             event = 0
-            if is_lexicon(scorer):
+            if scorer.lexicon:
                 _, context = w_context(scorer, trie, p)
                 _, variants = w_variants(scorer, context, c)
                 _, event = w_extra(scorer, trie, context, c, var, variants)

@@ -1,0 +1,187 @@
+"""The word scorer: what a prefix's words add to its rank, in both modes (private).
+
+One type, :class:`WordScorer`, for words from the labels (``lexicon = False``:
+:mod:`.word_free`) and through a lexicon (:mod:`.word_lexicon`); the hooks below branch
+on ``lexicon`` (the same way for a whole search, so the branch is predicted) and are
+plain inlined functions. One scorer type and one LM view type (:mod:`.word_lm`) mean one
+compiled search per input dtype.
+
+The search (:mod:`.words`) calls:
+
+* :func:`w_root` -- the root's model rows and rank term;
+* :func:`w_context` -- ``(bound, context)`` of a beam's node: an upper bound of the rank
+  term of any of its extensions, and what scoring them needs;
+* :func:`w_variants` -- ``(count, variants)`` of the extension by a token: with a lexicon
+  the token may continue a word, end one of the words ending there, end the unknown word,
+  or be a silence; without one there is one variant;
+* :func:`w_extra` -- ``(extra, event)`` of variant ``v``;
+* :func:`w_init` -- the rows and rank term of a new node (what :func:`w_extra` promised);
+* :func:`w_event` -- a node's event (always 0 without a lexicon);
+* :func:`w_final` -- ``(extra, lm)`` at the end of the input (``extra = -inf``: no
+  hypothesis), ``lm`` the natural-log LM score.
+
+Model rows per node (int): ``R_NODE`` the node in the trie (the partial word's place in
+the word trie, -1 once it left it; or the pronunciation trie node, 0 at a word boundary),
+``R_WLEN`` the partial word's length in characters, ``R_EVENT``, the counts ``R_WORDS``,
+``R_HOT``, ``R_SIL``, then the LM state from ``R_LM``; float row 0 the log10 LM score of
+the completed words, unknown-word offsets included, then the LM state's backoffs.
+
+Rank term: ``a * lm10 + per_word * words + hot * hotwords + sil * silences + partial``
+with ``a = alpha * ln 10``; each product is exactly ``0.0`` when its weight or count is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+from numba import njit
+
+from ctckit.decode._kernels import word_free as free
+from ctckit.decode._kernels import word_lexicon as lex
+from ctckit.decode._kernels.word_common import FLAG_HOT, R_EVENT, R_LM
+from ctckit.decode._kernels.word_lm import LMView
+
+
+class Weights(NamedTuple):
+    """``a = alpha * ln 10`` (the LM's log10 scores to weighted natural logs), the bonus per
+    word, per completed hotword word, the unknown-word offset (log10) and per silence."""
+
+    a: float
+    per_word: float
+    hot: float
+    unk: float
+    sil: float
+
+
+class WordScorer(NamedTuple):
+    """A word search's tables and weights.
+
+    Both modes: the trie (``child_start``/``child_label``/``child_node``: the word trie
+    over code points, or the pronunciation trie over tokens) and ``node_partial``, the rank
+    term of a partial word at each node. Lexicon-free: token ``c`` continues a word, is the
+    delimiter or starts one (``kinds``), its text is ``tok_chars[tok_start[c]:tok_start[c +
+    1]]``; per trie node the LM id of the word ending there (``node_word``, -1: none) and
+    whether a unigram / a hotword ends there (``node_flags``); ``constrain``: unknown words
+    pay the offset. Lexicon: the words ending at each node (``word_ids[word_start[n]:
+    word_start[n + 1]]``), their LM ids and hotword flags, the silence token (-1: none),
+    whether the unknown word may end a partial pronunciation, and its LM id. ``p_max`` and
+    ``w_max`` bound the partial term and what one token adds to a rank.
+    """
+
+    w: Weights
+    lm: LMView
+    lexicon: bool
+    child_start: Any
+    child_label: Any
+    child_node: Any
+    node_partial: Any
+    kinds: Any
+    tok_start: Any
+    tok_chars: Any
+    node_word: Any
+    node_flags: Any
+    constrain: bool
+    word_start: Any
+    word_ids: Any
+    word_lm: Any
+    word_hot: Any
+    sil: int
+    unk: bool
+    unk_lm: int
+    p_max: float
+    w_max: float
+
+
+def model_rows(lm: LMView) -> tuple[int, int]:
+    """``(model_int, model_float)`` rows of a word search with ``lm``."""
+    return R_LM + lm.rows, 1 + lm.float_rows
+
+
+_I32 = np.zeros(1, np.int32)
+_I8 = np.zeros(1, np.int8)
+
+
+def free_scorer(
+    w: Weights, lm: LMView, trie: tuple[Any, Any, Any], node_partial: Any, *, kinds: Any,
+    tok_start: Any, tok_chars: Any, node_word: Any, node_flags: Any, constrain: bool,
+) -> WordScorer:  # fmt: skip
+    """The scorer of words from the labels (``unk <= 0``: an unknown or a dead partial word
+    adds at most 0)."""
+    p_max = max(0.0, float(node_partial.max(initial=0.0)))
+    hot = max(0.0, w.hot) if (node_flags & FLAG_HOT).any() else 0.0
+    w_max = max(0.0, w.per_word + w.a * lm.bound + hot)
+    return WordScorer(
+        w, lm, False, *trie, node_partial, kinds, tok_start, tok_chars, node_word,
+        node_flags, bool(constrain), np.zeros(2, np.int32), _I32, _I32, _I8, -1, False, -1,
+        p_max, w_max,
+    )  # fmt: skip
+
+
+def lexicon_scorer(
+    w: Weights, lm: LMView, trie: tuple[Any, Any, Any], node_partial: Any, *,
+    word_start: Any, word_ids: Any, word_lm: Any, word_hot: Any, sil: int, unk: bool,
+    unk_lm: int,
+) -> WordScorer:  # fmt: skip
+    """The scorer of words through a lexicon."""
+    word = w.per_word + w.a * lm.bound + (max(0.0, w.hot) if word_hot.any() else 0.0)
+    p_max = max(0.0, float(node_partial.max(initial=0.0)))
+    w_max = max(p_max, word, w.sil if sil >= 0 else 0.0)
+    return WordScorer(
+        w, lm, True, *trie, node_partial, _I8, np.zeros(2, np.int32), _I32, _I32, _I8, False,
+        word_start, word_ids, word_lm, word_hot, int(sil), bool(unk), int(unk_lm), p_max,
+        w_max,
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True, inline="always")
+def w_root(scorer, trie):  # type: ignore[no-untyped-def]
+    """Set the root's model rows and rank term."""
+    free.root(scorer, trie)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def w_context(scorer, trie, node):  # type: ignore[no-untyped-def]
+    """``(bound, context)`` of scoring ``node``'s extensions in one frame."""
+    if scorer.lexicon:
+        return lex.context(scorer, trie, node)
+    return free.context(scorer, trie, node)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def w_variants(scorer, context, token):  # type: ignore[no-untyped-def]
+    """``(count, variants)`` of extending the context's node by ``token``."""
+    if scorer.lexicon:
+        return lex.variants(scorer, context, token)
+    return 1, (0, 0, 0, False)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def w_extra(scorer, trie, context, token, v, variants):  # type: ignore[no-untyped-def]
+    """``(extra, event)``: the rank term and event of variant ``v``."""
+    if scorer.lexicon:
+        return lex.extra(scorer, trie, context, token, v, variants)
+    return free.extra(scorer, trie, context, token), 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def w_event(scorer, trie, node):  # type: ignore[no-untyped-def]
+    """The event of ``node``'s last token."""
+    return trie.model_int[R_EVENT, node]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def w_init(scorer, trie, parent, token, event, node):  # type: ignore[no-untyped-def]
+    """Set the rows and rank term of the new node ``parent`` + (``token``, ``event``)."""
+    if scorer.lexicon:
+        lex.init(scorer, trie, parent, token, event, node)
+    else:
+        free.init(scorer, trie, parent, token, node)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def w_final(scorer, trie, node):  # type: ignore[no-untyped-def]
+    """``(extra, lm)`` of ``node`` as a hypothesis at the end of the input."""
+    if scorer.lexicon:
+        return lex.final(scorer, trie, node)
+    return free.final(scorer, trie, node)
