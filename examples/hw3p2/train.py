@@ -33,9 +33,12 @@ from ctckit.nn.presets import PRESETS, build_preset
 from ctckit.training import (
     DEFAULT_CORPUS_SIZE,
     EpochResult,
+    ExponentialMovingAverage,
+    NoamLR,
     RunDirectory,
     TrainState,
     WallClockBudget,
+    WarmupCosineLR,
     barrier,
     cleanup_distributed,
     cpu_threads_per_process,
@@ -69,9 +72,14 @@ def parser() -> argparse.ArgumentParser:
     add("--preset", default="compact", choices=sorted(PRESETS), help="model preset (compact)")
     add("--epochs", type=int, default=12)
     add("--batch-frames", type=int, default=6000, help="padded frames per batch (per process)")
-    add("--lr", type=float, default=2e-3)
+    add("--lr", type=float, default=2e-3, help="(peak) learning rate")
     add("--weight-decay", type=float, default=0.0)
     add("--clip-norm", type=float, default=5.0)
+    add("--schedule", choices=("cosine", "noam", "plateau"), default="cosine",
+        help="per step: warm-up + cosine or Noam decay; per epoch: ReduceLROnPlateau")  # fmt: skip
+    add("--warmup-steps", type=int, default=300, help="linear warm-up steps (cosine, noam)")
+    add("--final-lr", type=float, default=0.02, help="cosine: last rate / peak rate")
+    add("--ema", type=float, default=0.999, help="weight EMA decay per step (0: none)")
     add("--plateau-patience", type=int, default=1, help="ReduceLROnPlateau patience (epochs)")
     add("--plateau-factor", type=float, default=0.5)
     add("--augment", action="store_true", help="SpecAugment-style time/frequency masking")
@@ -86,7 +94,7 @@ def parser() -> argparse.ArgumentParser:
     add("--workers", type=int, default=0, help="DataLoader worker processes")
     add("--threads", type=int, help="torch threads per process (CPU default: cores / 2, 1-4)")
     add("--checkpoint-every", type=int, default=100, help="also save last.pt every N batches")
-    add("--max-minutes", type=float, help="wall-time budget (default 9 without --data)")
+    add("--max-minutes", type=float, help="stop before an epoch that would pass this budget")
     add("--no-amp", dest="amp", action="store_false", help="no float16 autocast on CUDA")
     add("--tensorboard", action="store_true", help="also log to OUT/tensorboard")
     add("--quiet", action="store_true", help="no progress bars")
@@ -96,14 +104,16 @@ def parser() -> argparse.ArgumentParser:
 def check_args(args: argparse.Namespace) -> None:
     """Refuse bad options before any data or model is loaded."""
     for flag in ("epochs", "batch_frames", "plateau_patience", "seed", "beam_width", "workers",
-                 "checkpoint_every"):  # fmt: skip
-        low = 1 if flag in ("epochs", "batch_frames") else 0
+                 "checkpoint_every", "warmup_steps"):  # fmt: skip
+        low = 1 if flag in ("epochs", "batch_frames", "warmup_steps") else 0
         check_int(getattr(args, flag), "--" + flag.replace("_", "-"), low)
     for flag in ("lr", "clip_norm", "plateau_factor", "threads", "max_minutes"):
         value = getattr(args, flag)
         if value is not None and value != math.inf:
             check_float(value, "--" + flag.replace("_", "-"), 0.0, low_open=True)
     check_float(args.weight_decay, "--weight-decay", 0.0)
+    check_float(args.final_lr, "--final-lr", 0.0, 1.0)
+    check_float(args.ema, "--ema", 0.0, 1.0, high_open=True)
     if args.device is not None:
         check_device(args.device, "--device")
     if args.data is not None and not (args.data / "train").is_dir():
@@ -146,12 +156,24 @@ def main(args: argparse.Namespace) -> int:
     model = build_preset(args.preset, num_classes=len(vocab), in_features=13).to(device)
     net = torch.nn.parallel.DistributedDataParallel(model) if info.distributed else model
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=args.plateau_factor, patience=args.plateau_patience
-    )
+    steps = args.epochs * len(sampler)
+    scheduler: WarmupCosineLR | NoamLR | torch.optim.lr_scheduler.ReduceLROnPlateau
+    if args.schedule == "cosine":
+        warmup = min(args.warmup_steps, steps - 1)
+        scheduler = WarmupCosineLR(optimizer, warmup, steps, args.final_lr)
+    elif args.schedule == "noam":
+        scheduler = NoamLR(optimizer, args.warmup_steps)
+    else:
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="min", factor=args.plateau_factor, patience=args.plateau_patience
+        )
+    per_step = not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    ema = ExponentialMovingAverage(model, args.ema) if args.ema else None
+    scored = ema.module if ema is not None else net  # what dev scores and best.pt hold
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda" and args.amp)
     augment = TimeFrequencyMask(seed=args.seed + 1000 * info.rank) if args.augment else None
-    state = TrainState(model, optimizer, scheduler, scaler, sampler, augment and augment.generator)
+    state = TrainState(model, optimizer, scheduler, scaler, sampler, augment and augment.generator,
+                       averager=ema)  # fmt: skip
     config = {
         "preset": args.preset,
         "num_classes": len(vocab),
@@ -162,6 +184,8 @@ def main(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "world_size": info.world_size,
         "augment": args.augment,
+        "schedule": args.schedule,
+        "ema": args.ema,
         "data": str(root),
     }
     if run.start(state, config, must_match=MODEL_KEYS):
@@ -180,10 +204,14 @@ def main(args: argparse.Namespace) -> int:
 
     def on_step(totals: EpochResult) -> None:
         state.record_step(totals)
+        if per_step:
+            scheduler.step()
+        if ema is not None:
+            ema.update(model)
         if args.checkpoint_every and totals.batches % args.checkpoint_every == 0:
             run.save(state)  # mid-epoch: last.pt only
 
-    minutes = args.max_minutes or (9.0 if args.data is None else math.inf)
+    minutes = args.max_minutes or math.inf
     budget = WallClockBudget(60 * minutes, reserve=30, since=wall0)
     for epoch in range(state.epoch, args.epochs):
         sampler.set_epoch(epoch)
@@ -199,8 +227,9 @@ def main(args: argparse.Namespace) -> int:
             on_step=on_step,
             progress=bar,
         )
-        dev = evaluate(net, dev_loader, vocab=vocab, amp=scaler.is_enabled())
-        scheduler.step(dev.mean_distance)
+        dev = evaluate(scored, dev_loader, vocab=vocab, amp=scaler.is_enabled())
+        if not per_step:
+            scheduler.step(dev.mean_distance)
         improved = state.finish_epoch(dev.mean_distance)
         run.log(row := epoch_row(epoch + 1, result, dev, lr=optimizer.param_groups[0]["lr"]))
         say(
@@ -211,7 +240,8 @@ def main(args: argparse.Namespace) -> int:
             + (f"  ({result.infeasible} infeasible)" if result.infeasible else ""),
             flush=True,
         )
-        run.save(state)  # best.pt first when improved, then last.pt
+        # best.pt (the scored weights: the EMA's when averaging) first when improved, then last.pt
+        run.save(state, best_model=None if ema is None else ema.module)
         if not budget.another_epoch_fits() and epoch + 1 < args.epochs:
             say(
                 f"stopping after epoch {epoch + 1}: another epoch (~{budget.last_epoch_seconds:.0f}"

@@ -12,12 +12,12 @@ from ctckit.training import default_corpus_root, ensure_corpus
 
 def test_the_cache_folder_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CTCKIT_CACHE", "/data/cache")
-    assert default_corpus_root() == Path("/data/cache/hw3p2-synth")
+    assert default_corpus_root() == Path("/data/cache/hw3p2-synth-v2")
     monkeypatch.delenv("CTCKIT_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", "/xdg")
-    assert default_corpus_root() == Path("/xdg/ctckit/hw3p2-synth")
+    assert default_corpus_root() == Path("/xdg/ctckit/hw3p2-synth-v2")
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert default_corpus_root() == Path.home() / ".cache" / "ctckit" / "hw3p2-synth"
+    assert default_corpus_root() == Path.home() / ".cache" / "ctckit" / "hw3p2-synth-v2"
 
 
 def test_bad_sizes_are_refused_before_anything_is_made(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ctckit._checks import check_int
+from ctckit.data.synth import GENERATOR_VERSION
 from ctckit.errors import CTCKitError, InputValueError
 from ctckit.training.distributed import _raise_on_every_rank, is_main_process
 
@@ -23,18 +24,21 @@ DEFAULT_CORPUS_SIZE = (1500, 200, 200)
 
 
 def default_corpus_root() -> Path:
-    """``$CTCKIT_CACHE/hw3p2-synth``, by default ``~/.cache/ctckit/hw3p2-synth``.
+    """``$CTCKIT_CACHE/hw3p2-synth-vN``, by default ``~/.cache/ctckit/hw3p2-synth-vN``.
 
+    ``N`` is the corpus generator's version
+    (:data:`~ctckit.data.synth.GENERATOR_VERSION`): a new generator writes a new folder
+    instead of meeting a corpus of the old one, which it would refuse.
     ``$XDG_CACHE_HOME`` replaces ``~/.cache`` when set.
 
     Example:
         >>> default_corpus_root().name
-        'hw3p2-synth'
+        'hw3p2-synth-v2'
     """
     base = os.environ.get("CTCKIT_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ctckit"
     )
-    return Path(base) / "hw3p2-synth"
+    return Path(base) / f"hw3p2-synth-v{GENERATOR_VERSION}"
 
 
 def ensure_corpus(
