@@ -10,8 +10,8 @@ blank (two states up) between two different tokens. States are addressed
 Ties keep the first of: stay, one up, skip (torchaudio's order). The final
 state is the last blank unless the last token scores strictly more.
 
-* :func:`viterbi_many` aligns a list of utterances (one call per thread,
-  no GIL) with int8 back-pointers for every cell.
+* :func:`viterbi_many` (from ``ctckit.align._viterbi``) aligns a list of
+  utterances (one call per thread, no GIL) without back-pointers.
 * :func:`viterbi_banded` aligns one long utterance inside a band of ``W``
   states that follows the best state of the previous frame, with back-pointers
   packed four to a byte, and records where paths can leave the band;
@@ -29,41 +29,26 @@ frame's best log-probability plus a penalty.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-_NEG_INF = -np.inf
+from ctckit.align._common import NEG_INF as _NEG_INF
+from ctckit.align._common import NO_PATH, NON_FINITE, OK, Options
+from ctckit.align._common import emission_row as _emission_row
+from ctckit.align._common import label as _label
+from ctckit.align._viterbi import viterbi_many
 
-# status codes per utterance
-OK = 0
-NO_PATH = 1  # every path spelling the targets has probability 0
-NON_FINITE = 2  # NaN or +inf in a valid frame (position in bad_pos)
-
-
-class Options(NamedTuple):
-    """What the kernels need besides the arrays."""
-
-    blank: int
-    wildcard: int  # the label written for wildcard frames (the wildcard is column V)
-    wildcard_penalty: float  # added to the frame's best log-probability
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _emission_row(lp, b, t, vocab, opts, row):  # type: ignore[no-untyped-def]
-    """Copy frame ``t`` of utterance ``b`` into ``row`` (float64), the wildcard's score in
-    ``row[vocab]``. Returns the first non-finite column, or -1."""
-    best = _NEG_INF
-    for v in range(vocab):
-        x = float(lp[b, t, v])
-        if not x < np.inf:  # NaN or +inf
-            return v
-        row[v] = x
-        if x > best:
-            best = x
-    row[vocab] = best + opts.wildcard_penalty
-    return -1
+__all__ = [
+    "NON_FINITE",
+    "NO_PATH",
+    "OK",
+    "Options",
+    "exit_bound",
+    "posterior_many",
+    "viterbi_banded",
+    "viterbi_many",
+]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -95,132 +80,6 @@ def _best_of_three(stay, up, jump):  # type: ignore[no-untyped-def]
         best = jump
         move = 2
     return best, move
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _label(col, vocab, opts):  # type: ignore[no-untyped-def]
-    return opts.wildcard if col == vocab else col
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _step(blank_prev, token_prev, blank_cur, token_cur, e_blank, e_token, jump, back, base, length):  # type: ignore[no-untyped-def]
-    """One frame of the trellis, blank states and token states in separate rows (each loop
-    is contiguous and branch-free, which the compiler vectorises): ``blank_*[k]`` is the
-    blank before token ``k`` (``k <= L``), ``token_*[k + 1]`` is token ``k`` (``[0]`` is a
-    ``-inf`` guard). Back-pointers: blanks at ``base + k``, tokens at ``base + L + 1 + k``."""
-    for k in range(length + 1):
-        stay = blank_prev[k]
-        up = token_prev[k]
-        best = stay
-        move = 0
-        if up > best:
-            best = up
-            move = 1
-        blank_cur[k] = best + e_blank
-        back[base + k] = move
-    tokens = base + length + 1
-    for k in range(length):
-        best, move = _best_of_three(token_prev[k + 1], blank_prev[k], token_prev[k] + jump[k])
-        token_cur[k + 1] = best + e_token[k]
-        back[tokens + k] = move
-
-
-@njit(cache=True, nogil=True)
-def viterbi_many(  # type: ignore[no-untyped-def]
-    lp, lengths, targets, target_lengths, utts, opts, out_align, out_scores, status, bad_pos
-):
-    """Best path of each utterance in ``utts``.
-
-    Args:
-        lp: ``(B, T, V)`` float32/float64 log-probabilities.
-        lengths, target_lengths: ``(B,)`` int64.
-        targets: ``(B, L)`` int64 emission columns: ``V`` where the wildcard is.
-        utts: The utterances to align (int64).
-        opts: :class:`Options`.
-        out_align: ``(B, T)`` int64, written for ``utts`` (blank beyond lengths).
-        out_scores: ``(B, T)`` log-probability of each frame's label (0 beyond).
-        status: ``(B,)`` int64, written for ``utts`` (``OK``, ``NO_PATH``,
-            ``NON_FINITE``).
-        bad_pos: ``(B, 2)`` int64: frame and column of a non-finite entry.
-    """
-    vocab = lp.shape[2]
-    max_t = 1
-    max_l = 0
-    for b in utts:
-        max_t = max(max_t, lengths[b])
-        max_l = max(max_l, target_lengths[b])
-    # one allocation per call: per-utterance buffers cost page faults that serialise threads
-    back = np.empty(max_t * (2 * max_l + 1), np.int8)
-    rows = np.empty((4, max_l + 1), np.float64)
-    row = np.empty(vocab + 1, np.float64)
-    e_token = np.empty(max_l + 1, np.float64)
-    jump = np.empty(max_l + 1, np.float64)
-    for b in utts:
-        status[b] = _align_one(
-            lp, b, lengths[b], targets, target_lengths[b], opts, back, rows, row, e_token,
-            jump, out_align, out_scores, bad_pos,
-        )  # fmt: skip
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _align_one(  # type: ignore[no-untyped-def]
-    lp, b, n_frames, targets, length, opts, back, rows, row, e_token, jump, out_align,
-    out_scores, bad_pos,
-):  # fmt: skip
-    vocab = lp.shape[2]
-    n_time = out_align.shape[1]
-    for t in range(n_frames, n_time):
-        out_align[b, t] = opts.blank
-        out_scores[b, t] = 0.0
-    if n_frames == 0:
-        return OK
-    n_states = 2 * length + 1
-    for k in range(length):
-        allowed = k > 0 and targets[b, k] != targets[b, k - 1]
-        jump[k] = 0.0 if allowed else _NEG_INF
-    blank_prev, token_prev, blank_cur, token_cur = rows[0], rows[1], rows[2], rows[3]
-    for k in range(length + 1):
-        blank_prev[k] = _NEG_INF
-        token_prev[k] = _NEG_INF
-        blank_cur[k] = _NEG_INF
-        token_cur[k] = _NEG_INF  # [0] stays -inf: the guard
-    bad = _emission_row(lp, b, 0, vocab, opts, row)
-    if bad >= 0:
-        bad_pos[b, 0] = 0
-        bad_pos[b, 1] = bad
-        return NON_FINITE
-    blank_prev[0] = row[opts.blank]
-    if length > 0:
-        token_prev[1] = row[targets[b, 0]]
-    for t in range(1, n_frames):
-        bad = _emission_row(lp, b, t, vocab, opts, row)
-        if bad >= 0:
-            bad_pos[b, 0] = t
-            bad_pos[b, 1] = bad
-            return NON_FINITE
-        for k in range(length):
-            e_token[k] = row[targets[b, k]]
-        _step(blank_prev, token_prev, blank_cur, token_cur, row[opts.blank], e_token, jump,
-              back, t * n_states, length)  # fmt: skip
-        blank_prev, blank_cur = blank_cur, blank_prev
-        token_prev, token_cur = token_cur, token_prev
-    # the last blank unless the last token scores strictly more
-    state = n_states - 1
-    if length > 0 and token_prev[length] > blank_prev[length]:
-        state = n_states - 2
-    final = blank_prev[length] if state == n_states - 1 else token_prev[length]
-    if final == _NEG_INF:
-        return NO_PATH
-    for t in range(n_frames - 1, -1, -1):
-        k = state // 2
-        col = opts.blank if state % 2 == 0 else targets[b, k]
-        _emission_row(lp, b, t, vocab, opts, row)
-        out_align[b, t] = _label(col, vocab, opts)
-        out_scores[b, t] = row[col]
-        if t > 0:
-            base = t * n_states
-            state -= back[base + k] if state % 2 == 0 else back[base + length + 1 + k]
-    return OK
 
 
 @njit(cache=True, nogil=True)
