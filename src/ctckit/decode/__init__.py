@@ -7,6 +7,9 @@
   with a token language model (:class:`NGramLM` or any
   :class:`~ctckit.lm.LanguageModel`).
 * :class:`Hypothesis`: one result of the beam search.
+* :class:`DecoderStream` (:meth:`BeamSearchDecoder.stream`) and
+  :class:`GreedyStream` (:func:`greedy_stream`): the same decoders fed frames
+  as they arrive, with the same results for any chunking.
 * :class:`WordBeamSearchDecoder`: the beam search to words, with a word LM,
   hotwords, or a pronunciation lexicon; its results are :class:`WordHypothesis`
   with a :class:`WordSpan` per word.
@@ -29,11 +32,14 @@ from typing import Any
 
 from ctckit.decode.beam import BeamSearchDecoder
 from ctckit.decode.greedy import greedy_decode
+from ctckit.decode.stream import DecoderStream, GreedyStream, greedy_stream
 from ctckit.decode.types import Hypothesis, TokenSpan, WordHypothesis, WordSpan
 from ctckit.decode.words import WordBeamSearchDecoder
 
 __all__ = [
     "BeamSearchDecoder",
+    "DecoderStream",
+    "GreedyStream",
     "Hypothesis",
     "LMTables",
     "LanguageModel",
@@ -43,6 +49,7 @@ __all__ = [
     "WordHypothesis",
     "WordSpan",
     "greedy_decode",
+    "greedy_stream",
 ]
 
 _LAZY = {"NGramLM", "LMTables", "LanguageModel", "compile_lm"}

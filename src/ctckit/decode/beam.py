@@ -17,6 +17,7 @@ from ctckit.decode.types import Hypothesis, _new_hypothesis
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
 if TYPE_CHECKING:
+    from ctckit.decode.stream import DecoderStream
     from ctckit.lm import LanguageModel, LMTables
 
 __all__ = ["BeamSearchDecoder"]
@@ -124,7 +125,9 @@ def _hypotheses(
 
 
 def _confidence(logps: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """A token's confidence from its log-probability at its first frame."""
+    """Token confidences from the largest log-probability of each token over its span
+    (tracked by the search's records): the frame posterior measure chosen in
+    ``docs/benchmarks/confidence.md``."""
     return np.exp(logps)
 
 
@@ -328,6 +331,25 @@ class BeamSearchDecoder:
             -math.inf if self.beam_prune_logp is None else self.beam_prune_logp,
         )
         return _Kernel(opts, scorer, fusion.MODEL_ROWS)
+
+    def stream(self, batch_size: int | None = None) -> DecoderStream:
+        """A stream that decodes frames as they arrive: see :class:`~ctckit.decode.DecoderStream`.
+
+        Args:
+            batch_size: ``None`` for one stream fed ``(T_chunk, V)`` chunks; ``B``
+                for a batch of ``B`` streams fed ``(B, T_chunk, V)`` chunks.
+
+        Example:
+            >>> import numpy as np
+            >>> lp = np.log(np.eye(3)[[1, 0, 2, 2]] * 0.9 + 0.05)
+            >>> s = BeamSearchDecoder(beam_width=4).stream()
+            >>> s.feed(lp[:1]); s.feed(lp[1:])
+            >>> s.finish()[0][0].tokens
+            (1, 2)
+        """
+        from ctckit.decode.stream import DecoderStream
+
+        return DecoderStream(self, batch_size)
 
     def decode(self, log_probs: Any, lengths: Any = None) -> list[list[Hypothesis]]:
         """Decode a batch (or one utterance) of log-probabilities.

@@ -1,0 +1,101 @@
+"""Streams: search states fed chunk by chunk, read without ending the search (private).
+
+The states of a stream (one per stream of a batch) live in a Numba typed list, which
+crosses into a kernel as one pointer: a :class:`~.state.SearchState` passed from Python
+costs its ~30 arrays' unboxing on every call, more than searching a few frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numba.typed import List
+
+from ctckit.decode._kernels.backtrace import n_best
+from ctckit.decode._kernels.frames import first_invalid, thresholds
+from ctckit.decode._kernels.layout import C_FRAMES
+from ctckit.decode._kernels.search import _grow, advance, reset
+from ctckit.decode._kernels.state import grown_state, new_state
+
+
+@njit(cache=True, nogil=True)
+def new_streams(count, opts, scorer, vocab, nodes, model_rows):  # type: ignore[no-untyped-def]
+    """``count`` fresh search states with room for ``nodes`` trie nodes each."""
+    states = List()
+    for _ in range(count):
+        state = new_state(opts.beam_width, vocab, nodes, model_rows[0], model_rows[1])
+        reset(state, scorer)
+        states.append(state)
+    return states
+
+
+@njit(cache=True, nogil=True)
+def feed_streams(states, opts, scorer, lp, lens, nodes, row):  # type: ignore[no-untyped-def]
+    """Search frames ``lp[b, :lens[b]]`` of each stream ``b`` (``lp``: ``(B, T, V)``).
+
+    Every chunk is checked before any state changes: returns ``(b, index)`` of the first
+    invalid entry (``index = t * V + v`` in ``lp[b]``) with every state unchanged, or
+    ``(-1, -1)``. A state whose trie cannot hold its frames is grown to at least ``nodes``
+    nodes (a frame adds at most ``W``). ``row``: scratch of ``max(V, 2)`` entries of
+    ``lp``'s dtype.
+    """
+    high = thresholds(row, opts.token_min_logp)[1]
+    for b in range(lp.shape[0]):
+        bad = first_invalid(lp[b], 0, lens[b], high)
+        if bad >= 0:
+            return b, bad
+    for b in range(lp.shape[0]):
+        frames = lens[b]
+        if frames == 0:
+            continue
+        state = states[b]
+        need = (state.counts[C_FRAMES] + frames) * opts.beam_width + 1
+        if need > state.trie.parent.shape[0]:
+            state = grown_state(state, max(need, nodes))
+            states[b] = state
+        advance(state, opts, scorer, lp[b], frames, row)
+    return -1, -1
+
+
+@njit(cache=True, nogil=True)
+def read_streams(states, scorer, top_n, final):  # type: ignore[no-untyped-def]
+    """The ``top_n`` best hypotheses of each stream, the states unchanged (``final``: with
+    the scorer's end terms, as at the end of the input).
+
+    Returns the flat output of :func:`~.search.decode_many` for the streams in order
+    (``bad`` left out); a stream that has had no frame gives one empty hypothesis of
+    score 0, as an utterance of length 0.
+    """
+    m = len(states)
+    counts = np.zeros(m, np.int64)
+    sizes = np.zeros((m, top_n), np.int64)
+    scores = np.zeros((m, top_n, 3), np.float64)
+    tokens = np.empty(16, np.int32)
+    starts = np.empty(16, np.int32)
+    ends = np.empty(16, np.int32)
+    logps = np.empty(16, np.float64)
+    used = 0
+    for k in range(m):
+        state = states[k]
+        if state.counts[C_FRAMES] == 0:
+            counts[k] = 1
+            continue
+        n, out_sizes, out_scores, out_tok, out_start, out_end, out_logp = n_best(
+            state, scorer, top_n, final
+        )
+        counts[k] = n
+        need = used + out_tok.shape[0]
+        if need > tokens.shape[0]:
+            grown = max(need, 2 * tokens.shape[0])
+            tokens = _grow(tokens, used, grown)
+            starts = _grow(starts, used, grown)
+            ends = _grow(ends, used, grown)
+            logps = _grow(logps, used, grown)
+        tokens[used:need] = out_tok
+        starts[used:need] = out_start
+        ends[used:need] = out_end
+        logps[used:need] = out_logp
+        used = need
+        sizes[k, :n] = out_sizes
+        scores[k, :n] = out_scores
+    return counts, sizes, scores, tokens[:used], starts[:used], ends[:used], logps[:used]
