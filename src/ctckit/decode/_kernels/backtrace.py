@@ -22,7 +22,8 @@ def n_best(state, scorer, top_n, final):  # type: ignore[no-untyped-def]
         ``(k, sizes, scores, tokens, starts, ends, logps)``: ``k`` hypotheses, best first;
         their lengths ``(k,)`` and scores ``(k, 3)`` (total, acoustic, model); then per
         token, flat in order: the label, the ``[start, end)`` frames of its run on the
-        best alignment and its log-prob at ``start``.
+        best alignment and the largest log-prob of the label over that run (the
+        frame posterior the token's confidence is made of).
     """
     trie, recs, beams = state.trie, state.recs, state.beams
     n = state.counts[C_BEAMS]

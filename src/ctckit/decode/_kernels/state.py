@@ -75,7 +75,8 @@ class Trie(NamedTuple):
 class Records(NamedTuple):
     """Emission records: the best single alignment of each beam, as a chain of the frames
     where its tokens start. ``prev_end`` is where the previous token's run ended
-    (exclusive) on that alignment; ``logp`` the token's log-prob at its first frame."""
+    (exclusive) on that alignment; ``logp`` the token's largest log-prob over its run so far
+    (a run that goes on past a record other chains share gets a copy)."""
 
     frame: IntArray
     prev: IntArray

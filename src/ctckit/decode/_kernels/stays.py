@@ -162,6 +162,14 @@ def rank_stays(  # type: ignore[no-untyped-def]
                         r_nb = n_rec
                         n_rec += 1
                     stamp[k * vocab + c] = mark
+                if r_nb == rnb_cur[j] and v_nb != NEG_INF and v > rec_logp[r_nb]:
+                    # the run's best frame so far; a copy, as other chains share the record
+                    rec_frame[n_rec] = rec_frame[r_nb]
+                    rec_prev[n_rec] = rec_prev[r_nb]
+                    rec_end[n_rec] = rec_end[r_nb]
+                    rec_logp[n_rec] = v
+                    r_nb = n_rec
+                    n_rec += 1
         pb_stay[j] = p_b
         pnb_stay[j] = p_nb
         vnb_stay[j] = v_nb
