@@ -6,6 +6,9 @@
   over tuple prefixes and dicts, written for clarity, with the same pruning
   and fusion semantics as the Numba kernel.
 * :func:`naive_greedy` is the per-frame best-path loop.
+* :func:`prune_tokens` applies the documented ``token_min_logp`` semantics to the input
+  (an entry below the threshold is ``-inf``, the frame's most probable one kept), so that
+  ``brute_force`` of its output is the exact answer of the pruned search.
 
 The tests reach them through session-scoped fixtures (no package imports
 between test folders).
@@ -61,8 +64,9 @@ def ctc_log_prob(lp: np.ndarray, labellings: list[tuple[int, ...]], blank: int) 
         return np.zeros(0)
     n = len(labellings)
     x = torch.from_numpy(np.asarray(lp, dtype=np.float64)).unsqueeze(1).expand(-1, n, -1)
-    flat = [tok for lab in labellings for tok in lab]
-    targets = torch.tensor(flat if flat else [1 if blank != 1 else 0], dtype=torch.long)
+    width = max(1, max(len(lab) for lab in labellings))
+    pad = 1 if blank != 1 else 0  # never read (beyond each target length)
+    targets = torch.tensor([[*lab] + [pad] * (width - len(lab)) for lab in labellings])
     target_lengths = torch.tensor([len(lab) for lab in labellings], dtype=torch.long)
     input_lengths = torch.full((n,), lp.shape[0], dtype=torch.long)
     loss = torch.nn.functional.ctc_loss(
@@ -79,8 +83,25 @@ def all_labellings(time: int, vocab: int, blank: int) -> list[tuple[int, ...]]:
     return out
 
 
+def num_labellings(time: int, vocab: int) -> int:
+    """Labellings of length <= T over the V - 1 non-blank tokens."""
+    return sum((vocab - 1) ** k for k in range(time + 1))
+
+
+def prune_tokens(lp: np.ndarray, token_min_logp: float) -> np.ndarray:
+    """``lp`` (float64) with every entry below ``token_min_logp`` set to ``-inf``, except
+    each frame's most probable entry (the first on ties). Compared in float64, so that a
+    float32 entry is kept exactly when its value is ``>= token_min_logp``."""
+    x = np.asarray(lp, dtype=np.float64)
+    keep = x >= token_min_logp
+    keep[np.arange(x.shape[0]), np.argmax(x, axis=1)] = True
+    return np.where(keep, x, NEG_INF)
+
+
 def brute_force(lp: np.ndarray, blank: int) -> dict[tuple[int, ...], float]:
     """Exact log-probability of every labelling of length <= T."""
+    if lp.shape[0] == 0:  # ctc_loss refuses an empty input; one empty path
+        return {(): 0.0}
     labs = all_labellings(lp.shape[0], lp.shape[1], blank)
     return dict(zip(labs, ctc_log_prob(lp, labs, blank).tolist()))
 
@@ -252,5 +273,7 @@ def refs() -> dict[str, Callable[..., Any]]:
         "random_tables": random_tables,
         "lm_path_score": lm_path_score,
         "all_labellings": all_labellings,
+        "num_labellings": num_labellings,
+        "prune_tokens": prune_tokens,
         "Tables": Tables,
     }

@@ -30,44 +30,146 @@ def check_hyps(hyps: list[Hypothesis], length: int, blank: int, top_n: int) -> N
         assert all(0 <= f < length for f in h.frames)
 
 
+# (V, largest T) of the brute-force tests: every labelling is scored with ctc_loss, and
+# every path of the Viterbi test is enumerated (3^7 = 2187, 4^5 = 1024, 5^4 = 625)
+SHAPES = [(2, 8), (3, 7), (4, 5), (5, 4)]
+
+
+@st.composite
+def tiny_shapes(draw: st.DrawFn) -> tuple[int, int]:
+    """``(T, V)``: as long as brute force allows for the drawn vocabulary."""
+    vocab, max_time = draw(st.sampled_from(SHAPES))
+    return draw(st.integers(1, max_time)), vocab
+
+
+def check_exact_n_best(
+    hyps: list[Hypothesis], exact: dict[tuple[int, ...], float], top_n: int, tol: float
+) -> None:
+    """``hyps`` are the ``top_n`` best labellings of ``exact`` (labelling -> -ctc_loss), each
+    with its exact score (ties may come in either order)."""
+    ranked = sorted((v for v in exact.values() if v > -math.inf), reverse=True)
+    assert len(hyps) == min(top_n, len(ranked))
+    for h in hyps:  # every score is exact: -ctc_loss of its tokens
+        assert h.acoustic_score == pytest.approx(exact[h.tokens], abs=tol)
+    # and the N-best list is the exact N-best
+    assert [h.acoustic_score for h in hyps] == pytest.approx(ranked[: len(hyps)], abs=tol)
+    if len(ranked) < 2 or ranked[0] - ranked[1] > 1e-6:  # the MAP labelling, unless a tie
+        assert hyps[0].tokens == max(exact, key=exact.__getitem__)
+
+
 @given(
     seed=seeds,
-    time=st.integers(1, 5),
-    vocab=st.integers(2, 3),
-    blank_pos=st.integers(0, 2),
+    shape=tiny_shapes(),
+    blank_pos=st.integers(0, 4),
     peaky=st.booleans(),
     neg_inf=st.sampled_from([0.0, 0.3]),
     dtype=st.sampled_from([np.float32, np.float64]),
+    top_n=st.integers(1, 12),
 )
 def test_unpruned_search_is_exact(
+    refs: dict[str, Any],
+    seed: int,
+    shape: tuple[int, int],
+    blank_pos: int,
+    peaky: bool,
+    neg_inf: float,
+    dtype: type,
+    top_n: int,
+) -> None:
+    time, vocab = shape
+    blank = blank_pos % vocab
+    lp = refs["random_log_probs"](seed, time, vocab, peaky=peaky, neg_inf=neg_inf).astype(dtype)
+    exact = refs["brute_force"](lp, blank)
+    n_prefixes = refs["num_labellings"](time, vocab)
+    top_n = min(n_prefixes, top_n)
+    hyps = BeamSearchDecoder(beam_width=n_prefixes, blank=blank, top_n=top_n).decode(lp)[0]
+    check_hyps(hyps, time, blank, top_n)
+    check_exact_n_best(hyps, exact, top_n, 1e-4 if dtype == np.float32 else 1e-9)
+    for h in hyps:
+        assert h.score == h.acoustic_score
+        assert h.lm_score == 0.0
+
+
+# Beam widths between the sorted-array (<= 8) and wide-buffer (>= 97) paths, with the
+# benchmark's 10 and 50
+WIDE_BEAMS = st.sampled_from([9, 10, 50, 96]) | st.integers(9, 96)
+
+
+@given(
+    seed=seeds,
+    beam=WIDE_BEAMS,
+    vocab=st.integers(2, 6),
+    blank_pos=st.integers(0, 5),
+    peaky=st.booleans(),
+    neg_inf=st.sampled_from([0.0, 0.3]),
+    data=st.data(),
+)
+def test_wide_beams_are_exact_when_they_hold_every_labelling(
+    refs: dict[str, Any],
+    seed: int,
+    beam: int,
+    vocab: int,
+    blank_pos: int,
+    peaky: bool,
+    neg_inf: float,
+    data: st.DataObject,
+) -> None:
+    """At beam widths 9-96, on inputs with at most ``beam_width`` labellings (the longest
+    such T for the vocabulary): the N-best is brute force's."""
+    blank = blank_pos % vocab
+    longest = max(t for t in range(1, 12) if refs["num_labellings"](t, vocab) <= beam)
+    time = data.draw(st.integers(1, longest), label="time")
+    lp = refs["random_log_probs"](seed, time, vocab, peaky=peaky, neg_inf=neg_inf)
+    top_n = min(beam, refs["num_labellings"](time, vocab))
+    hyps = BeamSearchDecoder(beam_width=beam, blank=blank, top_n=top_n).decode(lp)[0]
+    check_exact_n_best(hyps, refs["brute_force"](lp, blank), top_n, 1e-9)
+
+
+@given(
+    seed=seeds,
+    time=st.integers(1, 14),
+    vocab=st.integers(3, 8),
+    blank_pos=st.integers(0, 7),
+    beam=WIDE_BEAMS,
+    top_frac=st.floats(0.0, 1.0),
+    token_min_logp=st.sampled_from([None, -1.0, -3.0]),
+    beam_prune_logp=st.sampled_from([None, -0.5, -4.0]),
+    peaky=st.booleans(),
+)
+def test_wide_beams_match_python_reference_and_bound_the_exact_score(
     refs: dict[str, Any],
     seed: int,
     time: int,
     vocab: int,
     blank_pos: int,
+    beam: int,
+    top_frac: float,
+    token_min_logp: float | None,
+    beam_prune_logp: float | None,
     peaky: bool,
-    neg_inf: float,
-    dtype: type,
 ) -> None:
+    """Beam widths 9-96 where the beam is too narrow to be exact: the frame-by-frame
+    reference's result, and each acoustic score at most the labelling's exact one (the
+    search sums over a subset of its alignments), the pruned one's of the pruned input."""
     blank = blank_pos % vocab
-    lp = refs["random_log_probs"](seed, time, vocab, peaky=peaky, neg_inf=neg_inf).astype(dtype)
-    exact = refs["brute_force"](lp, blank)
-    n_prefixes = sum((vocab - 1) ** k for k in range(time + 1))
-    top_n = min(n_prefixes, 6)
-    hyps = BeamSearchDecoder(beam_width=n_prefixes, blank=blank, top_n=top_n).decode(lp)[0]
-    check_hyps(hyps, time, blank, top_n)
-    ranked = sorted(exact.values(), reverse=True)
-    # top-1 is the MAP labelling (its score is the best exact score; tokens too unless a near tie)
-    assert hyps[0].acoustic_score == pytest.approx(ranked[0], abs=1e-4)
-    if len(ranked) < 2 or ranked[0] - ranked[1] > 1e-6:
-        assert hyps[0].tokens == max(exact, key=exact.__getitem__)
-    for h in hyps:  # every score is exact: -ctc_loss of its tokens
-        assert h.acoustic_score == pytest.approx(exact[h.tokens], abs=1e-4)
-        assert h.score == h.acoustic_score
-        assert h.lm_score == 0.0
-    # and the N-best list is the exact N-best
-    finite = [v for v in ranked if v > -math.inf]
-    assert [h.acoustic_score for h in hyps] == pytest.approx(finite[: len(hyps)], abs=1e-4)
+    top_n = 1 + int(top_frac * (beam - 1))
+    lp = refs["random_log_probs"](seed, time, vocab, peaky=peaky)
+    opts = {
+        "beam_width": beam,
+        "blank": blank,
+        "top_n": top_n,
+        "token_min_logp": token_min_logp,
+        "beam_prune_logp": beam_prune_logp,
+    }
+    got = BeamSearchDecoder(**opts, num_threads=1).decode(lp)[0]
+    want = refs["reference_beam_search"](lp, **opts)
+    check_hyps(got, time, blank, top_n)
+    assert [(h.tokens, h.frames) for h in got] == [(h.tokens, h.frames) for h in want]
+    assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-12, abs=1e-12)
+    scored = lp if token_min_logp is None else refs["prune_tokens"](lp, token_min_logp)
+    exact = refs["ctc_log_prob"](scored, [h.tokens for h in got], blank)
+    for h, bound in zip(got, exact.tolist()):
+        assert h.acoustic_score <= bound + 1e-9
 
 
 @given(
@@ -153,6 +255,59 @@ def test_batched_equals_one_by_one_and_padding_is_ignored(
             assert alone == [Hypothesis((), 0.0, 0.0, 0.0, ())]
         else:
             check_hyps(alone, int(length), 0, beam)
+            exact = refs["ctc_log_prob"](x[b, :length], [h.tokens for h in alone], 0)
+            for h, bound in zip(alone, exact.tolist()):  # a sum over some of its alignments
+                assert h.acoustic_score <= bound + 1e-9
+
+
+@given(
+    seed=seeds,
+    batch=st.integers(1, 4),
+    shape=tiny_shapes(),
+    blank_pos=st.integers(0, 4),
+    top_n=st.integers(1, 40),
+    threads=st.integers(1, 2),
+    token_min_logp=st.sampled_from([None, -1.5]),
+)
+def test_n_best_of_a_batch_is_the_brute_force_n_best(
+    refs: dict[str, Any],
+    seed: int,
+    batch: int,
+    shape: tuple[int, int],
+    blank_pos: int,
+    top_n: int,
+    threads: int,
+    token_min_logp: float | None,
+) -> None:
+    """A padded batch with an exhaustive beam: each utterance's N-best are the N best
+    labellings of its valid frames (of its pruned frames with token pruning), each scored
+    -ctc_loss."""
+    time, vocab = shape
+    blank = blank_pos % vocab
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, time + 1, size=batch)
+    x = np.stack(
+        [refs["random_log_probs"](seed + b, time, vocab, peaky=b % 2 == 1) for b in range(batch)]
+    )
+    for b, length in enumerate(lengths):
+        x[b, length:] = rng.normal(size=(time - length, vocab)) * 5  # garbage, even > 0
+    beam = refs["num_labellings"](time, vocab)
+    top_n = min(top_n, beam)
+    decoder = BeamSearchDecoder(
+        beam_width=beam,
+        blank=blank,
+        top_n=top_n,
+        token_min_logp=token_min_logp,
+        num_threads=threads,
+    )
+    out = decoder.decode(x, lengths)
+    assert len(out) == batch
+    for b, length in enumerate(lengths):
+        valid = x[b, :length]
+        if token_min_logp is not None:
+            valid = refs["prune_tokens"](valid, token_min_logp)
+        check_hyps(out[b], int(length), blank, top_n)
+        check_exact_n_best(out[b], refs["brute_force"](valid, blank), top_n, 1e-9)
 
 
 def test_repeat_across_blank_gives_two_labels() -> None:
@@ -254,13 +409,14 @@ def test_non_finite_padding_is_ignored() -> None:
     assert np.isfinite(out[0][0].score)
 
 
-@given(seed=seeds, time=st.integers(1, 5), vocab=st.integers(2, 3), peaky=st.booleans())
+@given(seed=seeds, shape=tiny_shapes(), peaky=st.booleans())
 def test_frames_are_the_best_alignment(
-    refs: dict[str, Any], seed: int, time: int, vocab: int, peaky: bool
+    refs: dict[str, Any], seed: int, shape: tuple[int, int], peaky: bool
 ) -> None:
     """Unpruned, frames[k] is where tokens[k] starts on the labelling's Viterbi path."""
     import itertools
 
+    time, vocab = shape
     lp = refs["random_log_probs"](seed, time, vocab, peaky=peaky)
     best: dict[tuple[int, ...], tuple[float, tuple[int, ...]]] = {}
     for path in itertools.product(range(vocab), repeat=time):
@@ -269,7 +425,7 @@ def test_frames_are_the_best_alignment(
         tokens = tuple(path[t] for t in starts)
         if tokens not in best or score > best[tokens][0]:
             best[tokens] = (score, tuple(starts))
-    n_prefixes = sum((vocab - 1) ** k for k in range(time + 1))
+    n_prefixes = refs["num_labellings"](time, vocab)
     hyps = BeamSearchDecoder(beam_width=n_prefixes, top_n=min(n_prefixes, 5)).decode(lp)[0]
     for h in hyps:
         assert h.frames == best[h.tokens][1]
@@ -374,6 +530,87 @@ def test_float32_threshold_is_exact(seed: int, time: int, token_min_logp: float)
     want = decoder.decode(lp32.astype(np.float64))[0]
     assert [(h.tokens, h.frames) for h in got] == [(h.tokens, h.frames) for h in want]
     assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-6)
+
+
+@given(
+    seed=seeds,
+    shape=tiny_shapes(),
+    blank_pos=st.integers(0, 4),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    blank_heavy_input=st.booleans(),
+    threshold=st.floats(-4.0, -0.05) | st.tuples(st.integers(0, 7), st.integers(0, 4)),
+    top_n=st.integers(1, 12),
+)
+def test_pruned_search_is_exact_on_the_pruned_input(
+    refs: dict[str, Any],
+    seed: int,
+    shape: tuple[int, int],
+    blank_pos: int,
+    dtype: type,
+    blank_heavy_input: bool,
+    threshold: float | tuple[int, int],
+    top_n: int,
+) -> None:
+    """With an exhaustive beam, token pruning is exactly brute force (-ctc_loss) on the
+    input with every entry below ``token_min_logp`` (blank included) set to -inf but the
+    frame's best: the documented semantics, checked against an independent scorer. The
+    threshold is sometimes an entry of the input (the boundary: kept)."""
+    time, vocab = shape
+    blank = blank_pos % vocab
+    if blank_heavy_input:  # blank runs, label spikes that prune the blank: the fast paths
+        lp = blank_heavy(seed, time, vocab, blank, dtype)
+    else:
+        lp = refs["random_log_probs"](seed, time, vocab, neg_inf=0.2).astype(dtype)
+    if isinstance(threshold, tuple):
+        threshold = float(lp[threshold[0] % time, threshold[1] % vocab])
+        if threshold == -math.inf:
+            threshold = -2.0
+    beam = refs["num_labellings"](time, vocab)
+    top_n = min(top_n, beam)
+    hyps = BeamSearchDecoder(
+        beam_width=beam, blank=blank, top_n=top_n, token_min_logp=threshold
+    ).decode(lp)[0]
+    exact = refs["brute_force"](refs["prune_tokens"](lp, threshold), blank)
+    check_hyps(hyps, time, blank, top_n)
+    check_exact_n_best(hyps, exact, top_n, 1e-4 if dtype == np.float32 else 1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_token_pruning_keeps_an_entry_equal_to_the_threshold(
+    refs: dict[str, Any], dtype: type
+) -> None:
+    """The boundary of token pruning, exactly: an entry equal to ``token_min_logp`` is kept
+    (as a label beside a kept blank, and as the blank beside a top label), the next value
+    of the dtype below it is not; a float32 entry just below a threshold that float32
+    cannot hold is not kept, the one just above is."""
+    thr = float(dtype(-1.2))  # representable in the dtype
+    below = float(np.nextafter(dtype(thr), dtype(-np.inf)))
+    lp = np.array(
+        [
+            [math.log(0.6), thr, -5.0],  # blank kept; label 1 exactly at the threshold
+            [thr, math.log(0.6), -5.0],  # label 1 on top; blank exactly at the threshold
+            [math.log(0.6), below, thr],  # label 1 just below (dropped), label 2 at it
+        ],
+        dtype=dtype,
+    )
+    assert [lp[0, 1], lp[1, 0], lp[2, 2]] == [thr] * 3
+    assert lp[2, 1] < thr
+    decoder = BeamSearchDecoder(beam_width=15, top_n=15, token_min_logp=thr)
+    hyps = decoder.decode(lp)[0]
+    want = refs["brute_force"](refs["prune_tokens"](lp, thr), 0)
+    assert {h.tokens: h.acoustic_score for h in hyps} == pytest.approx(
+        {k: v for k, v in want.items() if v > -math.inf}, abs=1e-9
+    )
+    # which entries were kept shows in the labellings: (2,) needs the blank at frame 1 and
+    # label 2 at frame 2, (1, 1) label 1 at frame 2
+    assert {h.tokens for h in hyps} == {(), (1,), (2,), (1, 2)}
+
+    if dtype is np.float32:  # a threshold float32 cannot hold: compared exactly
+        x = np.float32(-1.2)
+        assert float(x) < -1.2 < float(np.nextafter(x, np.float32(0)))
+        lp32 = np.array([[math.log(0.6), x, np.nextafter(x, np.float32(0))]], np.float32)
+        got = BeamSearchDecoder(beam_width=3, top_n=3, token_min_logp=-1.2).decode(lp32)[0]
+        assert sorted(h.tokens for h in got) == [(), (2,)]
 
 
 @given(
