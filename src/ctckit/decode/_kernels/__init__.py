@@ -63,8 +63,8 @@ rather than ``numba.extending.overload`` hooks dispatched on the scorer's type: 
 overloads it does not inline cost a call per candidate. :func:`~.search.advance` runs
 without Numba's reference counting (``_nrt=False``): every array is its caller's, and
 the counts that binding a bundle's arrays in each stage would add cost as much as the
-search itself (measured: 2x). Keep ``max()`` of mixed dtypes out of the loops: Numba
-calls it out of line.
+search itself (figures in ``docs/benchmarks/decoders.md``). Keep ``max()`` of mixed
+dtypes out of the loops: Numba calls it out of line.
 
 The package imports nothing itself: import the module you need (:mod:`.layout` is free
 of Numba, for checks made before anything is compiled). Numba's on-disk cache checks
