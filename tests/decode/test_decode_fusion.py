@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,13 +15,85 @@ from hypothesis import strategies as st
 
 from ctckit.decode import BeamSearchDecoder
 from ctckit.errors import InputValueError, ShapeError
-from ctckit.lm import LMTables, compile_lm
+from ctckit.lm import LMTables, NGramLM
 
 seeds = st.integers(0, 2**32 - 1)
 
 
 def as_tables(t: Any) -> LMTables:
     return LMTables(logp=t.logp, next_state=t.next_state, end_logp=t.end_logp, start=t.start)
+
+
+def check_fused_n_best(
+    refs: dict[str, Any],
+    hyps: list[Any],
+    lp: np.ndarray,
+    sentence_logp: Callable[[tuple[int, ...]], float],
+    weight: float,
+    bonus: float,
+    top_n: int,
+) -> None:
+    """``hyps`` (from an exhaustive beam) are brute force's ``top_n`` best labellings by
+    ``-ctc_loss + weight * sentence_logp + bonus * length``, with those three scores
+    (``sentence_logp``: an independent scorer, end of sentence included)."""
+    acoustic = refs["brute_force"](lp, 0)
+    lm = {lab: sentence_logp(lab) for lab in acoustic}
+    fused = {lab: ac + weight * lm[lab] + bonus * len(lab) for lab, ac in acoustic.items()}
+    ranked = sorted((v for v in fused.values() if v > -math.inf), reverse=True)
+    assert len(hyps) == min(top_n, len(ranked))
+    assert [h.score for h in hyps] == pytest.approx(ranked[: len(hyps)], abs=1e-6)
+    for h in hyps:
+        assert h.score == pytest.approx(fused[h.tokens], abs=1e-6)
+        assert h.acoustic_score == pytest.approx(acoustic[h.tokens], abs=1e-6)
+        assert h.lm_score == pytest.approx(lm[h.tokens], abs=1e-6)
+    if len(ranked) < 2 or ranked[0] - ranked[1] > 1e-6:  # the best labelling, unless a tie
+        assert hyps[0].tokens == max(fused, key=fused.__getitem__)
+
+
+def read_arpa(path: Path) -> tuple[int, dict[tuple[str, ...], tuple[float, float]]]:
+    """A plain ARPA reader: its order and ``n-gram -> (log10 p, log10 backoff)``."""
+    grams: dict[tuple[str, ...], tuple[float, float]] = {}
+    order = 0
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line.endswith("-grams:"):
+            order = int(line[1 : line.index("-")])
+        elif order and line and not line.startswith("\\"):
+            parts = line.split()
+            backoff = float(parts[order + 1]) if len(parts) > order + 1 else 0.0
+            grams[tuple(parts[1 : order + 1])] = (float(parts[0]), backoff)
+    return order, grams
+
+
+def arpa_sentence_logp(arpa: tuple[int, dict[tuple[str, ...], tuple[float, float]]]) -> Any:
+    """Natural-log sentence probability (``<s> .. </s>``) by the standard backoff rule
+    ``p(w|h) = p*(hw)`` if listed, else ``backoff(h) p(w|h')``; an unlisted token is
+    ``<unk>``."""
+    order, grams = arpa
+
+    def logp10(ctx: tuple[str, ...], word: str) -> float:
+        if (*ctx, word) in grams:
+            return grams[(*ctx, word)][0]
+        if not ctx:
+            return grams[("<unk>",)][0]
+        return grams.get(ctx, (0.0, 0.0))[1] + logp10(ctx[1:], word)
+
+    def score(tokens: tuple[int, ...]) -> float:
+        words = [str(t) if (str(t),) in grams else "<unk>" for t in tokens] + ["</s>"]
+        history, total = ["<s>"], 0.0
+        for word in words:
+            total += logp10(tuple(history[-(order - 1) :]), word)
+            history.append(word)
+        return total * math.log(10)
+
+    return score
+
+
+def kenlm_sentence_logp(path: Path) -> Any:
+    """Natural-log sentence probability by KenLM (``<s> .. </s>``)."""
+    kenlm = pytest.importorskip("kenlm")
+    model = kenlm.Model(str(path))
+    return lambda tokens: model.score(" ".join(map(str, tokens)), bos=True, eos=True) * math.log(10)
 
 
 @given(
@@ -106,31 +181,34 @@ def test_matches_python_reference_and_lm_scores_add_up(
 
 @given(
     seed=seeds,
-    time=st.integers(1, 4),
-    vocab=st.integers(2, 3),
+    shape=st.sampled_from([(2, 7), (3, 6), (4, 4)]).flatmap(
+        lambda vm: st.tuples(st.integers(1, vm[1]), st.just(vm[0]))
+    ),
     states=st.integers(1, 3),
     weight=st.sampled_from([0.5, 1.0, 3.0]),
     bonus=st.sampled_from([0.0, 1.5, -1.5]),
+    top_n=st.integers(1, 8),
 )
-def test_unpruned_fusion_finds_the_best_fused_labelling(
-    refs: dict[str, Any], seed: int, time: int, vocab: int, states: int, weight: float, bonus: float
+def test_unpruned_fusion_gives_the_brute_force_fused_n_best(
+    refs: dict[str, Any],
+    seed: int,
+    shape: tuple[int, int],
+    states: int,
+    weight: float,
+    bonus: float,
+    top_n: int,
 ) -> None:
+    """LMTables, exhaustive beam: the fused N-best by brute force, the LM side a walk of
+    the tables in Python."""
+    time, vocab = shape
     lp = refs["random_log_probs"](seed, time, vocab)
     raw = refs["random_tables"](seed, vocab, 0, states)
-    exact = refs["brute_force"](lp, 0)
-    fused = {
-        lab: ac + weight * refs["lm_path_score"](raw, lab) + bonus * len(lab)
-        for lab, ac in exact.items()
-    }
-    n_prefixes = sum((vocab - 1) ** k for k in range(time + 1))
-    best = BeamSearchDecoder(
-        beam_width=n_prefixes, lm=as_tables(raw), lm_weight=weight, insertion_bonus=bonus
-    ).decode(lp)[0][0]
-    top = sorted(fused.values(), reverse=True)
-    assert best.score == pytest.approx(top[0], abs=1e-4)
-    if len(top) < 2 or top[0] - top[1] > 1e-6:
-        assert best.tokens == max(fused, key=fused.__getitem__)
-    assert best.acoustic_score == pytest.approx(exact[best.tokens], abs=1e-4)
+    beam = refs["num_labellings"](time, vocab)
+    top_n = min(top_n, beam)
+    hyps = BeamSearchDecoder(
+        beam_width=beam, top_n=top_n, lm=as_tables(raw), lm_weight=weight, insertion_bonus=bonus
+    ).decode(lp)[0]
+    check_fused_n_best(refs, hyps, lp, partial(refs["lm_path_score"], raw), weight, bonus, top_n)
 
 
 def test_lm_flips_the_acoustic_decision() -> None:
@@ -174,13 +252,34 @@ class LastTokenLM:
         return math.log(0.5)
 
 
-def test_language_model_protocol_is_compiled(refs: dict[str, Any]) -> None:
-    lp = np.stack([refs["random_log_probs"](s, 15, 4, peaky=True) for s in range(3)])
+@given(
+    seed=seeds,
+    time=st.integers(1, 5),
+    weight=st.sampled_from([0.3, 1.0, 2.5]),
+    bonus=st.sampled_from([0.0, 0.8, -0.8]),
+    top_n=st.integers(1, 8),
+)
+def test_language_model_protocol_gives_the_brute_force_fused_n_best(
+    refs: dict[str, Any], seed: int, time: int, weight: float, bonus: float, top_n: int
+) -> None:
+    """A LanguageModel object (compiled to tables inside the decoder), exhaustive beam:
+    the N-best by brute force, the LM side scored by calling the object itself."""
+    lp = refs["random_log_probs"](seed, time, 4, peaky=seed % 2 == 0)
     lm = LastTokenLM()
-    by_protocol = BeamSearchDecoder(beam_width=5, top_n=3, lm=lm, lm_weight=0.8).decode(lp)
-    tables = compile_lm(lm, vocab_size=4)
-    by_tables = BeamSearchDecoder(beam_width=5, top_n=3, lm=tables, lm_weight=0.8).decode(lp)
-    assert by_protocol == by_tables
+
+    def sentence_logp(tokens: tuple[int, ...]) -> float:
+        state, total = lm.start_state(), 0.0
+        for tok in tokens:
+            logp, state = lm.score(state, tok)
+            total += logp
+        return total + lm.end_score(state)
+
+    beam = refs["num_labellings"](time, 4)
+    top_n = min(top_n, beam)
+    decoder = BeamSearchDecoder(
+        beam_width=beam, top_n=top_n, lm=lm, lm_weight=weight, insertion_bonus=bonus
+    )
+    check_fused_n_best(refs, decoder.decode(lp)[0], lp, sentence_logp, weight, bonus, top_n)
 
 
 def test_lm_errors(refs: dict[str, Any]) -> None:
@@ -193,23 +292,88 @@ def test_lm_errors(refs: dict[str, Any]) -> None:
         BeamSearchDecoder(lm=tables, lm_weight=math.inf)
 
 
-def test_ngram_lm_fusion_scores_match_the_model(refs: dict[str, Any]) -> None:
-    from ctckit.decode import NGramLM
+# A hand-written trigram model over tokens 1..3 (4 is unlisted: <unk>), with backoffs
+HAND_ARPA = """\\data\\
+ngram 1=6
+ngram 2=6
+ngram 3=3
 
+\\1-grams:
+-0.6\t1\t-0.2
+-0.5\t2\t-0.3
+-0.9\t3\t-0.1
+-0.7\t</s>
+-99\t<s>\t-0.4
+-1.5\t<unk>\t-0.25
+
+\\2-grams:
+-0.2\t<s> 1\t-0.05
+-0.4\t1 2\t-0.15
+-0.3\t2 1
+-0.25\t2 </s>
+-0.8\t<unk> 3
+-0.6\t1 1\t-0.3
+
+\\3-grams:
+-0.1\t<s> 1 2
+-0.2\t1 2 </s>
+-0.35\t1 1 1
+
+\\end\\
+"""
+
+
+@pytest.fixture(scope="module")
+def arpa_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, Any, Any]]:
+    """ARPA files (the hand-written one, and one written by a fitted NGramLM), each as
+    ``(NGramLM read from it, KenLM's scorer, the plain backoff reader's scorer)``."""
+    root = tmp_path_factory.mktemp("arpa")
+    hand = root / "hand.arpa"
+    hand.write_text(HAND_ARPA)
     rng = np.random.default_rng(3)
     corpus = [rng.integers(1, 5, size=rng.integers(2, 9)).tolist() for _ in range(40)]
-    lm = NGramLM.fit(corpus, order=3, vocab_size=5)
-    lp = np.stack([refs["random_log_probs"](s, 12, 5, peaky=True) for s in range(3)])
-    decoder = BeamSearchDecoder(beam_width=6, top_n=4, lm=lm, lm_weight=0.7, insertion_bonus=0.5)
-    out = decoder.decode(lp)
-    assert out == BeamSearchDecoder(
-        beam_width=6, top_n=4, lm=lm.tables, lm_weight=0.7, insertion_bonus=0.5
-    ).decode(lp)
-    for hyps in out:
-        for h in hyps:  # the fused LM score is the model's own sentence log-probability
-            state, total = lm.start_state(), 0.0
-            for tok in h.tokens:
-                logp, state = lm.score(state, tok)
-                total += logp
-            total += lm.end_score(state)
-            assert h.lm_score == pytest.approx(total, abs=1e-9)
+    fitted = root / "fitted.arpa"
+    NGramLM.fit(corpus, order=3, vocab_size=5).to_arpa(fitted)
+    return {
+        name: (
+            NGramLM.from_arpa(path, vocab_size=5),
+            kenlm_sentence_logp(path),
+            arpa_sentence_logp(read_arpa(path)),
+        )
+        for name, path in (("hand", hand), ("fitted", fitted))
+    }
+
+
+@given(
+    seed=seeds,
+    time=st.integers(1, 4),
+    model=st.sampled_from(["hand", "fitted"]),
+    weight=st.sampled_from([0.4, 1.0, 2.0]),
+    bonus=st.sampled_from([0.0, 0.6, -0.6]),
+    top_n=st.integers(1, 8),
+)
+def test_ngram_fusion_gives_the_brute_force_n_best_under_kenlm_scores(
+    refs: dict[str, Any],
+    arpa_models: dict[str, tuple[Any, Any, Any]],
+    seed: int,
+    time: int,
+    model: str,
+    weight: float,
+    bonus: float,
+    top_n: int,
+) -> None:
+    """An NGramLM read from an ARPA file, exhaustive beam over V = 5: the fused N-best by
+    brute force, the LM side scored by KenLM and by a plain backoff reader of the same
+    file (which also checks KenLM against the backoff rule); unknown token 4 and the
+    backoffs of the hand-written model included."""
+    lm, kenlm_logp, plain_logp = arpa_models[model]
+    lp = refs["random_log_probs"](seed, time, 5, peaky=seed % 2 == 0)
+    beam = refs["num_labellings"](time, 5)
+    top_n = min(top_n, beam)
+    decoder = BeamSearchDecoder(
+        beam_width=beam, top_n=top_n, lm=lm, lm_weight=weight, insertion_bonus=bonus
+    )
+    hyps = decoder.decode(lp)[0]
+    check_fused_n_best(refs, hyps, lp, kenlm_logp, weight, bonus, top_n)
+    for h in hyps:
+        assert kenlm_logp(h.tokens) == pytest.approx(plain_logp(h.tokens), abs=1e-5)
