@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ctckit._checks import check_float, check_int
+from ctckit._threads import run_strided
 from ctckit.decode._input import as_log_prob_array, check_lengths, invalid_value_error
 from ctckit.decode.types import Hypothesis, _new_hypothesis
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
@@ -21,22 +21,6 @@ if TYPE_CHECKING:
     from ctckit.lm import LanguageModel, LMTables
 
 __all__ = ["BeamSearchDecoder"]
-
-
-_pools: dict[int, tuple[int, ThreadPoolExecutor]] = {}
-_pools_lock = threading.Lock()
-
-
-def _pool(workers: int) -> ThreadPoolExecutor:
-    """A process-wide pool of ``workers`` threads, made once: starting a pool costs about
-    1 ms, more than decoding a batch of 100 utterances at beam 10. A forked child (whose
-    copy has no threads) gets its own."""
-    with _pools_lock:
-        entry = _pools.get(workers)
-        if entry is None or entry[0] != os.getpid():
-            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ctckit-decode")
-            entry = _pools[workers] = (os.getpid(), pool)
-        return entry[1]
 
 
 def _physical_memory() -> int | None:
@@ -414,12 +398,7 @@ class BeamSearchDecoder:
 
         if threads <= 1:
             return run(np.arange(batch))
-        # every threads-th utterance per thread (lengths are often sorted, so this balances);
-        # the calling thread takes the first share, the shared pool the others
-        futures = [
-            _pool(threads - 1).submit(run, np.arange(s, batch, threads)) for s in range(1, threads)
-        ]
-        parts = [run(np.arange(0, batch, threads))] + [f.result() for f in futures]
+        parts = run_strided(run, batch, threads)  # the process-wide pool (ctckit._threads)
         out: list[list[Hypothesis]] = [[] for _ in range(batch)]
         for start, part in enumerate(parts):
             out[start::threads] = part
