@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -98,13 +100,52 @@ def test_ctc_loss_infeasible_raises_or_zeroes() -> None:
     assert torch.isinf(raw).tolist() == infeasible_ctc_targets(il, targets, tl).tolist()
 
 
-def test_ctc_loss_custom_blank_and_gradient() -> None:
-    logp = torch.randn(2, 6, 4).log_softmax(-1).requires_grad_()
-    targets = torch.tensor([[0, 1], [2, 0]])
-    loss = ctc_loss(logp, targets, torch.tensor([6, 5]), torch.tensor([2, 2]), blank=3)
-    loss.backward()
-    assert logp.grad is not None
-    assert bool(torch.isfinite(logp.grad).all())
+def _path_sum_loss(logp: torch.Tensor, target: tuple[int, ...], blank: int) -> float:
+    """-log of the summed probability of every frame path that collapses to ``target``
+    (enumerated: ``V^T`` paths)."""
+    time, vocab = logp.shape
+    total = -math.inf
+    for path in itertools.product(range(vocab), repeat=time):
+        if _collapse(path, blank) == target:
+            total = float(np.logaddexp(total, sum(float(logp[t, c]) for t, c in enumerate(path))))
+    return -total
+
+
+@given(
+    seed=st.integers(0, 2**16),
+    blank=st.integers(1, 3),
+    reduction=st.sampled_from(["mean", "sum", "none"]),
+)
+def test_ctc_loss_custom_blank_equals_path_sums_and_torch(
+    seed: int, blank: int, reduction: str
+) -> None:
+    """blank != 0 (label 0 is then an ordinary label, the padding of a target too): each
+    utterance's loss is the enumerated path sum of its valid frames, and the reduction and
+    the gradient are F.ctc_loss's at the same blank."""
+    gen = torch.Generator().manual_seed(seed)
+    logp = torch.randn(3, 5, 4, generator=gen, dtype=torch.float64).log_softmax(-1)
+    labels = [v for v in range(4) if v != blank]
+    targets = torch.tensor([[labels[0], labels[1]], [labels[2], labels[0]], [labels[1], labels[1]]])
+    il, tl = torch.tensor([5, 4, 3]), torch.tensor([2, 1, 2])
+    padded = targets.clone()
+    padded[1, 1] = 0  # padding beyond the target length: never read, even when 0 is a label
+    want = [
+        _path_sum_loss(logp[b, : il[b]], tuple(targets[b, : tl[b]].tolist()), blank)
+        for b in range(3)
+    ]
+    per = ctc_loss(logp, padded, il, tl, blank=blank, reduction="none")
+    assert per.tolist() == pytest.approx(want, rel=1e-9)
+    x = logp.clone().requires_grad_()
+    got = ctc_loss(x, padded, il, tl, blank=blank, reduction=reduction)  # type: ignore[arg-type]
+    y = logp.clone().requires_grad_()
+    ref = F.ctc_loss(y.transpose(0, 1), targets, il, tl, blank=blank, reduction=reduction)
+    torch.testing.assert_close(got, ref)
+    got.sum().backward()
+    ref.sum().backward()
+    assert x.grad is not None
+    assert y.grad is not None
+    torch.testing.assert_close(x.grad, y.grad)
+    assert bool(torch.isfinite(x.grad).all())
 
 
 def test_ctc_loss_errors() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 
+import Levenshtein
 import pytest
 import torch
 import torch.nn.functional as F
@@ -13,7 +14,6 @@ from ctckit import hw3p2_vocabulary
 from ctckit.data import Utterance, collate_ctc
 from ctckit.decode import BeamSearchDecoder, greedy_decode
 from ctckit.errors import InputTypeError, InputValueError
-from ctckit.metrics import mean_edit_distance
 from ctckit.training.distributed import init_distributed
 from ctckit.training.loop import EpochResult, evaluate, train_one_epoch, train_step
 
@@ -124,7 +124,14 @@ def test_epoch_in_two_halves_equals_one_epoch() -> None:
         assert torch.equal(a, b)
 
 
-def test_evaluate_scores_like_an_independent_greedy_pass() -> None:
+def _independent_scores(hyps: list[str], refs: list[str]) -> tuple[float, float]:
+    """Mean edit distance per utterance and total edits / total reference length, by the
+    Levenshtein package (a test-only oracle)."""
+    distances = [Levenshtein.distance(h, r) for h, r in zip(hyps, refs)]
+    return sum(distances) / len(refs), sum(distances) / sum(len(r) for r in refs)
+
+
+def test_evaluate_scores_like_an_independent_decoding_pass() -> None:
     torch.manual_seed(3)
     vocab = hw3p2_vocabulary()
 
@@ -135,22 +142,29 @@ def test_evaluate_scores_like_an_independent_greedy_pass() -> None:
 
     model = Wide()
     batches = [_batch(s) for s in range(3)]
-    result = evaluate(model, batches, vocab=vocab)
-    hyps, refs = [], []
-    for b in batches:
-        lp, lens = model(b.features, b.feature_lengths)  # type: ignore[attr-defined]
-        hyps += [vocab.to_string(h) for h in greedy_decode(lp, lens)]
-        refs += [
-            vocab.to_string(b.targets[i, : b.target_lengths[i]].tolist())  # type: ignore[attr-defined]
-            for i in range(len(b))  # type: ignore[arg-type]
-        ]
-    assert result.utterances == 12
-    assert result.mean_distance == pytest.approx(mean_edit_distance(hyps, refs))
-    assert result.infeasible == 6
-    assert model.training  # mode restored
-    beam = evaluate(model, batches, vocab=vocab, decoder=BeamSearchDecoder(beam_width=4))
-    assert beam.utterances == 12
-    assert math.isfinite(beam.mean_distance)
+    # a beam search with an insertion bonus, so that its texts are not greedy decoding's
+    decoder = BeamSearchDecoder(beam_width=4, insertion_bonus=2.0)
+    greedy, beam, refs = [], [], []
+    with torch.no_grad():
+        for b in batches:
+            lp, lens = model(b.features, b.feature_lengths)  # type: ignore[attr-defined]
+            for i in range(len(b)):  # type: ignore[arg-type]
+                valid = lp[i, : int(lens[i])]
+                greedy.append(vocab.to_string(greedy_decode(valid)[0]))
+                beam.append(vocab.to_string(decoder.decode(valid)[0][0].tokens))
+                target = b.targets[i, : b.target_lengths[i]].tolist()  # type: ignore[attr-defined]
+                refs.append(vocab.to_string(target))
+    assert greedy != beam
+    for hyps, result in (
+        (greedy, evaluate(model, batches, vocab=vocab)),
+        (beam, evaluate(model, batches, vocab=vocab, decoder=decoder)),
+    ):
+        mean_distance, error_rate = _independent_scores(hyps, refs)
+        assert result.utterances == 12
+        assert result.infeasible == 6
+        assert result.mean_distance == pytest.approx(mean_distance)
+        assert result.error_rate == pytest.approx(error_rate)
+        assert model.training  # mode restored
 
 
 def test_single_process_distributed_info(monkeypatch: pytest.MonkeyPatch) -> None:
