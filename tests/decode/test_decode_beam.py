@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -31,8 +32,13 @@ def check_hyps(hyps: list[Hypothesis], length: int, blank: int, top_n: int) -> N
 
 
 # (V, largest T) of the brute-force tests: every labelling is scored with ctc_loss, and
-# every path of the Viterbi test is enumerated (3^7 = 2187, 4^5 = 1024, 5^4 = 625)
-SHAPES = [(2, 8), (3, 7), (4, 5), (5, 4)]
+# every path of the Viterbi test is enumerated (3^7 = 2187, 4^5 = 1024, 5^4 = 625; the
+# thorough profile goes to 3^8, 4^6, 5^5)
+SHAPES = (
+    [(2, 10), (3, 8), (4, 6), (5, 5)]
+    if os.environ.get("HYPOTHESIS_PROFILE") == "ci"
+    else [(2, 8), (3, 7), (4, 5), (5, 4)]
+)
 
 
 @st.composite
