@@ -1,17 +1,28 @@
-"""The batch Viterbi of the forced aligner, without back-pointers (private).
+"""The batch Viterbi of the forced aligner: pruned exactly, without back-pointers (private).
 
 The trellis of ``ctckit.align._kernels``: state ``2k`` is the blank before token
 ``k``, ``2k + 1`` token ``k``; a path stays, moves one state up, or skips a blank
 between two different tokens; ties keep the first of stay, up, skip.
 
+* Bound: ``upper[t]``, the sum over the frames after ``t`` of the best emission
+  among the labels the utterance uses, bounds what any path can still gain. A
+  state whose score plus ``upper[t]`` is below the score ``G`` of some complete
+  path lies on no best path, and is pruned.
 * Forward: two score rows per frame, blanks and tokens apart (``blank[k]``;
-  ``token[k + 1]`` is token ``k``, ``token[0]`` a ``-inf`` guard), one contiguous
-  branch-free loop a frame (the compiler vectorises it) over the states that are
-  reachable and can still finish. The rows of every ``SEGMENT``-th frame are kept.
+  ``token[k + 1]`` is token ``k``, ``token[0]`` a ``-inf`` guard), over a range
+  of blank/token pairs: those reachable from the previous frame's range that can
+  still finish, less the pruned pairs at either end. One contiguous branch-free
+  loop a frame (the compiler vectorises it). The rows of every ``SEGMENT``-th
+  frame are kept, with their range.
+* Passes: first a beam (pairs more than ``BEAM`` below the frame's best bound are
+  pruned), which is exact when everything it pruned is below the path it found;
+  otherwise again with ``G`` = that path's score (exact by the bound); a pass that
+  finds no path is followed by one without pruning.
 * Backtrace, one segment at a time from the end: from the kept rows, recompute
   the triangle of states from which the path's known state at the segment's end
   can be reached, and re-derive each move from those scores. They are the same
   float operations as the forward's, so the same ties; no back-pointer is stored.
+  A pruned state never wins a move: it would put a path at or above ``G``.
 """
 
 from __future__ import annotations
@@ -21,7 +32,9 @@ from numba import njit
 
 from ctckit.align._common import NEG_INF, NO_PATH, NON_FINITE, OK, label
 
-SEGMENT = 4  # frames between kept rows
+BEAM = 10.0  # nats below the frame's best bound that the first pass keeps
+# rounding of sums of up to ~4e6 float64 terms, relative to their magnitude
+_ROUNDING = 1e-9
 
 
 @njit(cache=True, nogil=True)
@@ -50,13 +63,15 @@ def viterbi_many(  # type: ignore[no-untyped-def]
         max_l = max(max_l, target_lengths[b])
     # this thread's buffers, once per call: kept rows, then two rows that take turns
     width = max_l + 3
-    rows = np.empty(((max_t - 1) // SEGMENT + 3, 2, width), np.float64)
-    row = np.empty(vocab + 1, np.float64)
+    rows = np.empty((2, 2, width), np.float64)
+    regions = np.empty((max_t, 3), np.int64)
+    moves = np.empty(max_t * (max_l + 1), np.int8)
+    frames = np.empty((max_t, vocab + 1), np.float64)
+    upper = np.empty(max_t, np.float64)
+    used = np.empty(vocab + 1, np.float64)
     cols = np.empty(width, np.uint32)  # unsigned: indexing it needs no wraparound
     jump = np.empty(width, np.float64)
     emit = np.empty(width, np.float64)
-    wild = np.empty(max_t, np.float64)
-    tri = np.empty((SEGMENT, 2 * SEGMENT + 3), np.float64)
     for b in utts:
         n_frames = lengths[b]
         length = target_lengths[b]
@@ -66,27 +81,45 @@ def viterbi_many(  # type: ignore[no-untyped-def]
         if n_frames == 0:
             status[b] = OK
             continue
-        has_wild = _columns(targets, b, length, vocab, cols, jump, emit)
-        bad = _forward(lp, b, n_frames, length, opts, has_wild, rows, row, cols, jump, emit, wild)
+        has_wild = _columns(targets, b, length, vocab, opts, cols, jump, emit, used)
+        bad, scale = _frames(lp, b, n_frames, opts, has_wild, used, frames, upper)
         if bad >= 0:
             bad_pos[b, 0] = bad // vocab
             bad_pos[b, 1] = bad % vocab
             status[b] = NON_FINITE
             continue
-        status[b] = _backtrace(
-            lp, b, n_frames, length, opts, rows, cols, jump, wild, tri, out_align, out_scores
-        )
+        score, pruned, last = _forward(frames, n_frames, length, opts, rows, regions, moves,
+                                       cols, jump, emit, upper, NEG_INF, BEAM)  # fmt: skip
+        margin = _ROUNDING * 4.0 * (scale + abs(score))
+        if not pruned < score - margin:
+            floor = score - margin if score > NEG_INF else NEG_INF
+            score, pruned, last = _forward(frames, n_frames, length, opts, rows, regions, moves,
+                                           cols, jump, emit, upper, floor, np.inf)  # fmt: skip
+            if score == NEG_INF and floor > NEG_INF:  # not expected: rounding beyond the margin
+                score, pruned, last = _forward(frames, n_frames, length, opts, rows, regions,
+                                               moves, cols, jump, emit, upper, NEG_INF, np.inf)  # fmt: skip
+        if score == NEG_INF:
+            status[b] = NO_PATH
+            continue
+        _backtrace(frames, b, n_frames, length, opts, rows, last, regions, moves, cols,
+                   out_align, out_scores)  # fmt: skip
+        status[b] = OK
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _columns(targets, b, length, vocab, cols, jump, emit):  # type: ignore[no-untyped-def]
+def _columns(targets, b, length, vocab, opts, cols, jump, emit, used):  # type: ignore[no-untyped-def]
     """Each token's emission column, what a skip into it adds (0 between different tokens,
-    else ``-inf``), and ``emit[L] = -inf`` (the row loop's one state past the last token).
+    else ``-inf``), ``emit[L] = -inf`` (the row loop's one state past the last token), and
+    ``used``: 0 for the columns a path can emit (blank, the tokens), else ``-inf``.
     Returns whether the wildcard occurs."""
     has_wild = False
+    for v in range(vocab + 1):
+        used[v] = NEG_INF
+    used[opts.blank] = 0.0
     for k in range(length):
         col = targets[b, k]
         cols[k] = col
+        used[col] = 0.0
         has_wild |= col == vocab
         jump[k] = 0.0 if k > 0 and col != targets[b, k - 1] else NEG_INF
     jump[length] = NEG_INF
@@ -95,166 +128,159 @@ def _columns(targets, b, length, vocab, cols, jump, emit):  # type: ignore[no-un
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _slot(t, ring):  # type: ignore[no-untyped-def]
-    """Where frame ``t``'s rows live: kept every ``SEGMENT`` frames, else one of two."""
-    return t // SEGMENT if t % SEGMENT == 0 else ring + (t & 1)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _lowest(n_states, n_frames, t):  # type: ignore[no-untyped-def]
-    """The lowest state at frame ``t`` from which the final states can still be reached."""
-    return max(0, n_states - 2 * (n_frames - t))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _frame_row(lp, b, t, vocab, opts, has_wild, row, wild):  # type: ignore[no-untyped-def]
-    """Frame ``t`` as float64 into ``row`` (the wildcard's score in ``row[vocab]`` and
-    ``wild[t]``). Returns the first non-finite column, or -1."""
-    finite = True
-    for v in range(vocab):
-        x = float(lp[b, t, v])
-        row[v] = x
-        finite &= x < np.inf  # NaN compares false
-    if not finite:
-        for v in range(vocab):
-            if not row[v] < np.inf:
-                return v
-    if has_wild:
+def _frames(lp, b, n_frames, opts, has_wild, used, frames, upper):  # type: ignore[no-untyped-def]
+    """The utterance's frames as float64 (the wildcard's score in column ``V``) and the
+    bound ``upper``. Returns ``t * V + v`` of the first non-finite entry (or -1) and the
+    sum of the bound's terms' magnitudes (what its rounding margin scales with)."""
+    vocab = lp.shape[2]
+    for t in range(n_frames):
+        finite = True
         best = NEG_INF
         for v in range(vocab):
-            best = max(best, row[v])
-        row[vocab] = wild[t] = best + opts.wildcard_penalty
-    return -1
+            x = float(lp[b, t, v])
+            frames[t, v] = x
+            finite &= x < np.inf  # NaN compares false
+            best = max(best, x)
+        if not finite:
+            for v in range(vocab):
+                if not frames[t, v] < np.inf:
+                    return t * vocab + v, 0.0
+        frames[t, vocab] = best + opts.wildcard_penalty if has_wild else NEG_INF
+    total = 0.0
+    scale = 0.0
+    for t in range(n_frames - 1, -1, -1):
+        upper[t] = total
+        best = NEG_INF
+        for v in range(vocab + 1):
+            best = max(best, frames[t, v] + used[v])
+        total += best
+        scale += abs(best)
+    return -1, scale
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _step(blank_prev, token_prev, blank_cur, token_cur, e_blank, emit, jump, n):  # type: ignore[no-untyped-def]
-    """One frame for ``n`` blank/token pairs (views from the first pair): blank ``i`` stays
-    or comes from token ``i - 1``; token ``i`` stays, comes from blank ``i``, or skips
-    from token ``i - 1``."""
+def _step(rows, old, new, lo, n, e_blank, emit, jump, moves, base):  # type: ignore[no-untyped-def]
+    """One frame for the ``n`` blank/token pairs from pair ``lo``: blank ``k`` stays or
+    comes from token ``k - 1``; token ``k`` stays, comes from blank ``k``, or skips from
+    token ``k - 1``. The moves (0 stay, 1 up, 2 skip) go to ``moves[base:]``, the
+    blanks' then the tokens'."""
     for i in range(n):
-        stay_blank = blank_prev[i]
-        token_below = token_prev[i]
-        blank_cur[i] = max(stay_blank, token_below) + e_blank
-        best = max(max(token_prev[i + 1], stay_blank), token_below + jump[i])
-        token_cur[i + 1] = best + emit[i]
+        k = lo + i
+        stay_blank = rows[old, 0, k]
+        token_below = rows[old, 1, k]
+        stay_token = rows[old, 1, k + 1]
+        blank_up = token_below > stay_blank
+        blank = (token_below if blank_up else stay_blank) + e_blank
+        token_up = stay_blank > stay_token
+        best = stay_blank if token_up else stay_token
+        skip = token_below + jump[k]
+        token_skip = skip > best
+        token = (skip if token_skip else best) + emit[k]
+        rows[new, 0, k] = blank
+        rows[new, 1, k + 1] = token
+        moves[base + i] = np.int8(blank_up) | np.int8(token_up) << 1 | np.int8(token_skip) << 2
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _forward(lp, b, n_frames, length, opts, has_wild, rows, row, cols, jump, emit, wild):  # type: ignore[no-untyped-def]
-    """Fill the kept rows. Returns ``t * V + v`` of the first non-finite entry, or -1."""
-    vocab = lp.shape[2]
-    ring = rows.shape[0] - 2
-    bad = _frame_row(lp, b, 0, vocab, opts, has_wild, row, wild)
-    if bad >= 0:
-        return bad
-    first = rows[0]
-    for k in range(first.shape[1]):
-        first[0, k] = NEG_INF
-        first[1, k] = NEG_INF
-    first[0, 0] = row[opts.blank]
+def _forward(frames, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper, floor, beam):  # type: ignore[no-untyped-def]
+    """The forward pass over two rows, the moves of each frame's region (the pairs it
+    computes: ``regions[t]`` = first pair, count, offset in ``moves``), pruning the pairs
+    at the ends of the range whose best score plus ``upper[t]`` is below ``floor`` and
+    below the frame's best plus ``upper[t]`` less ``beam``. Returns the best final score
+    (``-inf``: none), the highest score plus bound of a pruned pair, and the last frame's
+    row."""
+    for k in range(rows.shape[2]):
+        rows[0, 0, k] = NEG_INF
+        rows[0, 1, k] = NEG_INF
+    rows[0, 0, 0] = frames[0, opts.blank]
     if length > 0:
-        first[1, 1] = row[cols[0]]
+        rows[0, 1, 1] = frames[0, cols[0]]
+    lo = 0
+    hi = 0
+    pruned = NEG_INF
+    offset = 0
+    regions[0, 0] = 0
+    regions[0, 1] = 1
     for t in range(1, n_frames):
-        bad = _frame_row(lp, b, t, vocab, opts, has_wild, row, wild)
-        if bad >= 0:
-            return t * vocab + bad
-        prev = rows[_slot(t - 1, ring)]
-        cur = rows[_slot(t, ring)]
-        # pairs (blank k, token k) holding a state in [lowest, 2t + 1]
-        lo = max(0, length - n_frames + t)
-        hi = min(length, t)
-        em = emit[lo:]
-        cl = cols[lo:]
-        for i in range(min(hi, length - 1) - lo + 1):
-            em[i] = row[cl[i]]
-        _step(prev[0, lo:], prev[1, lo:], cur[0, lo:], cur[1, lo:], row[opts.blank], em,
-              jump[lo:], hi - lo + 1)  # fmt: skip
-        # what the next frame reads above this one's states, and the guard
-        cur[0, hi + 1] = NEG_INF
-        cur[1, hi + 2] = NEG_INF
-        cur[1, 0] = NEG_INF
-    return -1
+        old = (t - 1) & 1
+        new = t & 1
+        # reachable from the previous range, and able to finish
+        lo = max(lo, length - n_frames + t)
+        hi = min(hi + 1, length)
+        if lo > hi:
+            return NEG_INF, pruned, new
+        n = hi - lo + 1
+        for k in range(lo, min(hi, length - 1) + 1):
+            emit[k] = frames[t, cols[k]]
+        _step(rows, old, new, lo, n, frames[t, opts.blank], emit, jump, moves, offset)
+        regions[t, 0] = lo
+        regions[t, 1] = n
+        regions[t, 2] = offset
+        offset += n
+        if t < n_frames - 1:
+            bound = upper[t]
+            keep = floor
+            if beam < np.inf:  # a separate loop: a reduction would keep _step from vectorising
+                top = NEG_INF
+                for k in range(lo, hi + 1):
+                    top = max(top, max(rows[new, 0, k], rows[new, 1, k + 1]))
+                keep = max(floor, top + bound - beam)
+            while lo <= hi:
+                best = max(rows[new, 0, lo], rows[new, 1, lo + 1]) + bound
+                if best >= keep:
+                    break
+                pruned = max(pruned, best)
+                lo += 1
+            while hi >= lo:
+                best = max(rows[new, 0, hi], rows[new, 1, hi + 1]) + bound
+                if best >= keep:
+                    break
+                pruned = max(pruned, best)
+                hi -= 1
+            if lo > hi:
+                return NEG_INF, pruned, new
+            # what the next frame reads next to this one's range, and the guard
+            rows[new, 1, lo] = NEG_INF
+            rows[new, 0, hi + 1] = NEG_INF
+            rows[new, 1, hi + 2] = NEG_INF
+    last = (n_frames - 1) & 1
+    final = max(_final(rows, last, regions, n_frames - 1, 2 * length),
+                _final(rows, last, regions, n_frames - 1, 2 * length - 1))  # fmt: skip
+    return final, pruned, last
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _score(rows, slot, s):  # type: ignore[no-untyped-def]
-    """State ``s``'s score in a frame's rows."""
-    return rows[slot, 0, s >> 1] if s % 2 == 0 else rows[slot, 1, (s >> 1) + 1]
+def _final(rows, slot, regions, t, s):  # type: ignore[no-untyped-def]
+    """State ``s``'s score at the last frame ``t`` (``-inf`` outside its region)."""
+    k = s >> 1
+    if s < 0 or k < regions[t, 0] or k >= regions[t, 0] + regions[t, 1]:
+        return NEG_INF
+    return rows[slot, 0, k] if s % 2 == 0 else rows[slot, 1, k + 1]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _emission(lp, b, t, s, opts, cols, wild):  # type: ignore[no-untyped-def]
-    """State ``s``'s log-probability at frame ``t`` (float64) and its emission column."""
-    col = opts.blank if s % 2 == 0 else cols[s >> 1]
-    if col == lp.shape[2]:
-        return wild[t], col
-    return float(lp[b, t, col]), col
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _move(tri, j, i, s, jump):  # type: ignore[no-untyped-def]
-    """The move into state ``s`` (0 stay, 1 up, 2 skip) from the previous frame's scores
-    ``tri[j]``, ``tri[j, i]`` being state ``s``'s; ties keep the first."""
-    best = tri[j, i]
-    move = 0
-    if tri[j, i - 1] > best:
-        best = tri[j, i - 1]
-        move = 1
-    if s % 2 == 1 and tri[j, i - 2] + jump[s >> 1] > best:
-        move = 2
-    return move
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _segment(lp, b, n_frames, n_states, t0, t1, state, opts, rows, cols, jump, wild, tri):  # type: ignore[no-untyped-def]
-    """Scores of frames ``[t0, t1)`` of the states from which ``state`` at ``t1`` can be
-    reached, into ``tri[t - t0, s - base + 2]`` (two ``-inf`` guards); returns ``base``,
-    the lowest such state at ``t0``. Exact: such a state's predecessors are such states."""
-    base = max(0, state - 2 * (t1 - t0))
-    kept = t0 // SEGMENT
-    for j in range(t1 - t0):
-        t = t0 + j
-        for i in range(state - base + 3):
-            tri[j, i] = NEG_INF
-        first = max(base, state - 2 * (t1 - t), _lowest(n_states, n_frames, t))
-        last = min(state, 2 * t + 1)
-        for s in range(first, last + 1):
-            i = s - base + 2
-            if j == 0:
-                tri[j, i] = _score(rows, kept, s)
-                continue
-            best = max(tri[j - 1, i], tri[j - 1, i - 1])
-            if s % 2 == 1:
-                best = max(best, tri[j - 1, i - 2] + jump[s >> 1])
-            tri[j, i] = best + _emission(lp, b, t, s, opts, cols, wild)[0]
-    return base
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _backtrace(lp, b, n_frames, length, opts, rows, cols, jump, wild, tri, out_align, out_scores):  # type: ignore[no-untyped-def]
+def _backtrace(frames, b, n_frames, length, opts, rows, last, regions, moves, cols, out_align, out_scores):  # type: ignore[no-untyped-def]
     n_states = 2 * length + 1
-    last = _slot(n_frames - 1, rows.shape[0] - 2)
+    t = n_frames - 1
     # the last blank unless the last token scores strictly more
     state = n_states - 1
-    if length > 0 and rows[last, 1, length] > rows[last, 0, length]:
+    if length > 0 and _final(rows, last, regions, t, n_states - 2) > _final(
+        rows, last, regions, t, n_states - 1
+    ):
         state = n_states - 2
-    if _score(rows, last, state) == NEG_INF:
-        return NO_PATH
-    _write(lp, b, n_frames - 1, state, opts, cols, wild, out_align, out_scores)
-    t1 = n_frames - 1
-    while t1 > 0:
-        t0 = (t1 - 1) // SEGMENT * SEGMENT
-        base = _segment(lp, b, n_frames, n_states, t0, t1, state, opts, rows, cols, jump, wild, tri)
-        for t in range(t1, t0, -1):
-            state -= _move(tri, t - 1 - t0, state - base + 2, state, jump)
-            _write(lp, b, t - 1, state, opts, cols, wild, out_align, out_scores)
-        t1 = t0
-    return OK
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _write(lp, b, t, state, opts, cols, wild, out_align, out_scores):  # type: ignore[no-untyped-def]
-    score, col = _emission(lp, b, t, state, opts, cols, wild)
-    out_align[b, t] = label(col, lp.shape[2], opts)
-    out_scores[b, t] = score
+    vocab = frames.shape[1] - 1
+    while True:
+        k = state >> 1
+        token = state & 1
+        col = cols[k] if token else opts.blank
+        out_align[b, t] = label(col, vocab, opts)
+        out_scores[b, t] = frames[t, col]
+        if t == 0:
+            return
+        first, n, offset = regions[t, 0], regions[t, 1], regions[t, 2]
+        move = moves[offset + k - first]
+        if token:
+            state -= 2 if move & 4 else (move >> 1) & 1
+        else:
+            state -= move & 1
+        t -= 1
