@@ -16,16 +16,18 @@ lexicon, the stamped token's variants are looked up among the node's children).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
 from ctckit.decode._kernels.candidates import candidate_tokens, entry_threshold
 from ctckit.decode._kernels.frames import (
     classify_pruned,
-    dtype_thresholds,
     first_invalid,
     load_pruned_row,
     load_row,
+    thresholds,
 )
 from ctckit.decode._kernels.layout import (
     C_BEAMS,
@@ -341,11 +343,16 @@ def _commit(  # type: ignore[no-untyped-def]
     return m, n_nodes, n_rec
 
 
-@njit(cache=True, nogil=True)
-def advance(state, opts, scorer, lp, frames):  # type: ignore[no-untyped-def]
+# Without Numba's reference counting, as the token search's (see the package doc).
+_NO_REFCOUNTS: dict[str, Any] = {"_nrt": False}
+
+
+@njit(cache=True, nogil=True, **_NO_REFCOUNTS)
+def advance(state, opts, scorer, lp, frames, row):  # type: ignore[no-untyped-def]
     """Search frames ``lp[:frames]`` from ``state`` (the token search's frame loop, with the
-    word stays, selection and commit). Returns the flat index ``t * V + v`` of the first
-    entry that is not a log-probability (the search stops there), or -1."""
+    word stays, selection and commit); ``row`` is a scratch array of ``V`` entries of
+    ``lp``'s dtype. Returns the flat index ``t * V + v`` of the first entry that is not a
+    log-probability (the search stops there), or -1."""
     trie, recs, beams, work, counts = state.trie, state.recs, state.beams, state.work, state.counts
     vocab = lp.shape[1]
     width = opts.beam_width
@@ -359,9 +366,8 @@ def advance(state, opts, scorer, lp, frames):  # type: ignore[no-untyped-def]
     mark = counts[C_MARK]
     t0 = counts[C_FRAMES]
     shift = state.shift[0]
-    tmin, high = dtype_thresholds(lp, opts.token_min_logp)
+    tmin, high = thresholds(row, opts.token_min_logp)
     prune_tokens = opts.token_min_logp != NEG_INF
-    row = np.empty(vocab, lp.dtype)
     bad = -1
     t = -1
     while n > 0:
@@ -544,13 +550,14 @@ def decode_words(arr, lens, utts, opts, scorer, rows, want):  # type: ignore[no-
     # scratch for the scorers' LM states
     state = new_state(opts.beam_width, arr.shape[2], longest * opts.beam_width + 3, rows[0],
                       rows[1])  # fmt: skip
+    row = np.empty(max(arr.shape[2], 2), arr.dtype)  # the frame, copied (see advance)
     for k in range(m):
         length = lens[utts[k]]
         if length == 0:  # the empty labelling, score 0
             counts[k] = 1
             continue
         _reset(state, scorer)
-        bad = advance(state, opts, scorer, arr[utts[k]], length)
+        bad = advance(state, opts, scorer, arr[utts[k]], length, row)
         if bad >= 0:
             counts[k] = -1
             return (counts, sizes, scores, tokens[:used], starts[:used], ends[:used],
