@@ -33,8 +33,10 @@ if TYPE_CHECKING:
 
 __all__ = ["DecoderStream", "GreedyStream", "greedy_stream"]
 
-# frames a fresh stream's trie has room for; it doubles when full
+# frames a fresh stream's trie has room for (at W nodes a frame); it doubles when full
 _FIRST_CAPACITY = 64
+# numpy's flags.num bits: C-contiguous, aligned, writeable
+_C_ALIGNED_WRITEABLE = 0x1 | 0x100 | 0x400
 
 
 def _check_batch_size(batch_size: int | None) -> int | None:
@@ -118,14 +120,19 @@ class DecoderStream:
         self._finished = False
         self._states: Any = None
         self._kernel: Any = None
-        self._frames = np.zeros(self._count, np.int64)  # frames each stream has searched
+        # frames per stream: _frames (chunks with lengths) + _all (chunks without)
+        self._frames = np.zeros(self._count, np.int64)
+        self._all = 0
         self._longest = 0
-        self._capacity = 0  # frames every state has room for
+        self._max_frames = 0  # the longest stream the memory check lets through
         self._row: Any = None
         self._one = np.zeros(1, np.int64)  # lengths of a single stream's chunk
+        self._lens_all = np.zeros(0, np.int64)  # lengths of a batch's chunk without lengths
+        # the fast path: the compiled feed, rank and flags of numpy chunks like the last
+        self._fast: tuple[Any, int, int] = (None, -1, -1)
 
     def __repr__(self) -> str:
-        state = "finished" if self._finished else f"frames={self._frames.tolist()}"
+        state = "finished" if self._finished else f"frames={self.frames}"
         return f"DecoderStream(batch_size={self._batch}, {state}, decoder={self._decoder!r})"
 
     @property
@@ -136,21 +143,28 @@ class DecoderStream:
     @property
     def frames(self) -> list[int]:
         """Frames fed so far, per stream (one entry for a single stream)."""
-        frames: list[int] = self._frames.tolist()
+        frames: list[int] = (self._frames + self._all).tolist()
         return frames
 
     def _start(self, vocab: int, dtype: np.dtype[Any]) -> None:
         """Allocate the states for ``vocab`` classes (the first chunk's)."""
+        from ctckit.decode import beam
+
         decoder = self._decoder
         kernel = decoder._kernel(vocab)  # may raise (an LM for another V): nothing kept
         decoder._check_memory(_FIRST_CAPACITY, vocab, self._count)
+        if beam._MEMORY is None:
+            self._max_frames = 2**62
+        else:  # search_memory is linear in the frames: a stream of at most this passes
+            base = decoder.search_memory(0, vocab)
+            per_frame = decoder.search_memory(1, vocab) - base
+            self._max_frames = (beam._MEMORY // self._count - base) // per_frame
         from ctckit.decode._kernels.streams import new_streams
 
         nodes = _FIRST_CAPACITY * decoder.beam_width + 1
         args = (self._count, kernel.opts, kernel.scorer, vocab, nodes, kernel.model_rows)
         self._states = kernel.entry(new_streams, args, ("new_streams",))(*args)
         self._kernel = kernel
-        self._capacity = _FIRST_CAPACITY
         self._vocab = vocab
         self._row = np.empty(max(vocab, 2), dtype)
 
@@ -175,6 +189,39 @@ class DecoderStream:
                 frame that is not a log-probability, ``blank >= V``, a search too large
                 for memory, or a finished stream.
         """
+        x = log_probs_chunk
+        fn, ndim, flags = self._fast
+        # the fast path: a numpy chunk of the kind the compiled feed was made for (the
+        # rest was checked on the first such chunk and cannot change)
+        if (
+            lengths is None
+            and type(x) is np.ndarray
+            and x.ndim == ndim
+            and x.shape[-1] == self._vocab
+            and (ndim == 2 or x.shape[0] == self._count)
+            and x.dtype is self._row.dtype
+            and x.flags.num & _C_ALIGNED_WRITEABLE == flags
+            and not self._finished
+        ):
+            time = x.shape[-2]
+            if self._batch is None:
+                x = x[None]
+                lens = self._one
+                lens[0] = time
+            else:
+                lens = self._same_lengths(time)
+            self._search(fn, x, lens, time, False)
+            return
+        self._feed_checked(x, lengths)
+
+    def _same_lengths(self, time: int) -> npt.NDArray[np.int64]:
+        lens = self._lens_all
+        if lens.shape[0] == 0 or lens[0] != time:
+            lens = self._lens_all = np.full(self._count, time, np.int64)
+        return lens
+
+    def _feed_checked(self, log_probs_chunk: Any, lengths: Any) -> None:
+        """``feed`` with every check (and the fast path set up for chunks like this)."""
         if self._finished:
             raise _finished_error("stream")
         arr, _ = as_log_prob_array(log_probs_chunk, self._decoder.blank)
@@ -185,40 +232,58 @@ class DecoderStream:
                 f"the stream's chunks have V={self._vocab} classes (fixed by the first "
                 f"chunk), got V={vocab}"
             )
-        if self._batch is None and lengths is None:
-            lens = self._one
-            lens[0] = time
+        if lengths is None:
+            lens = self._one if self._batch is None else self._same_lengths(time)
+            lens[:] = time
             most = time
         else:
             lens = check_lengths(lengths, batch, time, self._batch is not None)
             most = int(lens.max())
         if self._vocab < 0:
             self._start(vocab, arr.dtype)
-        if most == 0:
-            return
-        longest = self._longest + most  # at most: the frames of the longest stream after
-        if longest > self._capacity:
-            capacity = max(longest, 2 * self._capacity)
-            self._decoder._check_memory(capacity, vocab, self._count)
-            self._capacity = capacity
-        self._search(arr, lens)
-
-    def _search(self, arr: npt.NDArray[Any], lens: npt.NDArray[np.int64]) -> None:
         from ctckit.decode._kernels.streams import feed_streams
 
         kernel = self._kernel
         row = self._row if self._row.dtype == arr.dtype else np.empty_like(self._row, arr.dtype)
-        nodes = self._capacity * self._decoder.beam_width + 1
-        args = (self._states, kernel.opts, kernel.scorer, arr, lens, nodes, row)
+        args = (self._states, kernel.opts, kernel.scorer, arr, lens, row)
         key = ("feed_streams", arr.dtype.char, arr.flags.aligned, arr.flags.writeable)
-        b, bad = kernel.entry(feed_streams, args, key)(*args)
+        fn = kernel.entry(feed_streams, args, key)
+        x = log_probs_chunk
+        if type(x) is np.ndarray and x.dtype is self._row.dtype and x.flags.c_contiguous:
+            self._fast = (fn, x.ndim, x.flags.num & _C_ALIGNED_WRITEABLE)
+        self._search(fn, arr, lens, most, lengths is not None, row)
+
+    def _search(
+        self,
+        fn: Any,
+        arr: npt.NDArray[Any],
+        lens: npt.NDArray[np.int64],
+        most: int,
+        uneven: bool,
+        row: Any = None,
+    ) -> None:
+        """Feed the checked chunk ``arr`` ``(B, T, V)``; ``most``: ``max(lens)``; ``uneven``:
+        the streams may take different frames."""
+        if most == 0:
+            return
+        longest = self._longest + most  # at most: the frames of the longest stream after
+        if longest > self._max_frames:
+            self._decoder._check_memory(longest, self._vocab, self._count)
+        kernel = self._kernel
+        b, bad = fn(self._states, kernel.opts, kernel.scorer, arr, lens,
+                    self._row if row is None else row)  # fmt: skip
         if b >= 0:
-            vocab = arr.shape[2]
             raise invalid_value_error(
-                b if self._batch is not None else None, bad // vocab, float(arr[b].flat[bad])
+                b if self._batch is not None else None,
+                bad // self._vocab,
+                float(arr[b].flat[bad]),
             )
-        self._frames += lens
-        self._longest = int(self._frames.max())
+        if uneven:
+            self._frames += lens
+            self._longest = int(self._frames.max()) + self._all
+        else:
+            self._all += most
+            self._longest += most
 
     def _read(self, top_n: int, final: bool) -> list[list[Hypothesis]]:
         from ctckit.decode.beam import _hypotheses

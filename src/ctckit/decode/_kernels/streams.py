@@ -13,7 +13,7 @@ from numba.typed import List
 
 from ctckit.decode._kernels.backtrace import n_best
 from ctckit.decode._kernels.frames import first_invalid, thresholds
-from ctckit.decode._kernels.layout import C_FRAMES
+from ctckit.decode._kernels.layout import C_FRAMES, C_NODES, C_RECS
 from ctckit.decode._kernels.search import _grow, advance, reset
 from ctckit.decode._kernels.state import grown_state, new_state
 
@@ -30,28 +30,32 @@ def new_streams(count, opts, scorer, vocab, nodes, model_rows):  # type: ignore[
 
 
 @njit(cache=True, nogil=True)
-def feed_streams(states, opts, scorer, lp, lens, nodes, row):  # type: ignore[no-untyped-def]
+def feed_streams(states, opts, scorer, lp, lens, row):  # type: ignore[no-untyped-def]
     """Search frames ``lp[b, :lens[b]]`` of each stream ``b`` (``lp``: ``(B, T, V)``).
 
     Every chunk is checked before any state changes: returns ``(b, index)`` of the first
     invalid entry (``index = t * V + v`` in ``lp[b]``) with every state unchanged, or
-    ``(-1, -1)``. A state whose trie cannot hold its frames is grown to at least ``nodes``
-    nodes (a frame adds at most ``W``). ``row``: scratch of ``max(V, 2)`` entries of
-    ``lp``'s dtype.
+    ``(-1, -1)``. A state whose trie or records might not hold the chunk (a frame adds at
+    most ``W`` nodes and ``2 W`` records) first doubles (or more): its size follows the
+    nodes the search makes, not ``T * W`` as a one-shot search's. ``row``: scratch of
+    ``max(V, 2)`` entries of ``lp``'s dtype.
     """
     high = thresholds(row, opts.token_min_logp)[1]
     for b in range(lp.shape[0]):
         bad = first_invalid(lp[b], 0, lens[b], high)
         if bad >= 0:
             return b, bad
+    width = opts.beam_width
     for b in range(lp.shape[0]):
         frames = lens[b]
         if frames == 0:
             continue
         state = states[b]
-        need = (state.counts[C_FRAMES] + frames) * opts.beam_width + 1
-        if need > state.trie.parent.shape[0]:
-            state = grown_state(state, max(need, nodes))
+        nodes = state.counts[C_NODES] + frames * width + 1
+        recs = state.counts[C_RECS] + 2 * frames * width
+        size = state.trie.parent.shape[0]
+        if nodes > size or recs > state.recs.frame.shape[0]:
+            state = grown_state(state, max(nodes, (recs + 1) // 2, 2 * size))
             states[b] = state
         advance(state, opts, scorer, lp[b], frames, row)
     return -1, -1
