@@ -96,6 +96,24 @@ def test_decoding() -> None:
     assert score == pytest.approx(ac + lm + n, abs=2e-3)
 
 
+def test_streaming_spans() -> None:
+    out = run_guide("streaming_spans.py")
+    assert "24 dev utterances" in out
+    assert "spans[k].start == frames[k]: True" in out
+    rows = re.findall(r"^[A-Z]+\s+(\d+)-(\d+)\s+(\d+)-(\d+)\s+([01]\.\d{3})$", out, re.M)
+    assert len(rows) == 8
+    for start, end, ms_start, ms_end, conf in rows:
+        assert int(start) < int(end)
+        assert (int(ms_start), int(ms_end)) == (20 * int(start), 20 * int(end))
+        assert 0.0 <= float(conf) <= 1.0
+    shares = [float(x) for x in re.findall(r"tokens, (\d+\.\d)% correct$", out, re.M)]
+    assert len(shares) == 3
+    assert shares[2] > shares[0]  # confident tokens are right more often
+    assert re.search(r"greedy spans of utterance 0: \d+ tokens", out)
+    assert len(re.findall(r"after +\d+ frames: \d+ tokens", out)) == 2
+    assert "finish() == decode(): True; spans equal: True" in out
+
+
 def test_synth_corpus() -> None:
     out = run_guide("synth_corpus.py")
     assert "make_corpus: 12 train, 4 dev, 4 test; wrote 20" in out
