@@ -227,6 +227,11 @@ def test_a_stream_longer_than_its_first_trie_grows(refs: dict[str, Any]) -> None
     for t in range(150):
         stream.feed(lp[t : t + 1])
     assert_same(stream.finish(), decoder.decode(lp))
+    # the next streams reuse the finished stream's (grown) buffers, started again
+    for frames in (30, 0, 150):
+        stream = decoder.stream()
+        stream.feed(lp[:frames])
+        assert_same(stream.finish(), decoder.decode(lp[:frames]))
 
 
 def test_torch_and_float32_chunks() -> None:

@@ -52,6 +52,8 @@ class _Kernel:
         self.scorer = scorer
         self.model_rows = model_rows
         self._entries: dict[tuple[Any, ...], Any] = {}
+        # a finished stream's search states by batch size, for the next stream to reuse
+        self.spare_streams: dict[int, Any] = {}
 
     def entry(self, dispatcher: Any, args: tuple[Any, ...], key: tuple[Any, ...]) -> Any:
         fn = self._entries.get(key)

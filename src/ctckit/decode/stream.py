@@ -35,6 +35,8 @@ __all__ = ["DecoderStream", "GreedyStream", "greedy_stream"]
 
 # frames a fresh stream's trie has room for (at W nodes a frame); it doubles when full
 _FIRST_CAPACITY = 64
+# a finished stream of at most this many frames leaves its buffers to the next stream
+_SPARE_FRAMES = 4096
 # numpy's flags.num bits: C-contiguous, aligned, writeable
 _C_ALIGNED_WRITEABLE = 0x1 | 0x100 | 0x400
 
@@ -152,18 +154,28 @@ class DecoderStream:
 
         decoder = self._decoder
         kernel = decoder._kernel(vocab)  # may raise (an LM for another V): nothing kept
-        decoder._check_memory(_FIRST_CAPACITY, vocab, self._count)
-        if beam._MEMORY is None:
-            self._max_frames = 2**62
-        else:  # search_memory is linear in the frames: a stream of at most this passes
-            base = decoder.search_memory(0, vocab)
-            per_frame = decoder.search_memory(1, vocab) - base
-            self._max_frames = (beam._MEMORY // self._count - base) // per_frame
-        from ctckit.decode._kernels.streams import new_streams
+        spare = kernel.spare_streams.pop(self._count, None)  # atomic: one stream gets it
+        if spare is not None:  # a finished stream's states: started again, not allocated
+            from ctckit.decode._kernels.streams import reset_streams
 
-        nodes = _FIRST_CAPACITY * decoder.beam_width + 1
-        args = (self._count, kernel.opts, kernel.scorer, vocab, nodes, kernel.model_rows)
-        self._states = kernel.entry(new_streams, args, ("new_streams",))(*args)
+            states, self._max_frames = spare
+            kernel.entry(reset_streams, (states, kernel.scorer), ("reset_streams",))(
+                states, kernel.scorer
+            )
+        else:
+            decoder._check_memory(_FIRST_CAPACITY, vocab, self._count)
+            if beam._MEMORY is None:
+                self._max_frames = 2**62
+            else:  # search_memory is linear in the frames: a stream of at most this passes
+                base = decoder.search_memory(0, vocab)
+                per_frame = decoder.search_memory(1, vocab) - base
+                self._max_frames = (beam._MEMORY // self._count - base) // per_frame
+            from ctckit.decode._kernels.streams import new_streams
+
+            nodes = _FIRST_CAPACITY * decoder.beam_width + 1
+            args = (self._count, kernel.opts, kernel.scorer, vocab, nodes, kernel.model_rows)
+            states = kernel.entry(new_streams, args, ("new_streams",))(*args)
+        self._states = states
         self._kernel = kernel
         self._vocab = vocab
         self._row = np.empty(max(vocab, 2), dtype)
@@ -210,7 +222,16 @@ class DecoderStream:
                 lens[0] = time
             else:
                 lens = self._same_lengths(time)
-            self._search(fn, x, lens, time, False)
+            longest = self._longest + time
+            if longest > self._max_frames or time == 0:
+                self._search(fn, x, lens, time, False)  # the memory check, or nothing
+                return
+            kernel = self._kernel
+            b, _ = fn(self._states, kernel.opts, kernel.scorer, x, lens, self._row)
+            if b >= 0:
+                self._search(fn, x, lens, time, False)  # unchanged: raises the error
+            self._all += time
+            self._longest = longest
             return
         self._feed_checked(x, lengths)
 
@@ -340,7 +361,11 @@ class DecoderStream:
             raise _finished_error("stream")
         out = self._read(self._decoder.top_n, True)
         self._finished = True
-        self._states = None  # the buffers go now, not when the stream object does
+        if self._states is not None and self._longest <= _SPARE_FRAMES:
+            # for the decoder's next stream of this size (allocating costs as much as
+            # searching a short utterance); a longer stream's larger buffers go
+            self._kernel.spare_streams[self._count] = (self._states, self._max_frames)
+        self._states = None
         return out
 
 

@@ -30,6 +30,13 @@ def new_streams(count, opts, scorer, vocab, nodes, model_rows):  # type: ignore[
 
 
 @njit(cache=True, nogil=True)
+def reset_streams(states, scorer):  # type: ignore[no-untyped-def]
+    """Start every state again (a finished stream's states, reused: no allocation)."""
+    for state in states:
+        reset(state, scorer)
+
+
+@njit(cache=True, nogil=True)
 def feed_streams(states, opts, scorer, lp, lens, row):  # type: ignore[no-untyped-def]
     """Search frames ``lp[b, :lens[b]]`` of each stream ``b`` (``lp``: ``(B, T, V)``).
 
