@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from word_reference import (
     RefWordHyp,
     WordSpec,
+    best_alignment_log_prob,
     brute_force_best,
     reference_word_search,
 )
@@ -180,6 +181,30 @@ WORD_OPTIONS = st.fixed_dictionaries(
         "hotword_weight": st.sampled_from([10.0, 1.25, -0.5]),
     }
 )
+
+
+@pytest.mark.usefixtures("words_kernel")
+@given(seed=st.integers(0, 10_000), bpe=st.booleans(), opts=WORD_OPTIONS)
+def test_max_merging_finds_the_best_single_alignment(seed: int, bpe: bool, opts: dict) -> None:
+    """``merge="max"``: the exhaustive search's best is the best over every labelling of its
+    best alignment (every path enumerated) plus its word terms."""
+    labels = BPE if bpe else CHARS
+    lp = log_probs(seed, 4, len(labels))
+    h = decoder(
+        labels, alpha=0.0, beam_width=2000, token_min_logp=None, beam_prune_logp=None,
+        merge="max", **opts,
+    ).decode(lp)[0][0]  # fmt: skip
+    best, ties = brute_force_best(lp, spec_for(labels, alpha=0.0, **opts), tol=1e-9, merge="max")
+    assert h.score == pytest.approx(best, abs=1e-9)
+    assert (h.tokens, h.words) in {(t, w) for _, t, w in ties}
+    blank = labels.index("")
+    (viterbi,) = best_alignment_log_prob(lp, [h.tokens], blank).tolist()
+    assert h.acoustic_score == pytest.approx(viterbi, abs=1e-9)
+
+
+def test_merge_is_sum_or_max() -> None:
+    with pytest.raises(InputValueError, match="merge must be 'sum' or 'max'"):
+        WordBeamSearchDecoder(CHARS, merge="mean")
 
 
 @pytest.mark.usefixtures("words_kernel")

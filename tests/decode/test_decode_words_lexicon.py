@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from word_reference import RefLM, WordSpec, brute_force_best, reference_word_search
+from word_reference import (
+    RefLM,
+    WordSpec,
+    best_alignment_log_prob,
+    brute_force_best,
+    reference_word_search,
+)
 
 from ctckit.decode import WordBeamSearchDecoder, WordHypothesis
 
@@ -126,6 +132,24 @@ def test_an_exhaustive_search_finds_the_best_reading(seed: int, opts: dict) -> N
     best, ties = brute_force_best(lp, spec(LEXICON, alpha=0.0, **ref_opts), tol=1e-9)
     assert h.score == pytest.approx(best, abs=1e-9)
     assert (h.tokens, h.words) in {(t, w) for _, t, w in ties}
+
+
+@given(seed=st.integers(0, 10_000), opts=LEX_OPTIONS)
+def test_max_merging_finds_the_best_single_alignment(seed: int, opts: dict) -> None:
+    """``merge="max"`` (flashlight's ``log_add=False``): the best reading of the best
+    alignment of any labelling (every path enumerated)."""
+    dec_opts, ref_opts = split(opts)
+    lp = log_probs(seed, 4, len(PHONES))
+    h = decoder(
+        LEXICON, alpha=0.0, beam_width=5000, token_min_logp=None, beam_prune_logp=None,
+        merge="max", **dec_opts,
+    ).decode(lp)[0][0]  # fmt: skip
+    best, ties = brute_force_best(lp, spec(LEXICON, alpha=0.0, **ref_opts), tol=1e-9,
+                                  merge="max")  # fmt: skip
+    assert h.score == pytest.approx(best, abs=1e-9)
+    assert (h.tokens, h.words) in {(t, w) for _, t, w in ties}
+    (viterbi,) = best_alignment_log_prob(lp, [h.tokens], 0).tolist()
+    assert h.acoustic_score == pytest.approx(viterbi, abs=1e-9)
 
 
 @given(

@@ -500,6 +500,20 @@ def ctc_log_prob(lp: np.ndarray, labellings: list[tuple[int, ...]], blank: int) 
     return -loss.numpy()
 
 
+def best_alignment_log_prob(
+    lp: np.ndarray, labellings: list[tuple[int, ...]], blank: int
+) -> np.ndarray:
+    """The log-probability of each labelling's best single alignment under ``lp``
+    ``(T, V)``, by enumerating every path of ``V ** T`` (tiny inputs only)."""
+    best: dict[tuple[int, ...], float] = {}
+    for path in itertools.product(range(lp.shape[1]), repeat=lp.shape[0]):
+        lab = tuple(c for k, c in enumerate(path) if c != blank and (k == 0 or c != path[k - 1]))
+        score = float(sum(lp[t, c] for t, c in enumerate(path)))
+        if score > best.get(lab, NEG_INF):
+            best[lab] = score
+    return np.asarray([best.get(lab, NEG_INF) for lab in labellings], dtype=np.float64)
+
+
 def _parses(spec: WordSpec, tokens: tuple[int, ...]) -> list[list[tuple[str, bool]]]:
     """Every way to read ``tokens`` as lexicon words (and unknown words, with
     ``unk_word``) with silences between them: lists of ``(word, unknown)``, ``"<sil>"``."""
@@ -570,12 +584,16 @@ def all_labellings(time: int, vocab: int, blank: int) -> list[tuple[int, ...]]:
 
 
 def brute_force_best(
-    lp: np.ndarray, spec: WordSpec, tol: float = 1e-5
+    lp: np.ndarray, spec: WordSpec, tol: float = 1e-5, merge: str = "sum"
 ) -> tuple[float, list[tuple]]:
     """The best total score over every labelling and reading, and every
-    ``(score, tokens, words)`` that reaches it within ``tol`` (KenLM scores are float32)."""
+    ``(score, tokens, words)`` that reaches it within ``tol`` (KenLM scores are float32).
+    ``merge="max"``: a labelling's acoustic score is its best alignment's."""
     labs = all_labellings(lp.shape[0], lp.shape[1], spec.blank)
-    acoustic = ctc_log_prob(lp, labs, spec.blank)
+    if merge == "max":
+        acoustic = best_alignment_log_prob(lp, labs, spec.blank)
+    else:
+        acoustic = ctc_log_prob(lp, labs, spec.blank)
     scored = []
     for lab, ac in zip(labs, acoustic.tolist()):
         if ac == NEG_INF:

@@ -347,6 +347,10 @@ class WordBeamSearchDecoder:
     **Merging** is exact: paths are log-sum-exp merged per prefix, a prefix
     being its tokens (lexicon-free: the tokens fix the words) or its tokens
     and where each word ended and which word it was (lexicon). With
+    ``merge="max"`` a prefix keeps its best alignment instead (Viterbi, as
+    flashlight's default ``log_add=False``): ``acoustic`` above is then the
+    log-probability of the best single alignment of the tokens, and the
+    search ranks by it. With
     ``alpha = beta = word_score = 0``, no LM, no unigrams and no hotwords,
     the lexicon-free search is :class:`~ctckit.decode.BeamSearchDecoder`'s,
     float for float.
@@ -395,6 +399,8 @@ class WordBeamSearchDecoder:
             start from an empty context and add no end.
         blank: Index of the blank; ``None``: the :class:`~ctckit.Vocabulary`'s
             blank, or the one empty label.
+        merge: How a prefix's alignments combine: ``"sum"`` (log-sum-exp, the
+            CTC probability) or ``"max"`` (the best alignment).
 
     Raises:
         InputTypeError: If an argument has the wrong type.
@@ -450,6 +456,7 @@ class WordBeamSearchDecoder:
         sil_score: float = 0.0,
         lm_score_boundary: bool = True,
         blank: int | None = None,
+        merge: str = "sum",
     ) -> None:
         label_list, vocab_blank = _label_list(labels)
         self.labels: tuple[str, ...] = tuple(label_list)
@@ -484,6 +491,9 @@ class WordBeamSearchDecoder:
                 f"lm_score_boundary must be a bool, got {type(lm_score_boundary).__name__}"
             )
         self.lm_score_boundary = lm_score_boundary
+        if merge not in ("sum", "max"):
+            raise InputValueError(f"merge must be 'sum' or 'max', got {merge!r}")
+        self.merge = merge
         self.lm = _load_lm(lm)
         self.hotwords = tuple(_hotword_list(hotwords))
         index = {lab: i for i, lab in enumerate(label_list) if i != self.blank}
@@ -712,12 +722,14 @@ class WordBeamSearchDecoder:
                 weights, lm, arrays, t["node_partial"], kinds=t["kinds"],
                 tok_start=t["tok_start"], tok_chars=t["tok_chars"], node_word=t["node_word"],
                 node_flags=t["node_flags"], constrain=t["constrain"],
+                max_merge=self.merge == "max",
             )  # fmt: skip
         else:
             scorer = word_scorer.lexicon_scorer(
                 weights, lm, arrays, t["node_partial"], word_start=t["word_start"],
                 word_ids=t["word_ids"], word_lm=t["word_lm"], word_hot=t["word_hot"],
                 sil=t["sil"], unk=self.unk_word is not None, unk_lm=t["unk_lm"],
+                max_merge=self.merge == "max",
             )  # fmt: skip
         return _Kernel(opts, scorer, word_scorer.model_rows(lm), self.lexicon_words is not None)
 

@@ -66,7 +66,8 @@ class WordScorer(NamedTuple):
     pay the offset. Lexicon: the words ending at each node (``word_ids[word_start[n]:
     word_start[n + 1]]``), their LM ids and hotword flags, the silence token (-1: none),
     whether the unknown word may end a partial pronunciation, and its LM id. ``p_max`` and
-    ``w_max`` bound the partial term and what one token adds to a rank.
+    ``w_max`` bound the partial term and what one token adds to a rank. ``max_merge``: a
+    prefix's alignments merge by their maximum (Viterbi) instead of log-sum-exp.
     """
 
     w: Weights
@@ -91,6 +92,7 @@ class WordScorer(NamedTuple):
     unk_lm: int
     p_max: float
     w_max: float
+    max_merge: bool
 
 
 def model_rows(lm: LMView) -> tuple[int, int]:
@@ -105,6 +107,7 @@ _I8 = np.zeros(1, np.int8)
 def free_scorer(
     w: Weights, lm: LMView, trie: tuple[Any, Any, Any], node_partial: Any, *, kinds: Any,
     tok_start: Any, tok_chars: Any, node_word: Any, node_flags: Any, constrain: bool,
+    max_merge: bool = False,
 ) -> WordScorer:  # fmt: skip
     """The scorer of words from the labels (``unk <= 0``: an unknown or a dead partial word
     adds at most 0)."""
@@ -114,14 +117,14 @@ def free_scorer(
     return WordScorer(
         w, lm, False, *trie, node_partial, kinds, tok_start, tok_chars, node_word,
         node_flags, bool(constrain), np.zeros(2, np.int32), _I32, _I32, _I8, -1, False, -1,
-        p_max, w_max,
+        p_max, w_max, bool(max_merge),
     )  # fmt: skip
 
 
 def lexicon_scorer(
     w: Weights, lm: LMView, trie: tuple[Any, Any, Any], node_partial: Any, *,
     word_start: Any, word_ids: Any, word_lm: Any, word_hot: Any, sil: int, unk: bool,
-    unk_lm: int,
+    unk_lm: int, max_merge: bool = False,
 ) -> WordScorer:  # fmt: skip
     """The scorer of words through a lexicon."""
     word = w.per_word + w.a * lm.bound + (max(0.0, w.hot) if word_hot.any() else 0.0)
@@ -130,7 +133,7 @@ def lexicon_scorer(
     return WordScorer(
         w, lm, True, *trie, node_partial, _I8, np.zeros(2, np.int32), _I32, _I32, _I8, False,
         word_start, word_ids, word_lm, word_hot, int(sil), bool(unk), int(unk_lm), p_max,
-        w_max,
+        w_max, bool(max_merge),
     )  # fmt: skip
 
 

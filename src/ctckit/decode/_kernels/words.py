@@ -11,7 +11,10 @@ keyed on ``(parent, token, event)``. Selection ids carry the variant:
 Merging is exact as in the token search: a stay takes in the extension of its parent's
 beam by its last token (same tokens, same event: the same prefix); the extension is
 stamped, and the selection skips it (lexicon-free: the stamp says it all; with a
-lexicon, the stamped token's variants are looked up among the node's children).
+lexicon, the stamped token's variants are looked up among the node's children). With
+the scorer's ``max_merge`` the two merges (:func:`_merge`) take the maximum instead of
+the log-sum-exp: ``pb``, ``pnb`` and ``tot`` are then best-alignment (Viterbi) scores,
+flashlight's default.
 """
 
 from __future__ import annotations
@@ -98,6 +101,14 @@ def _reset(state, scorer):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _merge(scorer, a, b):  # type: ignore[no-untyped-def]
+    """Two sets of alignments of one prefix merged: log-sum-exp, or the better one."""
+    if scorer.max_merge:
+        return a if a >= b else b
+    return lse(a, b)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _stays(beams, cur, stay, n, trie, recs, n_rec, scorer, row, lb, t, stamp, mark, vocab):  # type: ignore[no-untyped-def]
     """The stays of the ``n`` beams of slot ``cur`` into slot ``stay``, ranked (as the
     token search's): ``(best, worst, gmax, n_rec)`` with ``gmax`` an upper bound of any
@@ -146,7 +157,7 @@ def _stays(beams, cur, stay, n, trie, recs, n_rec, scorer, row, lb, t, stamp, ma
                             ev = beams.vnb[cur, k] + v
                             er = beams.rnb[cur, k]
                             ee = t
-                    pnb = lse(pnb, e)
+                    pnb = _merge(scorer, pnb, e)
                     if ev > vnb:
                         vnb = ev
                         recs.frame[n_rec] = t
@@ -160,7 +171,7 @@ def _stays(beams, cur, stay, n, trie, recs, n_rec, scorer, row, lb, t, stamp, ma
         beams.pnb[stay, j] = pnb
         beams.vnb[stay, j] = vnb
         beams.rnb[stay, j] = rnb
-        tot = lse(pb, pnb)
+        tot = _merge(scorer, pb, pnb)
         beams.tot[stay, j] = tot
         r = tot + trie.extra[nd]
         beams.rank[j] = r
