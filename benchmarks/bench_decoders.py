@@ -1,8 +1,9 @@
 """CTC decoder speed and quality: ctckit vs fast-ctc-decode, flashlight-text and pyctcdecode.
 
 Every decoder is timed alike: warmed up on the batch first, then called on the same
-utterances in rounds, the decoders interleaved within each round (a moment of load on the
-host hits all of them alike), and the best of ``--rounds`` (>= 7) calls kept for each call.
+utterances in rounds, the decoders interleaved round by round (each makes its calls in
+turn within a round, so a moment of load on the host hits all of them alike), and the best
+of ``--rounds`` (>= 7) calls kept for each call.
 Two call shapes: *one utterance per call* (each utterance its own call; a decoder's time
 is the sum over utterances of each call's best) and *batched* (ctckit only, the peers
 have no batch call: the whole batch in one call). Every decoder here searches on the
@@ -30,8 +31,9 @@ top-1 labelling equals the peer's, and how often its exact log-probability
 (``-ctc_loss`` on the full log-probabilities) is at least the peer's, with the mean
 difference.
 A peer whose calls would take longer than ``--peer-budget`` seconds per setting is timed
-on the first utterances that fit (at least 3; the count is printed), and the ratio is
-taken over those same utterances.
+on the first utterances that fit (the count is printed), and the ratio is taken over
+those same utterances; one whose first call takes more than ``--max-call`` CPU seconds
+is not timed in that setting ("-").
 
 Also: greedy decoding vs a bare ``argmax``, shallow fusion cost and the Numba JIT compile
 time (``--extras``).
@@ -214,24 +216,24 @@ def exact_log_probs(src: Source, labels: Labels) -> np.ndarray:
 
 def interleaved(calls: list[list[Callable[[], Any]]], rounds: int) -> list[np.ndarray]:
     """``calls[d][u]``: decoder ``d``'s call ``u``. Each call is made once to warm up, then
-    ``rounds`` times, the decoders in turn for each call. Returns each decoder's best time
+    ``rounds`` times: in each round every decoder makes all its calls in turn (a pass per
+    decoder, so a fast call does not find its caches emptied by another decoder's call
+    just before). Returns each decoder's best time
     of each call, ``(calls, 3)``: the calling thread's CPU time, the wall time and the
     process's CPU time (all threads), in seconds."""
     best = [np.full((len(c), 3), np.inf) for c in calls]
     for per_decoder in calls:
         for fn in per_decoder:
             fn()
-    width = max(len(c) for c in calls)
     for _ in range(rounds):
-        for u in range(width):
-            for d, per_decoder in enumerate(calls):
-                if u < len(per_decoder):
-                    cpu, wall, proc = time.thread_time(), time.perf_counter(), time.process_time()
-                    per_decoder[u]()
-                    proc = time.process_time() - proc
-                    wall = time.perf_counter() - wall
-                    cpu = time.thread_time() - cpu
-                    np.minimum(best[d][u], (cpu, wall, proc), out=best[d][u])
+        for d, per_decoder in enumerate(calls):
+            for u, fn in enumerate(per_decoder):
+                cpu, wall, proc = time.thread_time(), time.perf_counter(), time.process_time()
+                fn()
+                proc = time.process_time() - proc
+                wall = time.perf_counter() - wall
+                cpu = time.thread_time() - cpu
+                np.minimum(best[d][u], (cpu, wall, proc), out=best[d][u])
     return best
 
 
@@ -374,16 +376,20 @@ def run_setting(
     labels: dict[str, Labels] = {"ctckit": [ck(b) for b in range(n)]}
     for name, fn in peer_fns.items():
         got: Labels = []
-        begin = time.perf_counter()
+        begin, begin_cpu = time.perf_counter(), time.thread_time()
         while len(got) < n:
             got.append(fn(len(got)))
             spent = time.perf_counter() - begin
-            if spent * (args.rounds + 1) > args.peer_budget and len(got) >= 3:
+            if time.thread_time() - begin_cpu > args.max_call and len(got) == 1:
+                got = []  # too slow to time here
+                break
+            if spent * (args.rounds + 1) > args.peer_budget:
                 break
         labels[name] = got
         count[name] = len(got)
+    timed = [p for p in PEERS if count[p]]
 
-    names = ["ctckit", *PEERS]
+    names = ["ctckit", *timed]
     fns = {"ctckit": ck, **peer_fns}
     calls = [
         [lambda f=fns[name], b=b: f(b) for b in range(n if name == "ctckit" else count[name])]
@@ -397,11 +403,11 @@ def run_setting(
     ms["ctckit batched x1"] = float(best[-2][0, 0] * 1e3 / n)
     wall_x1, wall_x2 = best[-2][0, 1], best[-1][0, 1]
     cpu_x2_x1 = best[-1][0, 2] / best[-2][0, 2]
-    ratio = {p: float(per_call["ctckit"][: count[p]].sum() / per_call[p].sum()) for p in PEERS}
+    ratio = {p: float(per_call["ctckit"][: count[p]].sum() / per_call[p].sum()) for p in timed}
 
-    exact = {name: exact_log_probs(src, labs) for name, labs in labels.items()}
+    exact = {name: exact_log_probs(src, labs) for name, labs in labels.items() if labs}
     quality = {}
-    for p in PEERS:
+    for p in timed:
         m = count[p]
         agree = np.mean([a == b for a, b in zip(labels["ctckit"][:m], labels[p])])
         mine, theirs = exact["ctckit"][:m], exact[p]
@@ -426,9 +432,10 @@ def report(results: list[Setting], n_utts: dict[str, int]) -> None:
     print("|---|---:|---|---:|---:|---:|---:|---:|")
     for s in results:
         peers = " | ".join(
-            f"{s.ms[p]:.2f}" + ("" if s.count[p] == n_utts[s.source] else f" ({s.count[p]})")
+            "-" if p not in s.ms
+            else f"{s.ms[p]:.2f}" + ("" if s.count[p] == n_utts[s.source] else f" ({s.count[p]})")
             for p in PEERS
-        )
+        )  # fmt: skip
         print(f"| {s.source} | {s.beam} | {'yes' if s.pruned else 'no'} | {s.ms['ctckit']:.3f} "
               f"| {s.ms['ctckit batched x1']:.3f} "
               f"| {peers} |")  # fmt: skip
@@ -438,10 +445,11 @@ def report(results: list[Setting], n_utts: dict[str, int]) -> None:
           "| 2 threads / 1 | CPU x2 / x1 |")  # fmt: skip
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
     for s in results:
-        batched = s.ms["ctckit batched x1"] / s.ms["fast_ctc_decode"]
+        r = {p: f"{s.ratio[p]:.4f}x" if p in s.ratio else "-" for p in PEERS}
+        batched = s.ms["ctckit batched x1"] / s.ms.get("fast_ctc_decode", math.nan)
         print(f"| {s.source} | {s.beam} | {'yes' if s.pruned else 'no'} "
-              f"| {s.ratio['fast_ctc_decode']:.3f}x | {batched:.3f}x | {s.ratio['flashlight']:.3f}x "
-              f"| {s.ratio['pyctcdecode']:.4f}x | {s.threads:.2f}x | {s.threads_cpu:.2f} |")  # fmt: skip
+              f"| {r['fast_ctc_decode']} | {batched:.4f}x | {r['flashlight']} "
+              f"| {r['pyctcdecode']} | {s.threads:.2f}x | {s.threads_cpu:.2f} |")  # fmt: skip
     print()
     print("Top-1: same labelling as the peer / ctckit's exact log-prob >= the peer's / "
           "mean difference (nats)")  # fmt: skip
@@ -450,7 +458,8 @@ def report(results: list[Setting], n_utts: dict[str, int]) -> None:
     print("|---|---:|---|---|---|---|")
     for s in results:
         cells = " | ".join(
-            f"{a:.0%} / {w:.0%} / {d:+.3f}" for a, w, d in (s.quality[p] for p in PEERS)
+            "{:.0%} / {:.0%} / {:+.3f}".format(*s.quality[p]) if p in s.quality else "-"
+            for p in PEERS
         )
         print(f"| {s.source} | {s.beam} | {'yes' if s.pruned else 'no'} | {cells} |")
 
@@ -512,6 +521,8 @@ def main() -> None:
     add("--sources", nargs="+", help="only these sources (model, flat, synthetic)")
     add("--rounds", type=int, default=7, help="best of this many calls (>= 7 for a report)")
     add("--peer-budget", type=float, default=20.0, help="seconds per peer and setting")
+    add("--max-call", type=float, default=1.0,
+        help="a peer whose first call takes more CPU seconds is not timed in that setting")  # fmt: skip
     add("--extras", action="store_true", help="also JIT time, greedy and fusion cost")
     add("--quick", action="store_true", help="a fast smoke run")
     args = parser.parse_args()
@@ -537,7 +548,7 @@ def main() -> None:
                 results.append(s)
                 print(f"  {src.name} beam {beam:3d} {'pruned' if pruned else 'full  '}: "
                       f"ctckit {s.ms['ctckit']:.3f} ms/utt, "
-                      + ", ".join(f"{p} {s.ratio[p]:.3f}x" for p in PEERS)
+                      + ", ".join(f"{p} {x:.3f}x" for p, x in s.ratio.items())
                       + f", x2 {s.threads:.2f}x (load {load()})", flush=True)  # fmt: skip
     report(results, {s.name: len(s.lens) for s in srcs})
     if args.extras and srcs:
