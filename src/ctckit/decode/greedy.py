@@ -27,6 +27,12 @@ def greedy_decode(
 ) -> list[tuple[TokenSpan, ...]]: ...
 
 
+@overload
+def greedy_decode(
+    log_probs: Any, lengths: Any = ..., blank: int = ..., *, spans: bool
+) -> list[list[int]] | list[tuple[TokenSpan, ...]]: ...
+
+
 def greedy_decode(
     log_probs: Any, lengths: Any = None, blank: int = 0, *, spans: bool = False
 ) -> list[list[int]] | list[tuple[TokenSpan, ...]]:
