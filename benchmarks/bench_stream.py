@@ -37,7 +37,7 @@ import numpy as np
 from ctckit.decode import BeamSearchDecoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_decoders import PRUNED, model_posteriors, peaky_posteriors  # noqa: E402
+from bench_decoders import PRUNED, model_posteriors, peaky_posteriors
 
 CHUNKS = (4, 16)
 
