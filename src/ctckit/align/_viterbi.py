@@ -11,18 +11,15 @@ between two different tokens; ties keep the first of stay, up, skip.
 * Forward: two score rows per frame, blanks and tokens apart (``blank[k]``;
   ``token[k + 1]`` is token ``k``, ``token[0]`` a ``-inf`` guard), over a range
   of blank/token pairs: those reachable from the previous frame's range that can
-  still finish, less the pruned pairs at either end. One contiguous branch-free
-  loop a frame (the compiler vectorises it). The rows of every ``SEGMENT``-th
-  frame are kept, with their range.
-* Passes: first a beam (pairs more than ``BEAM`` below the frame's best bound are
+  still finish, less the pruned pairs at either end. Each computed pair's moves
+  go to one byte (blank up; token up; token skip), per frame after the last.
+* Passes: first a beam (pairs more than ``BEAM`` below the frame's best are
   pruned), which is exact when everything it pruned is below the path it found;
   otherwise again with ``G`` = that path's score (exact by the bound); a pass that
-  finds no path is followed by one without pruning.
-* Backtrace, one segment at a time from the end: from the kept rows, recompute
-  the triangle of states from which the path's known state at the segment's end
-  can be reached, and re-derive each move from those scores. They are the same
-  float operations as the forward's, so the same ties; no back-pointer is stored.
-  A pruned state never wins a move: it would put a path at or above ``G``.
+  finds no path is followed by one without pruning. Ties: a pruned state never
+  ties a best path's, so the moves, and the path, are those of the full trellis.
+* Backtrace: from the final state (the last blank unless the last token scores
+  strictly more), each frame's stored move.
 """
 
 from __future__ import annotations
@@ -61,7 +58,8 @@ def viterbi_many(  # type: ignore[no-untyped-def]
     for b in utts:
         max_t = max(max_t, lengths[b])
         max_l = max(max_l, target_lengths[b])
-    # this thread's buffers, once per call: kept rows, then two rows that take turns
+    # this thread's buffers, once per call (per-utterance buffers cost page faults that
+    # serialise threads)
     width = max_l + 3
     rows = np.empty((2, 2, width), np.float64)
     regions = np.empty((max_t, 3), np.int64)
@@ -88,16 +86,14 @@ def viterbi_many(  # type: ignore[no-untyped-def]
             bad_pos[b, 1] = bad % vocab
             status[b] = NON_FINITE
             continue
-        score, pruned, last = _forward(frames, n_frames, length, opts, rows, regions, moves,
-                                       cols, jump, emit, upper, NEG_INF, BEAM)  # fmt: skip
+        args = (frames, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper)
+        score, pruned, last = _forward(args, NEG_INF, BEAM)
         margin = _ROUNDING * 4.0 * (scale + abs(score))
         if not pruned < score - margin:
             floor = score - margin if score > NEG_INF else NEG_INF
-            score, pruned, last = _forward(frames, n_frames, length, opts, rows, regions, moves,
-                                           cols, jump, emit, upper, floor, np.inf)  # fmt: skip
+            score, pruned, last = _forward(args, floor, np.inf)
             if score == NEG_INF and floor > NEG_INF:  # not expected: rounding beyond the margin
-                score, pruned, last = _forward(frames, n_frames, length, opts, rows, regions,
-                                               moves, cols, jump, emit, upper, NEG_INF, np.inf)  # fmt: skip
+                score, pruned, last = _forward(args, NEG_INF, np.inf)
         if score == NEG_INF:
             status[b] = NO_PATH
             continue
@@ -128,47 +124,71 @@ def _columns(targets, b, length, vocab, opts, cols, jump, emit, used):  # type: 
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _max4(frames, t, n, used, masked):  # type: ignore[no-untyped-def]
+    """The best of ``frames[t, :n]`` (plus ``used`` if ``masked``), four running maxima
+    apart (one chain would wait on each comparison)."""
+    m0 = m1 = m2 = m3 = NEG_INF
+    v = 0
+    while v + 4 <= n:
+        if masked:
+            m0 = max(m0, frames[t, v] + used[v])
+            m1 = max(m1, frames[t, v + 1] + used[v + 1])
+            m2 = max(m2, frames[t, v + 2] + used[v + 2])
+            m3 = max(m3, frames[t, v + 3] + used[v + 3])
+        else:
+            m0 = max(m0, frames[t, v])
+            m1 = max(m1, frames[t, v + 1])
+            m2 = max(m2, frames[t, v + 2])
+            m3 = max(m3, frames[t, v + 3])
+        v += 4
+    while v < n:
+        m0 = max(m0, frames[t, v] + used[v] if masked else frames[t, v])
+        v += 1
+    return max(max(m0, m1), max(m2, m3))
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _frames(lp, b, n_frames, opts, has_wild, used, frames, upper):  # type: ignore[no-untyped-def]
     """The utterance's frames as float64 (the wildcard's score in column ``V``) and the
     bound ``upper``. Returns ``t * V + v`` of the first non-finite entry (or -1) and the
     sum of the bound's terms' magnitudes (what its rounding margin scales with)."""
     vocab = lp.shape[2]
+    scale = 0.0
     for t in range(n_frames):
         finite = True
-        best = NEG_INF
         for v in range(vocab):
             x = float(lp[b, t, v])
             frames[t, v] = x
             finite &= x < np.inf  # NaN compares false
-            best = max(best, x)
         if not finite:
             for v in range(vocab):
                 if not frames[t, v] < np.inf:
                     return t * vocab + v, 0.0
-        frames[t, vocab] = best + opts.wildcard_penalty if has_wild else NEG_INF
-    total = 0.0
-    scale = 0.0
-    for t in range(n_frames - 1, -1, -1):
-        upper[t] = total
-        best = NEG_INF
-        for v in range(vocab + 1):
-            best = max(best, frames[t, v] + used[v])
-        total += best
+        frames[t, vocab] = NEG_INF
+        if has_wild:
+            frames[t, vocab] = _max4(frames, t, vocab, used, False) + opts.wildcard_penalty
+        best = _max4(frames, t, vocab + 1, used, True)
+        upper[t] = best  # for now the frame's own term
         scale += abs(best)
+    total = 0.0
+    for t in range(n_frames - 1, -1, -1):  # the terms after t
+        best = upper[t]
+        upper[t] = total
+        total += best
     return -1, scale
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _step(rows, old, new, lo, n, e_blank, emit, jump, moves, base):  # type: ignore[no-untyped-def]
+def _step(blank_prev, token_prev, blank_cur, token_cur, lo, n, e_blank, emit, jump, moves, base):  # type: ignore[no-untyped-def]
     """One frame for the ``n`` blank/token pairs from pair ``lo``: blank ``k`` stays or
     comes from token ``k - 1``; token ``k`` stays, comes from blank ``k``, or skips from
-    token ``k - 1``. The moves (0 stay, 1 up, 2 skip) go to ``moves[base:]``, the
-    blanks' then the tokens'."""
+    token ``k - 1``. Pair ``lo + i``'s moves go to ``moves[base + i]``: bit 0 the
+    blank's up, bit 1 the token's up, bit 2 its skip (over the up)."""
     for i in range(n):
-        k = lo + i
-        stay_blank = rows[old, 0, k]
-        token_below = rows[old, 1, k]
-        stay_token = rows[old, 1, k + 1]
+        k = np.uint64(lo + i)  # unsigned: indexing needs no wraparound, the loop vectorises
+        stay_blank = blank_prev[k]
+        token_below = token_prev[k]
+        stay_token = token_prev[k + 1]
         blank_up = token_below > stay_blank
         blank = (token_below if blank_up else stay_blank) + e_blank
         token_up = stay_blank > stay_token
@@ -176,19 +196,22 @@ def _step(rows, old, new, lo, n, e_blank, emit, jump, moves, base):  # type: ign
         skip = token_below + jump[k]
         token_skip = skip > best
         token = (skip if token_skip else best) + emit[k]
-        rows[new, 0, k] = blank
-        rows[new, 1, k + 1] = token
-        moves[base + i] = np.int8(blank_up) | np.int8(token_up) << 1 | np.int8(token_skip) << 2
+        blank_cur[k] = blank
+        token_cur[k + 1] = token
+        move = np.int8(blank_up) | np.int8(token_up) << 1 | np.int8(token_skip) << 2
+        moves[np.uint64(base) + k - np.uint64(lo)] = move
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _forward(frames, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper, floor, beam):  # type: ignore[no-untyped-def]
+def _forward(args, floor, beam):  # type: ignore[no-untyped-def]
     """The forward pass over two rows, the moves of each frame's region (the pairs it
     computes: ``regions[t]`` = first pair, count, offset in ``moves``), pruning the pairs
     at the ends of the range whose best score plus ``upper[t]`` is below ``floor`` and
     below the frame's best plus ``upper[t]`` less ``beam``. Returns the best final score
     (``-inf``: none), the highest score plus bound of a pruned pair, and the last frame's
-    row."""
+    row slot. ``args``: the utterance's frames, its frame and token counts, the options
+    and the buffers."""
+    frames, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper = args
     for k in range(rows.shape[2]):
         rows[0, 0, k] = NEG_INF
         rows[0, 1, k] = NEG_INF
@@ -212,7 +235,8 @@ def _forward(frames, n_frames, length, opts, rows, regions, moves, cols, jump, e
         n = hi - lo + 1
         for k in range(lo, min(hi, length - 1) + 1):
             emit[k] = frames[t, cols[k]]
-        _step(rows, old, new, lo, n, frames[t, opts.blank], emit, jump, moves, offset)
+        _step(rows[old, 0], rows[old, 1], rows[new, 0], rows[new, 1], lo, n, frames[t, opts.blank],
+              emit, jump, moves, offset)  # fmt: skip
         regions[t, 0] = lo
         regions[t, 1] = n
         regions[t, 2] = offset
@@ -259,7 +283,9 @@ def _final(rows, slot, regions, t, s):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _backtrace(frames, b, n_frames, length, opts, rows, last, regions, moves, cols, out_align, out_scores):  # type: ignore[no-untyped-def]
+def _backtrace(  # type: ignore[no-untyped-def]
+    frames, b, n_frames, length, opts, rows, last, regions, moves, cols, out_align, out_scores
+):
     n_states = 2 * length + 1
     t = n_frames - 1
     # the last blank unless the last token scores strictly more
@@ -277,8 +303,7 @@ def _backtrace(frames, b, n_frames, length, opts, rows, last, regions, moves, co
         out_scores[b, t] = frames[t, col]
         if t == 0:
             return
-        first, n, offset = regions[t, 0], regions[t, 1], regions[t, 2]
-        move = moves[offset + k - first]
+        move = moves[regions[t, 2] + k - regions[t, 0]]
         if token:
             state -= 2 if move & 4 else (move >> 1) & 1
         else:
