@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,28 @@ def test_matches_per_frame_loop_and_ignores_padding(
         for i in range(len(runs) - 1):
             assert runs[i] != runs[i + 1]
         assert [tok for tok in runs if tok != blank] == got[b]
+    # spans=True: the same tokens, each with its run of argmax frames and its peak posterior
+    spans = greedy_decode(inp, lengths, blank=blank, spans=True)
+    assert len(spans) == batch
+    for b, length in enumerate(lengths):
+        assert type(spans[b]) is tuple
+        assert [s.token for s in spans[b]] == got[b]
+        path = x[b, :length].argmax(axis=1).tolist()
+        want = []  # (token, start, end, confidence) of each non-blank run, by a frame loop
+        for t, tok in enumerate(path):
+            if tok == blank:
+                continue
+            value = float(x[b, t, tok])
+            if t > 0 and path[t - 1] == tok:  # the run goes on
+                start, peak = want[-1][1], want[-1][3]
+                want[-1] = (tok, start, t + 1, max(peak, value))
+            else:
+                want.append((tok, t, t + 1, value))
+        assert [(s.token, s.start, s.end) for s in spans[b]] == [w[:3] for w in want]
+        assert [s.confidence for s in spans[b]] == pytest.approx(
+            [math.exp(w[3]) for w in want], rel=1e-6
+        )
+        assert all(type(s.start) is int and type(s.end) is int for s in spans[b])
 
 
 def test_single_utterance_gives_one_list() -> None:

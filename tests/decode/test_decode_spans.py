@@ -5,7 +5,8 @@
 * Any beam, pruning or not: the spans describe a valid alignment of the tokens whose
   probability is at most the hypothesis's (kept) acoustic probability.
 * Confidence: ``max(exp(log_probs[start:end, token]))``, computed by a Python loop.
-* Greedy: runs of the per-frame argmax, found by a Python loop.
+* Greedy: a hand-made case here; the property test against a frame loop is in
+  ``test_decode_greedy.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -181,58 +181,6 @@ def test_streamed_spans_equal_one_shot_spans(refs: dict[str, Any]) -> None:
             stream.feed(lp[pos : pos + size])
             pos += size
         assert [h.spans for h in stream.finish()[0]] == want
-
-
-def naive_greedy_spans(lp: np.ndarray, blank: int) -> list[tuple[int, int, int, float]]:
-    best = [int(np.argmax(row)) for row in lp]
-    return [
-        (tok, start, end, math.exp(max(float(lp[t, tok]) for t in range(start, end))))
-        for tok, start, end in runs(tuple(best), blank)
-    ]
-
-
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    batch=st.integers(1, 5),
-    time=st.integers(0, 30),
-    vocab=st.integers(1, 6),
-    blank_pos=st.integers(0, 5),
-    peaky=st.booleans(),
-    use_torch=st.booleans(),
-    dtype=st.sampled_from([np.float32, np.float64]),
-)
-def test_greedy_spans_match_a_per_frame_loop(
-    refs: dict[str, Any],
-    seed: int,
-    batch: int,
-    time: int,
-    vocab: int,
-    blank_pos: int,
-    peaky: bool,
-    use_torch: bool,
-    dtype: type,
-) -> None:
-    blank = blank_pos % vocab
-    rng = np.random.default_rng(seed)
-    x = np.stack(
-        [refs["random_log_probs"](seed + b, time, vocab, peaky=peaky) for b in range(batch)]
-    ).astype(dtype)
-    lengths = rng.integers(0, time + 1, size=batch)
-    padded = x.copy()
-    for b, length in enumerate(lengths):
-        padded[b, length:] = np.nan  # never read
-    inp: Any = torch.from_numpy(padded) if use_torch else padded
-    got = greedy_decode(inp, lengths, blank=blank, spans=True)
-    tokens = greedy_decode(inp, lengths, blank=blank)
-    assert len(got) == batch
-    for b, length in enumerate(lengths):
-        assert type(got[b]) is tuple
-        want = naive_greedy_spans(x[b, :length], blank)
-        assert [(s.token, s.start, s.end) for s in got[b]] == [w[:3] for w in want]
-        assert [s.confidence for s in got[b]] == pytest.approx([w[3] for w in want], rel=1e-6)
-        assert [s.token for s in got[b]] == tokens[b]
-        assert all(type(s.start) is int and type(s.end) is int for s in got[b])
-        assert all(0.0 <= s.confidence <= 1.0 for s in got[b])
 
 
 def test_greedy_spans_of_one_utterance_and_bad_flag() -> None:
