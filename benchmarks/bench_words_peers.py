@@ -22,8 +22,8 @@ lexicon-free decoder, which scores every token with a *token* LM):
   each unigram in characters followed by the delimiter, with KenLM on ``--arpa``.
 
 Lexicon mode (``--lexicon``, e.g. the phoneme model's posteriors with the corpus's
-``lexicon.txt``): ctckit's lexicon mode vs flashlight's ``LexiconDecoder``, with
-``log_add`` False and True.
+``lexicon.txt``): ctckit's lexicon mode (exact merging, 1 and 2 threads, and
+``merge="max"``) vs flashlight's ``LexiconDecoder``, with ``log_add`` False and True.
 
 The LM weights correspond: ctckit's (and pyctcdecode's) ``alpha`` weighs
 natural-log LM scores and ``beta`` is a bonus per word; flashlight's
@@ -253,7 +253,7 @@ def flashlight_lexicon(p: Posteriors, x: np.ndarray, args: argparse.Namespace,
 
 
 def ctckit_lexicon(p: Posteriors, args: argparse.Namespace, lexicon: dict[str, list[list[str]]],
-                   threads: int) -> Callable[[], list[str]]:  # fmt: skip
+                   threads: int, merge: str = "sum") -> Callable[[], list[str]]:  # fmt: skip
     from ctckit.decode.words import WordBeamSearchDecoder
 
     dec = WordBeamSearchDecoder(
@@ -261,7 +261,7 @@ def ctckit_lexicon(p: Posteriors, args: argparse.Namespace, lexicon: dict[str, l
         alpha=args.alpha if args.arpa else 0.0, beta=0.0, word_score=args.word_score,
         sil_token=args.sil_token, beam_width=args.beam_width,
         token_min_logp=args.token_min_logp, beam_prune_logp=args.beam_prune_logp,
-        num_threads=threads, blank=p.blank,
+        num_threads=threads, blank=p.blank, merge=merge,
     )  # fmt: skip
     return lambda: [h[0].text for h in dec.decode(p.log_probs, p.lengths)]
 
@@ -339,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.lexicon:
         lexicon = read_lexicon(args.lexicon)
         fns = {"ctckit lexicon, 1 thread": ctckit_lexicon(p, args, lexicon, 1),
-               "ctckit lexicon, 2 threads": ctckit_lexicon(p, args, lexicon, 2)}  # fmt: skip
+               "ctckit lexicon, 2 threads": ctckit_lexicon(p, args, lexicon, 2),
+               "ctckit lexicon, merge=max": ctckit_lexicon(p, args, lexicon, 1, "max")}  # fmt: skip
         for log_add in (False, True):
             fns[f"flashlight LexiconDecoder, log_add={log_add}"] = flashlight_lexicon(
                 p, x, args, lexicon, log_add, args.sil_token

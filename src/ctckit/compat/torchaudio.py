@@ -17,7 +17,9 @@ What is the same as torchaudio 2.9 (with flashlight-text 0.0.7):
   sil_score * (silence tokens) + unk_score * (unknown words)``, where ``acoustic``
   sums the emissions (any real scores, such as log-softmax outputs) along the best
   alignment (``log_add=False``) or log-adds them over all alignments
-  (``log_add=True``); the LM scores a sentence between ``<s>`` and ``</s>``;
+  (``log_add=True``), and the search merges a prefix's alignments the same way
+  (``WordBeamSearchDecoder(merge="max")`` or ``"sum"``), so it also ranks by that
+  score; the LM scores a sentence between ``<s>`` and ``</s>``;
 * the hypothesis layout: ``tokens`` are the label ids with repeats merged and
   blanks dropped, wrapped in the silence token the decoder starts and ends with;
   ``timesteps[k]`` is where ``tokens[k]`` starts on that wrapped sequence, so the
@@ -27,11 +29,6 @@ What is the same as torchaudio 2.9 (with flashlight-text 0.0.7):
 
 Where it differs:
 
-* prefixes are always merged exactly (log-sum-exp over alignments), also for
-  ``log_add=False``: that flag chooses which acoustic score is *reported*
-  (``False``: the best single alignment's, as flashlight's max merging; ``True``:
-  the sum), while flashlight's default max merging also ranks by it. The search
-  ranks the words by the summed probability in both cases;
 * lexicon-free decoding (``lexicon=None``) reads words between ``sil_token``
   delimiters and fuses a *word* LM; ``words`` is filled. (flashlight's lexicon-free
   decoder scores each token as an LM word, so a word LM there sees only unknown
@@ -48,7 +45,9 @@ Where it differs:
   (:func:`ctckit.align.forced_align`); for word spans use
   :class:`~ctckit.decode.WordBeamSearchDecoder` directly;
 * the streaming methods (``decode_begin``/``decode_step``/``decode_end``) are not
-  provided.
+  provided; torchaudio's alignment helpers ``torchaudio.functional.merge_tokens`` and
+  ``TokenSpan`` (not part of its decoder module) are :func:`ctckit.align.merge_tokens`
+  and :class:`ctckit.TokenSpan`.
 
 Example:
     >>> import torch
@@ -182,8 +181,8 @@ class CTCDecoder:
         sil: The silence token's index.
         nbest: Hypotheses returned per utterance.
         beam_size_token: Tokens considered per frame (the best ones), or ``None``.
-        log_add: Report the summed (``True``) or best-alignment (``False``)
-            acoustic score.
+        log_add: Whether the search merged alignments by log-sum-exp (``True``)
+            or by their maximum (``False``).
 
     Example:
         >>> decoder = ctc_decoder(None, ["-", "|", "a"])
@@ -270,14 +269,12 @@ class CTCDecoder:
             return out
         utt = np.asarray([b for b, _ in rows])
         targets = [list(h.tokens) for _, h in rows]
-        paths, frame_scores = forced_align(
+        paths, _ = forced_align(
             shifted[utt], targets, lens[utt], blank=self.blank, num_threads=1
         )
-        best_path = frame_scores.astype(np.float64).sum(axis=1)
         for k, (b, h) in enumerate(rows):
             n = int(lens[b])
-            acoustic = h.acoustic_score if self._log_add else float(best_path[k])
-            score = h.score - h.acoustic_score + acoustic + float(offsets[b])
+            score = h.score + float(offsets[b])
             tokens, steps = _wrapped(paths[k, :n], self.blank, self.silence)
             out[b].append(
                 CTCHypothesis(
@@ -287,9 +284,6 @@ class CTCDecoder:
                     torch.from_numpy(steps),
                 )
             )
-        if not self._log_add:  # ranked by the reported (best-alignment) score, as flashlight
-            for hyps in out:
-                hyps.sort(key=lambda h: -h.score)
         return out
 
 
@@ -393,8 +387,8 @@ def ctc_decoder(
         unk_score: Added per unknown word (``-inf``: none are emitted; with a
             lexicon only).
         sil_score: Added per silence token (with a lexicon only).
-        log_add: Report the acoustic score summed over alignments instead of the
-            best alignment's (see the module docstring).
+        log_add: Merge a prefix's alignments by log-sum-exp (the CTC probability)
+            instead of keeping the best one (flashlight's default).
         blank_token: The blank's token.
         sil_token: The silence (word boundary) token.
         unk_word: The word emitted for an unknown spelling.
@@ -453,6 +447,7 @@ def ctc_decoder(
         "beam_prune_logp": -threshold,
         "lm_score_boundary": True,
         "blank": blank,
+        "merge": "sum" if log_add else "max",
     }
     if lexicon is None:
         if per_sil != 0.0:
