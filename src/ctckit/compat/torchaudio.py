@@ -269,9 +269,7 @@ class CTCDecoder:
             return out
         utt = np.asarray([b for b, _ in rows])
         targets = [list(h.tokens) for _, h in rows]
-        paths, _ = forced_align(
-            shifted[utt], targets, lens[utt], blank=self.blank, num_threads=1
-        )
+        paths, _ = forced_align(shifted[utt], targets, lens[utt], blank=self.blank, num_threads=1)
         for k, (b, h) in enumerate(rows):
             n = int(lens[b])
             score = h.score + float(offsets[b])
