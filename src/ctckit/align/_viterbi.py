@@ -1,4 +1,4 @@
-"""The batch Viterbi of the forced aligner: pruned exactly, without back-pointers (private).
+"""The batch Viterbi of the forced aligner, over an exactly pruned trellis (private).
 
 The trellis of ``ctckit.align._kernels``: state ``2k`` is the blank before token
 ``k``, ``2k + 1`` token ``k``; a path stays, moves one state up, or skips a blank
