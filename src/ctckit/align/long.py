@@ -160,10 +160,10 @@ def align_long(
             f"no path inside the band of {width} states spells the targets "
             f"({2 * length + 1} states); widen the band"
         )
-    total = float(scores.astype(np.float64).sum())
-    return LongAlignment(
-        labels, scores, total, bound <= float(info[1]), float(bound), width, p.blank
-    )
+    # the search's own total of the path (the per-frame scores re-summed may differ in the
+    # last bit), so that ``exact`` is exactly ``bound <= score``
+    total = float(info[1])
+    return LongAlignment(labels, scores, total, bound <= total, float(bound), width, p.blank)
 
 
 @dataclass(frozen=True)
