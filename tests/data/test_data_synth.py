@@ -20,7 +20,7 @@ pytest.importorskip("espeakng_loader")
 
 from ctckit.data import PhonemeDataset, UnlabeledDataset, _espeak, synth
 from ctckit.data._espeak import synthesize
-from ctckit.data._lexicon import build_lexicon, read_lexicon
+from ctckit.data._lexicon import build_lexicon, lexicon_text, read_lexicon
 from ctckit.data._timing import Segment, label_spans, segments
 from ctckit.data.synth import (
     ACCENTS,
@@ -36,6 +36,7 @@ from ctckit.data.synth import (
     resample,
     utterance_spec,
     voice_split,
+    write_corpus_lexicon,
 )
 from ctckit.errors import (
     DataError,
@@ -396,6 +397,153 @@ def test_lexicon_covers_every_word_spoken(corpus: tuple[Path, CorpusInfo]) -> No
     assert set(words) == spoken
 
 
+def _spoken_forms(root: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """Every train word token with the labels inside its frames (computed here, not by synth)."""
+    out = []
+    texts, alignments = read_texts(root, "train"), read_alignments(root, "train")
+    for stem, spans in read_word_spans(root, "train").items():
+        labels = list(np.load(root / "train" / "transcript" / f"{stem}.npy")[1:-1])
+        for word, (s, e) in zip(texts[stem].split(), spans):
+            pron = tuple(str(lab) for lab, (a, b) in zip(labels, alignments[stem])
+                         if s <= a and b <= e and lab != "SIL")  # fmt: skip
+            out.append((word, pron))
+    return out
+
+
+def test_lexicon_holds_every_train_word_as_spoken(corpus: tuple[Path, CorpusInfo]) -> None:
+    """lexicon.txt = the isolated lexicon + the in-context forms seen MIN_CONTEXT_COUNT times."""
+    root, _ = corpus
+    isolated = read_lexicon(root / "lexicon_isolated.txt")
+    words = sorted({w for p in ("train", "dev", "test") for t in read_texts(root, p).values()
+                    for w in t.split()})  # fmt: skip
+    assert isolated == build_lexicon(words, ACCENTS)  # each word spoken alone, as before
+    lexicon = read_lexicon(root / "lexicon.txt")
+    tokens = _spoken_forms(root)
+    counts = {form: tokens.count(form) for form in tokens}
+    for word, pron in tokens:
+        assert (pron in lexicon[word]) == (
+            pron in isolated[word] or counts[(word, pron)] >= synth.MIN_CONTEXT_COUNT
+        ), (word, pron)
+    for word, prons in lexicon.items():
+        assert prons[: len(isolated[word])] == isolated[word]  # isolated forms first
+        assert set(prons) == set(isolated[word]) | {
+            p for (w, p), n in counts.items() if w == word and n >= synth.MIN_CONTEXT_COUNT
+        }
+    assert any(pron not in isolated[word] for word, pron in tokens)  # context adds forms
+    # the weak form the sentences speak and the isolated lexicon lacks
+    assert ("AH",) not in isolated["a"]
+    assert ("a", ("AH",)) in counts
+
+
+def test_lexicon_without_the_filter_spells_every_train_word(
+    corpus: tuple[Path, CorpusInfo], tmp_path: Path
+) -> None:
+    root, _ = corpus
+    shutil.copytree(root, tmp_path / "c")
+    lexicon = write_corpus_lexicon(tmp_path / "c", min_count=1)
+    assert read_lexicon(tmp_path / "c" / "lexicon.txt") == lexicon
+    for word, pron in _spoken_forms(root):
+        assert pron in lexicon[word], (word, pron)
+    assert _files(tmp_path / "c").keys() == _files(root).keys()
+    assert len(lexicon_text(lexicon)) > len((root / "lexicon.txt").read_text())
+
+
+def test_lexicon_rebuild_is_deterministic(corpus: tuple[Path, CorpusInfo], tmp_path: Path) -> None:
+    root, _ = corpus
+    shutil.copytree(root, tmp_path / "c")
+    for _ in range(2):
+        (tmp_path / "c" / "lexicon.txt").unlink()
+        write_corpus_lexicon(tmp_path / "c")
+        assert _files(tmp_path / "c") == _files(root)
+
+
+def test_decoding_lexicon_never_splits_words(
+    corpus: tuple[Path, CorpusInfo], tmp_path: Path
+) -> None:
+    """Growth splits word events with the isolated lexicon, whatever lexicon.txt holds."""
+    root, _ = corpus
+    make_corpus(tmp_path, 2, 1, 0, workers=1, progress=False)
+    words = read_lexicon(tmp_path / "lexicon_isolated.txt")
+    (tmp_path / "lexicon.txt").write_text("".join(f"{w} AA\n" for w in sorted(words)))
+    make_corpus(tmp_path, COUNTS["train"], COUNTS["dev"], COUNTS["test"], workers=1,
+                progress=False)  # fmt: skip
+    assert _files(tmp_path) == _files(root)  # word spans too; lexicon.txt rebuilt
+
+
+def _as_old_corpus(root: Path) -> None:
+    """What a generator-2 corpus looked like before lexicon_isolated.txt: the isolated lexicon
+    in lexicon.txt (the annotation hash test shows the other files are unchanged)."""
+    os.replace(root / "lexicon_isolated.txt", root / "lexicon.txt")
+
+
+def test_old_corpus_gets_the_complete_lexicon(
+    corpus: tuple[Path, CorpusInfo], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = corpus
+    for upgrade in ("function", "cli", "make_corpus"):
+        shutil.rmtree(tmp_path / "c", ignore_errors=True)
+        shutil.copytree(root, tmp_path / "c")
+        _as_old_corpus(tmp_path / "c")
+        mfcc = {p: p.stat().st_mtime_ns for p in (tmp_path / "c").rglob("*.npy")}
+        if upgrade == "function":
+            write_corpus_lexicon(tmp_path / "c")
+        elif upgrade == "cli":
+            assert main([str(tmp_path / "c"), "--lexicon-only"]) == 0
+            words, prons = capsys.readouterr().out.split(": ")[1].split(", ")
+            lexicon = read_lexicon(root / "lexicon.txt")
+            assert words == f"{len(lexicon)} words"
+            assert prons == f"{sum(map(len, lexicon.values()))} pronunciations\n"
+        else:
+            info = make_corpus(tmp_path / "c", COUNTS["train"], COUNTS["dev"], COUNTS["test"],
+                               workers=1, progress=False)  # fmt: skip
+            assert info.written == 0
+        assert _files(tmp_path / "c") == _files(root), upgrade
+        assert {p: p.stat().st_mtime_ns for p in mfcc} == mfcc  # no utterance rewritten
+
+
+def test_lexicon_rebuild_reports_bad_files(
+    corpus: tuple[Path, CorpusInfo], tmp_path: Path
+) -> None:
+    root, _ = corpus
+    c = tmp_path / "c"
+
+    def fresh() -> None:
+        shutil.rmtree(c, ignore_errors=True)
+        shutil.copytree(root, c)
+
+    fresh()
+    text = (c / "lexicon_isolated.txt").read_text().splitlines()
+    text[3] = text[3].split()[0]  # a word without tokens
+    (c / "lexicon_isolated.txt").write_text("\n".join(text) + "\n")
+    with pytest.raises(DataError, match=r"lexicon_isolated\.txt: line 4: expected 'word tok1"):
+        write_corpus_lexicon(c)
+    fresh()
+    spans = np.load(c / "train" / "words" / "000002.npy")
+    np.save(c / "train" / "words" / "000002.npy", spans[:-1])
+    with pytest.raises(DataError, match=r"words/000002\.npy .*word spans"):
+        write_corpus_lexicon(c)
+    spans[0, 0] += 1 if spans[0, 1] - spans[0, 0] > 1 else 0
+    spans[0, 1] -= 1
+    np.save(c / "train" / "words" / "000002.npy", spans)
+    with pytest.raises(DataError, match="not label edges"):
+        write_corpus_lexicon(c)
+    (c / "train" / "alignment" / "000001.npy").write_bytes(b"garbage")
+    with pytest.raises(DataError, match=r"alignment/000001\.npy: not a readable \.npy"):
+        write_corpus_lexicon(c)
+    (c / "train" / "text" / "000000.txt").unlink()
+    with pytest.raises(DataError, match=r"text/000000\.txt: not a readable UTF-8"):
+        write_corpus_lexicon(c)
+    fresh()
+    (c / "lexicon_isolated.txt").unlink()
+    (c / "lexicon.txt").unlink()
+    with pytest.raises(DataError, match="no lexicon_isolated.txt or lexicon.txt"):
+        write_corpus_lexicon(c)
+    assert main([str(c), "--lexicon-only", "--quiet"]) == 1
+    (c / "corpus.json").unlink()
+    with pytest.raises(DataError, match=r"no corpus\.json"):
+        write_corpus_lexicon(c)
+
+
 # --------------------------------------------------------------------------- resume, parameters
 
 
@@ -423,7 +571,9 @@ def test_grown_corpus_equals_a_fresh_one(corpus: tuple[Path, CorpusInfo], tmp_pa
     assert (tmp_path / "manifest.csv").read_bytes() == (root / "manifest.csv").read_bytes()
 
 
-#: sha256 of the corpus fixture's files but the MFCCs (floats), per generator version.
+#: sha256 of the corpus fixture's files but the MFCCs (floats), per generator version
+#: (the isolated lexicon hashed under its old name, lexicon.txt; the decoding lexicon,
+#: rebuilt from these files by every make_corpus call, left out).
 _ANNOTATIONS_SHA256 = {2: "e1ba5bf47a86aaabe2cb7e5d5d64edc71c6c370c0819dd9af240c260ae7505ca"}
 
 
@@ -434,8 +584,9 @@ def test_output_changes_only_with_the_generator_version(corpus: tuple[Path, Corp
     root, _ = corpus
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
-        if path.is_file() and "mfcc" not in path.parts:
-            digest.update(str(path.relative_to(root)).encode())
+        name = str(path.relative_to(root))
+        if path.is_file() and "mfcc" not in path.parts and name != "lexicon.txt":
+            digest.update(name.replace("lexicon_isolated.txt", "lexicon.txt").encode())
             digest.update(path.read_bytes())
     assert digest.hexdigest() == _ANNOTATIONS_SHA256[synth.GENERATOR_VERSION]
 

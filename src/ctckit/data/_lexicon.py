@@ -10,6 +10,13 @@ makes each word a clause of its own, so a word's pronunciation does not
 depend on its batch (one word event per word is checked; a batch that
 breaks it is spoken word by word).
 
+In a sentence espeak-ng speaks many words otherwise than alone: weak forms
+("a" is ``AH`` in context and ``EY`` alone, "to" ``T AH``), and words spoken as
+one dictionary entry ("of the"). :func:`context_pronunciations` reads those
+in-context forms back from an utterance's annotations (the labels inside each
+word's frames) and :func:`complete_lexicon` adds the ones seen at least
+``min_count`` times to the isolated lexicon: that is the lexicon a decoder needs.
+
 The file is torchaudio's / flashlight's lexicon format: one line per
 pronunciation, ``word tok1 tok2 ...``, tokens separated by single spaces,
 words in sorted order.
@@ -19,7 +26,11 @@ from __future__ import annotations
 
 import functools
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
 
 from ctckit.data._espeak import synthesize
 from ctckit.data._timing import label_spans, segments
@@ -29,6 +40,9 @@ from ctckit.files import atomic_write_bytes
 __all__ = [
     "Lexicon",
     "build_lexicon",
+    "complete_lexicon",
+    "context_pronunciations",
+    "count_forms",
     "isolated_pronunciations",
     "read_lexicon",
     "write_lexicon",
@@ -161,3 +175,110 @@ def read_lexicon(path: str | os.PathLike[str]) -> Lexicon:
             raise DataError(f"line {number}: expected 'word tok1 tok2 ...', got {line!r}", path)
         entries.setdefault(fields[0], []).append(tuple(fields[1:]))
     return {word: tuple(prons) for word, prons in entries.items()}
+
+
+def context_pronunciations(
+    words: Sequence[str],
+    labels: Sequence[str],
+    alignment: npt.NDArray[np.int32],
+    word_spans: npt.NDArray[np.int32],
+    path: str | os.PathLike[str] | None = None,
+) -> list[tuple[str, ...]]:
+    """The symbols each word of one utterance owns: its pronunciation in context.
+
+    A word owns the labels whose frames lie inside its span (word edges are
+    label edges); ``SIL`` is dropped, as in the isolated lexicon.
+
+    Args:
+        words: The utterance's words, length ``W``.
+        labels: Its transcript without ``<sos>``/``<eos>``, length ``U``.
+        alignment: int32 ``(U, 2)`` frames of each label (contiguous).
+        word_spans: int32 ``(W, 2)`` frames of each word.
+        path: The file the annotations came from, for error messages.
+
+    Returns:
+        ``W`` tuples of HW3P2 symbols, in word order.
+
+    Raises:
+        DataError: When the counts disagree, a word's edges are not label
+            edges, or a word owns no phoneme.
+
+    Example:
+        >>> labels = ["SIL", "AH", "K", "AE", "T", "SIL"]
+        >>> spans = np.array([[0, 5], [5, 8], [8, 12], [12, 20], [20, 25], [25, 40]], np.int32)
+        >>> context_pronunciations(["a", "cat"], labels, spans, np.array([[5, 8], [8, 25]]))
+        [('AH',), ('K', 'AE', 'T')]
+    """
+    spans = np.asarray(word_spans)
+    if len(alignment) != len(labels) or spans.shape != (len(words), 2):
+        raise DataError(
+            f"expected {len(labels)} label spans and {len(words)} word spans (the transcript's "
+            f"labels and the text's words), got {len(alignment)} and {spans.shape[0]}",
+            path,
+        )
+    starts, ends = alignment[:, 0], alignment[:, 1]
+    first = np.searchsorted(starts, spans[:, 0])
+    last = np.searchsorted(ends, spans[:, 1])
+    out: list[tuple[str, ...]] = []
+    for w, word in enumerate(words):
+        i, j = int(first[w]), int(last[w])
+        if i >= len(starts) or j >= len(ends) or starts[i] != spans[w, 0] or ends[j] != spans[w, 1]:
+            raise DataError(
+                f"word {w} ({word!r}) spans frames {spans[w].tolist()}, whose edges are not "
+                "label edges of the alignment",
+                path,
+            )
+        pron = tuple(symbol for symbol in labels[i : j + 1] if symbol != "SIL")
+        if not pron:
+            raise DataError(f"word {w} ({word!r}) owns no phoneme", path)
+        out.append(pron)
+    return out
+
+
+def complete_lexicon(
+    isolated: Mapping[str, Sequence[tuple[str, ...]]],
+    spoken: Mapping[tuple[str, tuple[str, ...]], int],
+    min_count: int = 1,
+) -> Lexicon:
+    """The isolated lexicon plus every in-context form spoken at least ``min_count`` times.
+
+    Args:
+        isolated: The words' isolated pronunciations (:func:`build_lexicon`).
+        spoken: ``{(word, pronunciation): count}`` of the in-context forms
+            (:func:`context_pronunciations` over utterances).
+        min_count: Forms seen fewer times are left out (word-splitting noise).
+
+    Returns:
+        Every word of ``isolated``: its isolated pronunciations first, then its
+        new in-context forms, most frequent first (ties by symbols).
+
+    Raises:
+        DataError: When a spoken word is not in ``isolated``.
+
+    Example:
+        >>> isolated = {"a": (("EY",),), "cat": (("K", "AE", "T"),)}
+        >>> spoken = {("a", ("AH",)): 5, ("a", ("EY",)): 1, ("cat", ("K", "AE")): 1}
+        >>> complete_lexicon(isolated, spoken, min_count=2)
+        {'a': (('EY',), ('AH',)), 'cat': (('K', 'AE', 'T'),)}
+    """
+    unknown = sorted({word for word, _ in spoken} - set(isolated))
+    if unknown:
+        raise DataError(f"spoken words missing from the isolated lexicon: {unknown[:10]}")
+    extra: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+    for (word, pron), count in spoken.items():
+        if count >= min_count and pron not in isolated[word]:
+            extra.setdefault(word, []).append((-count, pron))
+    return {
+        word: tuple(isolated[word]) + tuple(pron for _, pron in sorted(extra.get(word, ())))
+        for word in sorted(isolated)
+    }
+
+
+def count_forms(
+    utterances: Iterable[tuple[Sequence[str], Sequence[tuple[str, ...]]]],
+) -> Counter[tuple[str, tuple[str, ...]]]:
+    """``{(word, pronunciation): count}`` over ``(words, pronunciations)`` pairs."""
+    counts: Counter[tuple[str, tuple[str, ...]]] = Counter()
+    for words, prons in utterances:
+        counts.update(zip(words, prons))
+    return counts

@@ -23,7 +23,13 @@ The real HW3P2 data (LibriSpeech MFCCs) cannot be shipped, so
    word's (see :mod:`ctckit.data._timing`: a stop's silent closure belongs to
    the stop; a label owns the frames whose window centre falls in its span);
 5. every word the corpus speaks is pronounced alone by each of the 8
-   accents; the distinct pronunciations make the corpus's lexicon.
+   accents; the distinct pronunciations make the isolated lexicon, which
+   splits a word event that holds several words (step 4);
+6. the decoding lexicon adds to it the pronunciations the sentences speak in
+   context (weak forms such as "a" ``AH``, linking r): each train word's labels
+   (the labels inside its frames), kept when a form occurs at least
+   :data:`MIN_CONTEXT_COUNT` times in train. Only train feeds it, so a decoder
+   tested on dev or test meets no form learned from them.
 
 Layout written under ``root`` (the HW3P2 layout, see ``DESIGN.md``, plus
 annotations)::
@@ -32,7 +38,9 @@ annotations)::
                                   espeak-ng version, seed, sizes)
     manifest.csv                  partition, file, voice, rate, pitch, pitch_range,
                                   snr_db, text (as espeak-ng read it, commas kept)
-    lexicon.txt                   'word tok1 tok2 ...', one line per pronunciation
+    lexicon.txt                   'word tok1 tok2 ...', one line per pronunciation:
+                                  the decoding lexicon (isolated + in-context forms)
+    lexicon_isolated.txt          the same format: each word spoken alone
     train/mfcc/000000.npy         float32 (T, 13)
     train/transcript/000000.npy   str array '<sos>' SIL ... SIL '<eos>' (U + 2 labels)
     train/text/000000.txt         UTF-8 words, lower case, single spaces, no newline
@@ -54,7 +62,12 @@ atomically and existing utterances are skipped, so an interrupted run resumes
 where it stopped, and asking for more utterances with the same seed grows a
 corpus into exactly the corpus a fresh run of that size makes. A root made
 with another seed, generator version or espeak-ng, or with more utterances
-than asked for, is refused (``overwrite=True`` regenerates it). espeak-ng
+than asked for, is refused (``overwrite=True`` regenerates it). The synthesis
+reads only ``lexicon_isolated.txt``, so the in-context forms never change how
+words are split; ``lexicon.txt`` is rebuilt from the train annotations by every
+:func:`make_corpus` call (and by :func:`write_corpus_lexicon`, ``ctckit-synth ROOT
+--lexicon-only``), which also upgrades a corpus made before
+``lexicon_isolated.txt`` existed: its ``lexicon.txt`` is the isolated lexicon. espeak-ng
 keeps process-global state, so parallel work runs in separate processes
 (``forkserver``/``spawn``), each with its own engine.
 
@@ -91,7 +104,15 @@ from tqdm.auto import tqdm
 
 from ctckit._checks import check_int
 from ctckit._cli import add_debug_flag, run_cli
-from ctckit.data._lexicon import Lexicon, build_lexicon, lexicon_text, read_lexicon
+from ctckit.data._lexicon import (
+    Lexicon,
+    build_lexicon,
+    complete_lexicon,
+    context_pronunciations,
+    count_forms,
+    lexicon_text,
+    read_lexicon,
+)
 from ctckit.data._phonemes import ESPEAK_TO_ARPABET
 from ctckit.data._text import pause_allowed, text_model
 from ctckit.data._timing import (
@@ -107,7 +128,9 @@ from ctckit.files import atomic_write_bytes
 __all__ = [
     "ACCENTS",
     "GENERATOR_VERSION",
+    "ISOLATED_LEXICON_FILE",
     "LEXICON_FILE",
+    "MIN_CONTEXT_COUNT",
     "PARAMETERS_FILE",
     "PARTITIONS",
     "PHONEME_MAP",
@@ -126,6 +149,7 @@ __all__ = [
     "split_folder",
     "utterance_spec",
     "voice_split",
+    "write_corpus_lexicon",
 ]
 
 #: Version of what :func:`make_corpus` writes; raised whenever the same seed
@@ -134,8 +158,13 @@ __all__ = [
 GENERATOR_VERSION = 2
 #: The file beside the corpus that records its generation parameters.
 PARAMETERS_FILE = "corpus.json"
-#: The pronunciation lexicon beside the corpus (torchaudio/flashlight format).
+#: The decoding lexicon beside the corpus (torchaudio/flashlight format): the isolated
+#: pronunciations and the in-context forms of the train utterances.
 LEXICON_FILE = "lexicon.txt"
+#: The isolated lexicon (each word spoken alone by every accent): what splits word events.
+ISOLATED_LEXICON_FILE = "lexicon_isolated.txt"
+#: In-context forms spoken fewer times in train are left out of :data:`LEXICON_FILE`.
+MIN_CONTEXT_COUNT = 2
 
 #: espeak-ng English voices (accents) the corpus uses.
 ACCENTS: tuple[str, ...] = (
@@ -480,7 +509,7 @@ _TEST_FOLDERS = {"mfcc": "test/mfcc", "transcript": "test_transcripts", "text": 
                  "alignment": "test_alignment", "words": "test_words"}  # fmt: skip
 #: Every path of a corpus root that make_corpus writes (overwrite=True removes exactly these).
 _OWNED = ("train", "dev", "test", *(f for f in _TEST_FOLDERS.values() if "/" not in f),
-          "manifest.csv", LEXICON_FILE, PARAMETERS_FILE)  # fmt: skip
+          "manifest.csv", LEXICON_FILE, ISOLATED_LEXICON_FILE, PARAMETERS_FILE)  # fmt: skip
 _MANIFEST_HEADER = "partition,file,voice,rate,pitch,pitch_range,snr_db,text"
 
 
@@ -851,7 +880,7 @@ def make_corpus(
                     initializer=_init_worker,
                 )
             )  # fmt: skip
-        lexicon = _update_lexicon(out, [w for s in specs for w in s.words], pool)
+        lexicon = _isolated_lexicon(out, [w for s in specs for w in s.words], pool)
         bar = stack.enter_context(
             tqdm(total=len(todo), disable=not progress, unit="utt", desc="synthesising")
         )
@@ -867,6 +896,7 @@ def make_corpus(
             for future in concurrent.futures.as_completed(futures):
                 audio_seconds += future.result()
                 bar.update(futures[future])
+    write_corpus_lexicon(out)
     _write_manifest(out, seed, counts)
     wall = time.perf_counter() - start_time
     return CorpusInfo(
@@ -881,17 +911,97 @@ def make_corpus(
     )
 
 
-def _update_lexicon(
+def _known_isolated(root: Path) -> Lexicon | None:
+    """The isolated lexicon on disk; a corpus older than its file keeps it in ``lexicon.txt``."""
+    for name in (ISOLATED_LEXICON_FILE, LEXICON_FILE):
+        if (root / name).exists():
+            return read_lexicon(root / name)
+    return None
+
+
+def _isolated_lexicon(
     root: Path, words: Sequence[str], pool: concurrent.futures.Executor | None
 ) -> Lexicon:
-    """The lexicon of ``words``: read from ``root/lexicon.txt``, completed, written if changed.
+    """The isolated lexicon of ``words``: read from the corpus, completed, written if changed.
 
     The accents are spoken in ``pool`` when one is given.
     """
-    path = root / LEXICON_FILE
-    known = read_lexicon(path) if path.exists() else {}
+    known = _known_isolated(root) or {}
     lexicon = build_lexicon(words, ACCENTS, known=known, map_accents=pool.map if pool else map)
-    _write_if_changed(path, lexicon_text(lexicon).encode("utf-8"))
+    _write_if_changed(root / ISOLATED_LEXICON_FILE, lexicon_text(lexicon).encode("utf-8"))
+    return lexicon
+
+
+def _train_forms(root: Path, n_train: int) -> Iterator[tuple[list[str], list[tuple[str, ...]]]]:
+    """Each train utterance's words and their in-context pronunciations, from its files."""
+    for index in range(n_train):
+        paths = {kind: split_folder(root, "train", kind) / f"{index:06d}{suffix}"
+                 for kind, suffix in _KINDS.items()}  # fmt: skip
+        arrays = {}
+        for kind in ("transcript", "alignment", "words"):
+            try:
+                arrays[kind] = np.load(paths[kind], allow_pickle=False)
+            except (OSError, ValueError) as err:
+                raise DataError(f"not a readable .npy array ({err})", paths[kind]) from None
+        try:
+            words = paths["text"].read_bytes().decode("utf-8").split()
+        except (OSError, UnicodeDecodeError) as err:
+            raise DataError(f"not a readable UTF-8 text ({err})", paths["text"]) from None
+        labels = [str(label) for label in arrays["transcript"][1:-1]]
+        source = f"{paths['words']} (with {paths['alignment'].name} of alignment/)"
+        yield words, context_pronunciations(words, labels, arrays["alignment"],
+                                            arrays["words"], source)  # fmt: skip
+
+
+def write_corpus_lexicon(
+    root: str | os.PathLike[str], min_count: int = MIN_CONTEXT_COUNT
+) -> Lexicon:
+    """(Re)build a corpus's decoding lexicon ``lexicon.txt`` from its annotations.
+
+    The isolated lexicon (``lexicon_isolated.txt``) plus every pronunciation
+    a train word is spoken with (the labels inside its frames) at least
+    ``min_count`` times; dev and test are not read. A corpus made before
+    ``lexicon_isolated.txt`` existed has its isolated lexicon in
+    ``lexicon.txt``: it is first copied to ``lexicon_isolated.txt``. No audio
+    is synthesised; the result depends only on the corpus's files, so a grown
+    corpus gets the lexicon of a fresh one. :func:`make_corpus` calls this.
+
+    Args:
+        root: A corpus made by :func:`make_corpus` (generator 2).
+        min_count: Fewest train occurrences of an in-context form that is kept.
+
+    Returns:
+        The lexicon written (sorted by word; each word's isolated
+        pronunciations first, then its in-context forms, most frequent first).
+
+    Raises:
+        DataError: When ``corpus.json`` or the isolated lexicon is missing, or a
+            train file is missing or malformed (the message names the file,
+            or the line of a lexicon file).
+
+    Example:
+        >>> import tempfile
+        >>> root = tempfile.mkdtemp()
+        >>> _ = make_corpus(root, 2, 0, 0, progress=False, workers=1)
+        >>> lexicon = write_corpus_lexicon(root, min_count=1)
+        >>> words = read_texts(root, "train")["000000"].split()
+        >>> forms = read_lexicon(f"{root}/lexicon.txt")
+        >>> lexicon == forms, all(word in lexicon for word in words)
+        (True, True)
+    """
+    min_count = check_int(min_count, "min_count", 1)
+    folder = Path(root)
+    n_train = read_parameters(folder)["sizes"]["train"]
+    isolated = _known_isolated(folder)
+    if isolated is None:
+        raise DataError(
+            f"no {ISOLATED_LEXICON_FILE} or {LEXICON_FILE}: resume the corpus with make_corpus "
+            "(ctckit-synth) to speak its words",
+            folder,
+        )
+    _write_if_changed(folder / ISOLATED_LEXICON_FILE, lexicon_text(isolated).encode("utf-8"))
+    lexicon = complete_lexicon(isolated, count_forms(_train_forms(folder, n_train)), min_count)
+    _write_if_changed(folder / LEXICON_FILE, lexicon_text(lexicon).encode("utf-8"))
     return lexicon
 
 
@@ -1016,6 +1126,12 @@ def read_word_spans(root: str | os.PathLike[str], split: str) -> dict[str, npt.N
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.lexicon_only:
+        lexicon = write_corpus_lexicon(args.root)
+        if not args.quiet:
+            count = sum(len(prons) for prons in lexicon.values())
+            print(f"{Path(args.root) / LEXICON_FILE}: {len(lexicon)} words, {count} pronunciations")
+        return 0
     info = make_corpus(args.root, args.train, args.dev, args.test, seed=args.seed,
                        workers=args.workers, progress=not args.quiet,
                        overwrite=args.overwrite)  # fmt: skip
@@ -1030,6 +1146,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``ctckit-synth ROOT --train N --dev N --test N --seed S --workers W``.
+
+    ``ctckit-synth ROOT --lexicon-only`` only rebuilds ``ROOT/lexicon.txt``
+    (:func:`write_corpus_lexicon`), e.g. to upgrade a corpus made before the
+    lexicon had in-context forms.
 
     A user error (a negative count, ``--workers 0``, a root that is a file or
     holds another corpus, a read-only root, ...) prints one line ``error:
@@ -1059,6 +1179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a corpus made with other parameters")  # fmt: skip
+    parser.add_argument("--lexicon-only", action="store_true",
+                        help=f"only rebuild {LEXICON_FILE} from the corpus's annotations "
+                        "(no synthesis; the sizes are read from corpus.json)")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     add_debug_flag(parser)
     return run_cli(parser, _run, argv)
