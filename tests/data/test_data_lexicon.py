@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,9 @@ from ctckit.data._lexicon import (
     RATE,
     _alone,
     build_lexicon,
+    complete_lexicon,
+    context_pronunciations,
+    count_forms,
     isolated_pronunciations,
     lexicon_text,
     read_lexicon,
@@ -104,3 +108,41 @@ def test_synthesize_reports_words() -> None:
     assert len(result.word_of) == len(result.phonemes)
     assert result.word_of[0] == 0
     assert list(result.word_of) == sorted(result.word_of)
+
+
+def test_context_pronunciations_are_the_labels_inside_each_word() -> None:
+    labels = ["SIL", "DH", "AH", "K", "AE", "T", "SIL", "S", "AE", "T", "SIL"]
+    bounds = [0, 4, 6, 9, 12, 15, 18, 30, 33, 36, 40, 50]
+    alignment = np.array(list(itertools.pairwise(bounds)), np.int32)
+    words = np.array([[4, 9], [9, 18], [30, 40]], np.int32)
+    got = context_pronunciations(["the", "cat", "sat"], labels, alignment, words)
+    assert got == [("DH", "AH"), ("K", "AE", "T"), ("S", "AE", "T")]
+    with pytest.raises(DataError, match=r"u\.npy: expected 11 label spans and 2 word spans"):
+        context_pronunciations(["the", "cat"], labels, alignment, words, path="u.npy")
+    with pytest.raises(DataError, match=r"word 1 \('cat'\) spans frames \[10, 18\]"):
+        context_pronunciations(["the", "cat", "sat"], labels, alignment,
+                               np.array([[4, 9], [10, 18], [30, 40]], np.int32))  # fmt: skip
+    with pytest.raises(DataError, match=r"word 2 \('sat'\) owns no phoneme"):
+        context_pronunciations(["the", "cat", "sat"], labels, alignment,
+                               np.array([[4, 9], [9, 15], [18, 30]], np.int32))  # fmt: skip
+
+
+def test_complete_lexicon_adds_frequent_forms_after_the_isolated_ones() -> None:
+    isolated = {"a": (("EY",),), "the": (("DH", "AH"), ("D", "AH")), "cat": (("K", "AE", "T"),)}
+    spoken = count_forms([(["a", "cat"], [("AH",), ("K", "AE", "T")]),
+                          (["the", "a", "cat"], [("DH", "IY"), ("AH",), ("K", "AE")]),
+                          (["the"], [("DH", "IH")]), (["the"], [("DH", "IY")])])  # fmt: skip
+    assert spoken[("a", ("AH",))] == 2
+    assert complete_lexicon(isolated, spoken, min_count=1) == {
+        "a": (("EY",), ("AH",)),
+        "cat": (("K", "AE", "T"), ("K", "AE")),
+        "the": (("DH", "AH"), ("D", "AH"), ("DH", "IY"), ("DH", "IH")),  # by count, then symbols
+    }
+    assert complete_lexicon(isolated, spoken, min_count=2) == {
+        "a": (("EY",), ("AH",)),
+        "cat": (("K", "AE", "T"),),
+        "the": (("DH", "AH"), ("D", "AH"), ("DH", "IY")),
+    }
+    assert complete_lexicon(isolated, spoken, min_count=3) == isolated
+    with pytest.raises(DataError, match=r"missing from the isolated lexicon: \['dog'\]"):
+        complete_lexicon(isolated, {("dog", ("D", "AO", "G")): 4})

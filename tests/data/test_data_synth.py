@@ -501,9 +501,7 @@ def test_old_corpus_gets_the_complete_lexicon(
         assert {p: p.stat().st_mtime_ns for p in mfcc} == mfcc  # no utterance rewritten
 
 
-def test_lexicon_rebuild_reports_bad_files(
-    corpus: tuple[Path, CorpusInfo], tmp_path: Path
-) -> None:
+def test_lexicon_rebuild_reports_bad_files(corpus: tuple[Path, CorpusInfo], tmp_path: Path) -> None:
     root, _ = corpus
     c = tmp_path / "c"
 
@@ -536,7 +534,7 @@ def test_lexicon_rebuild_reports_bad_files(
     fresh()
     (c / "lexicon_isolated.txt").unlink()
     (c / "lexicon.txt").unlink()
-    with pytest.raises(DataError, match="no lexicon_isolated.txt or lexicon.txt"):
+    with pytest.raises(DataError, match=r"no lexicon_isolated\.txt or lexicon\.txt"):
         write_corpus_lexicon(c)
     assert main([str(c), "--lexicon-only", "--quiet"]) == 1
     (c / "corpus.json").unlink()
