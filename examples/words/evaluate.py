@@ -49,8 +49,7 @@ from ctckit.decode.words import WordBeamSearchDecoder
 from ctckit.errors import DataError, InputValueError
 from ctckit.files import atomic_open
 from ctckit.lm import NGramLM, WordNGramLM
-from ctckit.nn.presets import build_preset
-from ctckit.training import evaluation_loader, load_checkpoint
+from ctckit.training import evaluation_loader, load_trained_model
 
 
 def word_error_rate(refs: Sequence[str], hyps: Sequence[str]) -> float:
@@ -123,14 +122,12 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads or max(1, min(2, os.cpu_count() or 1)))
     out = args.out or args.checkpoint.parent
     out.mkdir(parents=True, exist_ok=True)
-    ckpt = load_checkpoint(args.checkpoint)
+    model, ckpt = load_trained_model(args.checkpoint)
     labels = list(ckpt.config.get("labels", []))
     if not labels or labels[0] != BLANK:
         raise DataError("checkpoint has no character labels; was it written by "
                         "examples/words/train.py?", path=args.checkpoint)  # fmt: skip
     vocab = Vocabulary(labels)
-    model = build_preset(ckpt.config["preset"], num_classes=len(labels), in_features=13)
-    load_checkpoint(args.checkpoint, model=model)
     train_texts = [read_text(f) for f in sorted(text_folder(args.data, "train").glob("*.txt"))]
     dev_set, test_set = TextDataset(args.data, "dev", vocab), TextDataset(args.data, "test", vocab)
     t0 = time.monotonic()

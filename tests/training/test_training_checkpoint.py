@@ -20,6 +20,7 @@ from ctckit.training.checkpoint import (
     CHECKPOINT_FORMAT,
     capture_rng_state,
     load_checkpoint,
+    load_trained_model,
     read_checkpoint,
     restore_rng_state,
     save_checkpoint,
@@ -321,3 +322,43 @@ def test_cpu_checkpoint_resumes_with_an_enabled_scaler(tmp_path: Path) -> None:
     enabled = torch.amp.GradScaler("cpu", enabled=True, init_scale=8.0)
     load_checkpoint(path, scaler=enabled)
     assert enabled.get_scale() == 8.0
+
+
+def test_trained_model_is_rebuilt_from_its_preset_with_its_weights(tmp_path: Path) -> None:
+    from ctckit.nn.presets import build_preset
+
+    torch.manual_seed(0)
+    saved = build_preset("compact", num_classes=7, in_features=13).eval()
+    config = {"preset": "compact", "num_classes": 7, "in_features": 13}
+    path = save_checkpoint(tmp_path / "best.pt", model=saved, epoch=3, config=config)
+    model, ckpt = load_trained_model(path)
+    assert not model.training
+    assert ckpt.epoch == 3
+    x, lengths = torch.randn(2, 40, 13), torch.tensor([40, 25])
+    with torch.no_grad():
+        want, want_lengths = saved(x, lengths)
+        got, got_lengths = model(x, lengths)
+    assert torch.equal(got, want)
+    assert torch.equal(got_lengths, want_lengths)
+
+
+def test_trained_model_takes_its_classes_from_labels_or_the_caller(tmp_path: Path) -> None:
+    from ctckit.nn.presets import build_preset
+
+    weights = build_preset("base01", num_classes=4).eval()
+    labels = {"preset": "base01", "labels": ["-", "a", "b", "c"]}
+    by_labels = save_checkpoint(tmp_path / "a.pt", model=weights, epoch=1, config=labels)
+    assert load_trained_model(by_labels)[0].num_classes == 4
+    bare = save_checkpoint(tmp_path / "b.pt", model=weights, epoch=1, config={"preset": "base01"})
+    with pytest.raises(DataError, match="no 'num_classes' or 'labels'"):
+        load_trained_model(bare)
+    assert load_trained_model(bare, num_classes=4)[0].num_classes == 4
+    with pytest.raises(DataError, match="do not fit"):
+        load_trained_model(bare, num_classes=5)
+
+
+def test_trained_model_needs_a_known_preset(tmp_path: Path) -> None:
+    model = torch.nn.Linear(2, 3)
+    path = save_checkpoint(tmp_path / "a.pt", model=model, epoch=1, config={"preset": "mine"})
+    with pytest.raises(DataError, match="preset 'mine', expected one of ctckit's presets"):
+        load_trained_model(path)

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,11 +27,15 @@ from ctckit._checks import check_int, is_tensor
 from ctckit.errors import DataError, InputTypeError
 from ctckit.files import atomic_open
 
+if TYPE_CHECKING:
+    from ctckit.nn.model import CTCModel
+
 __all__ = [
     "CHECKPOINT_FORMAT",
     "LoadedCheckpoint",
     "capture_rng_state",
     "load_checkpoint",
+    "load_trained_model",
     "read_checkpoint",
     "restore_rng_state",
     "save_checkpoint",
@@ -451,6 +455,11 @@ def load_checkpoint(
         if not states:
             raise DataError("checkpoint holds no random number generator state", path=path)
         restore_rng_state(states[rank] if rank < len(states) else states[0])
+    return _loaded(path, payload)
+
+
+def _loaded(path: Path, payload: Mapping[str, Any]) -> LoadedCheckpoint:
+    """What a read checkpoint reports besides its states."""
     sampler = payload.get("sampler")
     return LoadedCheckpoint(
         path=path,
@@ -461,6 +470,65 @@ def load_checkpoint(
         sampler_state=None if sampler is None else dict(sampler),
         extra=dict(payload.get("extra") or {}),
     )
+
+
+def load_trained_model(
+    path: str | os.PathLike[str], *, num_classes: int | None = None
+) -> tuple[CTCModel, LoadedCheckpoint]:
+    """The model a training script saved, rebuilt from its preset, in eval mode on the CPU.
+
+    The checkpoint's configuration names the preset (``"preset"``) and the
+    sizes (``"in_features"``, default 13 MFCCs; ``"num_classes"``, or the
+    length of ``"labels"``), as ``examples/hw3p2/train.py`` and
+    ``examples/words/train.py`` write them. The file is read once.
+
+    Args:
+        path: A checkpoint written by :func:`save_checkpoint` (``best.pt``
+            holds the averaged weights when the run kept an average).
+        num_classes: Output classes when the configuration does not say.
+
+    Returns:
+        ``(model, checkpoint)``: the :class:`~ctckit.nn.model.CTCModel` with
+        the weights loaded (``model.training`` is false) and what
+        :func:`load_checkpoint` reports.
+
+    Raises:
+        DataError: If the file is not a checkpoint, its configuration names
+            no known preset or no class count, or the weights do not fit.
+
+    Example:
+        >>> import tempfile
+        >>> from ctckit.nn.presets import build_preset
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     config = {"preset": "base01", "num_classes": 5, "in_features": 13}
+        ...     p = save_checkpoint(
+        ...         f"{d}/best.pt", model=build_preset("base01", 5), epoch=1, config=config
+        ...     )
+        ...     model, ckpt = load_trained_model(p)
+        >>> type(model).__name__, model.training, ckpt.config["preset"]
+        ('CTCModel', False, 'base01')
+    """
+    from ctckit.nn.presets import PRESETS, build_preset  # the presets import all of ctckit.nn
+
+    path = Path(path)
+    payload = read_checkpoint(path)
+    config = payload["config"]
+    preset = config.get("preset")
+    if preset not in PRESETS:
+        raise DataError(
+            f"checkpoint config names preset {preset!r}, expected one of ctckit's presets "
+            "(was it written by a ctckit training script?)",
+            path=path,
+        )
+    classes = config.get("num_classes", len(config.get("labels", ())) or num_classes)
+    if classes is None:
+        raise DataError(
+            "checkpoint config has no 'num_classes' or 'labels'; pass num_classes=", path=path
+        )
+    model = build_preset(str(preset), int(classes), int(config.get("in_features", 13)))
+    _restore_model(model, payload, path)
+    model.eval()
+    return model, _loaded(path, payload)
 
 
 def _check_config(
