@@ -12,7 +12,12 @@ import numpy.typing as npt
 
 from ctckit._checks import check_float, check_int
 from ctckit._threads import run_strided
-from ctckit.decode._input import as_log_prob_array, check_lengths, invalid_value_error
+from ctckit.decode._input import (
+    _FLOATS,
+    as_log_prob_array,
+    check_lengths,
+    invalid_value_error,
+)
 from ctckit.decode.types import Hypothesis, _new_hypothesis
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
@@ -52,6 +57,8 @@ class _Kernel:
         self.scorer = scorer
         self.model_rows = model_rows
         self._entries: dict[tuple[Any, ...], Any] = {}
+        # the longest search the memory check lets through, by thread count
+        self.max_frames: dict[int, int] = {}
         # a finished stream's search states by batch size, for the next stream to reuse
         self.spare_streams: dict[int, Any] = {}
 
@@ -66,55 +73,48 @@ class _Kernel:
         return fn
 
 
+# ``lengths=None``: every utterance has all ``T`` frames (see ``decode_many``)
+_ALL_FRAMES = np.zeros(0, np.int64)
+
+
 def _array_key(arr: npt.NDArray[Any]) -> tuple[Any, ...]:
     """What Numba's type of ``arr`` depends on beside its rank (always C-contiguous here)."""
     return (arr.dtype.char, arr.ndim, arr.flags.aligned, arr.flags.writeable)
 
 
-def _hypotheses(
-    counts: list[int],
-    sizes: list[list[int]],
-    scores: list[list[list[float]]],
-    tokens: npt.NDArray[np.int32],
-    starts: npt.NDArray[np.int32],
-    ends: npt.NDArray[np.int32],
-    logps: npt.NDArray[np.float64],
-) -> list[list[Hypothesis]]:
-    """Result objects from a kernel's flat output (see ``decode_many``)."""
-    flat_tok = tuple(tokens.tolist())
-    flat_start = tuple(starts.tolist())
-    flat_end = tuple(ends.tolist())
-    flat_conf = tuple(_confidence(logps).tolist())
-    pos = 0
+def _hypotheses(ints: list[int], floats: list[float]) -> list[list[Hypothesis]]:
+    """Result objects from a kernel's packed output (see ``_kernels.backtrace``), each
+    search's in turn; a search that found no hypothesis (every labelling has probability
+    0) gives one empty hypothesis of score ``-inf``."""
     out = []
-    for n, lengths, rows in zip(counts, sizes, scores):
-        if n == 0:
+    i = f = 0
+    size = len(ints)
+    while i < size:
+        k = ints[i]
+        i += 1
+        if k == 0:
             out.append([Hypothesis((), -math.inf, -math.inf, 0.0, ())])
             continue
         hyps = []
-        for size, (total, acoustic, lm) in zip(lengths[:n], rows[:n]):
-            end = pos + size
+        for _ in range(k):
+            n = ints[i]
+            tok, start, end = i + 1, i + 1 + n, i + 1 + 2 * n
+            i = end + n
+            conf = f + 3
             hyps.append(
                 _new_hypothesis(
-                    flat_tok[pos:end],
-                    total,
-                    acoustic,
-                    lm,
-                    flat_start[pos:end],
-                    flat_end[pos:end],
-                    flat_conf[pos:end],
+                    tuple(ints[tok:start]),
+                    floats[f],
+                    floats[f + 1],
+                    floats[f + 2],
+                    tuple(ints[start:end]),
+                    tuple(ints[end:i]),
+                    tuple(floats[conf : conf + n]),
                 )
             )
-            pos = end
+            f = conf + n
         out.append(hyps)
     return out
-
-
-def _confidence(logps: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Token confidences from the largest log-probability of each token over its span
-    (tracked by the search's records): the frame posterior measure chosen in
-    ``docs/benchmarks/confidence.md``."""
-    return np.exp(logps)
 
 
 class BeamSearchDecoder:
@@ -270,6 +270,15 @@ class BeamSearchDecoder:
                 f"{_format_bytes(_MEMORY)} of physical memory; use a smaller beam_width"
             )
 
+    def _frames_within_memory(self, vocab: int, threads: int) -> int:
+        """The most frames a search of ``vocab`` classes may have on each of ``threads``
+        threads for :meth:`_check_memory` to pass (``search_memory`` is linear in them)."""
+        if _MEMORY is None:
+            return 2**62
+        base = self.search_memory(0, vocab)
+        per_frame = self.search_memory(1, vocab) - base
+        return (_MEMORY // threads - base) // per_frame
+
     def _kernel(self, vocab: int) -> _Kernel:
         """The kernel bundles for ``vocab`` classes (the LM compiled once per size)."""
         kernel = self._kernels.get(vocab)
@@ -373,34 +382,50 @@ class BeamSearchDecoder:
             >>> [h[0].tokens for h in BeamSearchDecoder(num_threads=1).decode(lp)]
             [(1,), ()]
         """
-        arr, batched = as_log_prob_array(log_probs, self.blank)
+        x = log_probs
+        if (  # a C-contiguous float array: checked here (as_log_prob_array checks the rest)
+            type(x) is np.ndarray
+            and x.dtype in _FLOATS
+            and x.flags.c_contiguous
+            and 2 <= x.ndim <= 3
+            and x.shape[-1] > self.blank
+        ):
+            batched = x.ndim == 3
+            arr = x if batched else x[None]
+        else:
+            arr, batched = as_log_prob_array(log_probs, self.blank)
         batch, time, vocab = arr.shape
-        lens = check_lengths(lengths, batch, time, batched)
+        if lengths is None:
+            lens = _ALL_FRAMES
+            longest = time if batch else 0
+        else:  # a private C-contiguous copy: the compiled entry point's type
+            lens = np.array(check_lengths(lengths, batch, time, batched), np.int64)
+            longest = int(lens.max()) if batch else 0
         kernel = self._kernel(vocab)
-        threads = min(self.num_threads, batch)
-        longest = int(lens.max()) if batch else 0
-        self._check_memory(longest, vocab, max(threads, 1))
+        threads = max(min(self.num_threads, batch), 1)
+        most = kernel.max_frames.get(threads)
+        if most is None:
+            most = kernel.max_frames[threads] = self._frames_within_memory(vocab, threads)
+        if longest > most:
+            self._check_memory(longest, vocab, threads)  # raises
 
         from ctckit.decode._kernels.search import decode_many
 
         opts, scorer, rows = kernel.opts, kernel.scorer, kernel.model_rows
-        key = _array_key(arr)
+        args = (arr, lens, 0, threads, opts, scorer, rows)
+        fn = kernel.entry(decode_many, args, _array_key(arr))
 
-        def run(utts: npt.NDArray[np.int64]) -> list[list[Hypothesis]]:
-            args = (arr, lens, utts, opts, scorer, rows)
-            out = kernel.entry(decode_many, args, key)(*args)
-            counts, sizes, scores, toks, starts, ends, logps, bad = out
+        def run(first: int) -> list[list[Hypothesis]]:
+            ints, floats, bad, where = fn(arr, lens, first, threads, opts, scorer, rows)
             if bad >= 0:
-                b = int(utts[int(np.argmin(counts))])
-                value = float(arr[b].flat[bad])
-                raise invalid_value_error(b if batched else None, bad // vocab, value)
-            return _hypotheses(
-                counts.tolist(), sizes.tolist(), scores.tolist(), toks, starts, ends, logps
-            )
+                value = float(arr[where].flat[bad])
+                raise invalid_value_error(where if batched else None, bad // vocab, value)
+            return _hypotheses(ints.tolist(), floats.tolist())
 
-        if threads <= 1:
-            return run(np.arange(batch))
-        parts = run_strided(run, batch, threads)  # the process-wide pool (ctckit._threads)
+        if threads == 1:
+            return run(0)
+        # the process-wide pool (ctckit._threads)
+        parts = run_strided(lambda utts: run(int(utts[0])), batch, threads)
         out: list[list[Hypothesis]] = [[] for _ in range(batch)]
         for start, part in enumerate(parts):
             out[start::threads] = part

@@ -150,8 +150,6 @@ class DecoderStream:
 
     def _start(self, vocab: int, dtype: np.dtype[Any]) -> None:
         """Allocate the states for ``vocab`` classes (the first chunk's)."""
-        from ctckit.decode import beam
-
         decoder = self._decoder
         kernel = decoder._kernel(vocab)  # may raise (an LM for another V): nothing kept
         spare = kernel.spare_streams.pop(self._count, None)  # atomic: one stream gets it
@@ -164,12 +162,7 @@ class DecoderStream:
             )
         else:
             decoder._check_memory(_FIRST_CAPACITY, vocab, self._count)
-            if beam._MEMORY is None:
-                self._max_frames = 2**62
-            else:  # search_memory is linear in the frames: a stream of at most this passes
-                base = decoder.search_memory(0, vocab)
-                per_frame = decoder.search_memory(1, vocab) - base
-                self._max_frames = (beam._MEMORY // self._count - base) // per_frame
+            self._max_frames = decoder._frames_within_memory(vocab, self._count)
             from ctckit.decode._kernels.streams import new_streams
 
             nodes = _FIRST_CAPACITY * decoder.beam_width + 1
@@ -316,10 +309,8 @@ class DecoderStream:
         kernel = self._kernel
         args = (self._states, kernel.scorer, top_n, final)
         out = kernel.entry(read_streams, args, ("read_streams",))(*args)
-        counts, sizes, scores, toks, starts, ends, logps = out
-        return _hypotheses(
-            counts.tolist(), sizes.tolist(), scores.tolist(), toks, starts, ends, logps
-        )
+        ints, floats = out
+        return _hypotheses(ints.tolist(), floats.tolist())
 
     def partial(self, top_n: int = 1) -> list[list[Hypothesis]]:
         """The current best hypotheses, without ending the search.

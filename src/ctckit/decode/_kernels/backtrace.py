@@ -1,6 +1,21 @@
-"""Stage 5: the N best of the beam, read back from the trie and the records (private)."""
+"""Stage 5: the N best of the beam, read back from the trie and the records (private).
+
+The packed output
+=================
+
+A kernel that decodes several searches returns their N best in two flat buffers, which
+cost two arrays' boxing and two ``tolist`` calls in Python whatever the batch size
+(:func:`append_n_best` writes them, one search after another):
+
+* ``ints`` (int64), per search: ``k`` (hypotheses), then per hypothesis its length ``n``,
+  its ``n`` tokens, their ``n`` start frames and their ``n`` end frames (exclusive);
+* ``floats`` (float64), per hypothesis: its total, acoustic and model scores, then ``n``
+  values per token (the token search: its confidence).
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import njit
@@ -22,8 +37,8 @@ def n_best(state, scorer, top_n, final):  # type: ignore[no-untyped-def]
         ``(k, sizes, scores, tokens, starts, ends, logps)``: ``k`` hypotheses, best first;
         their lengths ``(k,)`` and scores ``(k, 3)`` (total, acoustic, model); then per
         token, flat in order: the label, the ``[start, end)`` frames of its run on the
-        best alignment and the largest log-prob of the label over that run (the
-        frame posterior the token's confidence is made of).
+        best alignment and its confidence: the largest probability of the label over
+        that run (its best frame posterior).
     """
     trie, recs, beams = state.trie, state.recs, state.beams
     n = state.counts[C_BEAMS]
@@ -58,7 +73,7 @@ def n_best(state, scorer, top_n, final):  # type: ignore[no-untyped-def]
     tokens = np.empty(size, np.int32)
     starts = np.empty(size, np.int32)
     ends = np.empty(size, np.int32)
-    logps = np.empty(size, np.float64)
+    confidences = np.empty(size, np.float64)
     pos0 = 0
     for q in range(k):
         i = order[q]
@@ -83,9 +98,69 @@ def n_best(state, scorer, top_n, final):  # type: ignore[no-untyped-def]
         while rec >= 0:
             starts[pos] = recs.frame[rec]
             ends[pos] = end
-            logps[pos] = recs.logp[rec]
+            confidences[pos] = math.exp(recs.logp[rec])
             end = recs.prev_end[rec]
             rec = recs.prev[rec]
             pos -= 1
         pos0 += length
-    return k, sizes, scores, tokens, starts, ends, logps
+    return k, sizes, scores, tokens, starts, ends, confidences
+
+
+@njit(cache=True, nogil=True, inline="always")
+def append_n_best(ints, floats, ni, nf, found):  # type: ignore[no-untyped-def]
+    """Append one search's N best to the packed output (see the module doc).
+
+    ``found``: ``(k, sizes, scores, tokens, starts, ends, values)`` as :func:`n_best`
+    returns it (``values``: one number per token, any numeric dtype, written to
+    ``floats``). ``ni``/``nf``: the entries of ``ints``/``floats`` used so far. A buffer too
+    small is replaced by one at least twice its size.
+
+    Returns:
+        ``(ints, floats, ni, nf)`` after the append.
+    """
+    k, sizes, scores, tokens, starts, ends, values = found
+    size = tokens.shape[0]
+    ints = _room(ints, ni, ni + 1 + k + 3 * size)
+    floats = _room(floats, nf, nf + 3 * k + size)
+    ints[ni] = k
+    ni += 1
+    pos = 0
+    for q in range(k):
+        n = sizes[q]
+        ints[ni] = n
+        ni += 1
+        for j in range(n):
+            ints[ni + j] = tokens[pos + j]
+            ints[ni + n + j] = starts[pos + j]
+            ints[ni + 2 * n + j] = ends[pos + j]
+        ni += 3 * n
+        floats[nf] = scores[q, 0]
+        floats[nf + 1] = scores[q, 1]
+        floats[nf + 2] = scores[q, 2]
+        nf += 3
+        for j in range(n):
+            floats[nf + j] = values[pos + j]
+        nf += n
+        pos += n
+    return ints, floats, ni, nf
+
+
+@njit(cache=True, nogil=True, inline="always")
+def append_empty(ints, floats, ni, nf):  # type: ignore[no-untyped-def]
+    """Append the N best of a search over no frame: the empty labelling, scores 0."""
+    ints = _room(ints, ni, ni + 2)
+    floats = _room(floats, nf, nf + 3)
+    ints[ni] = 1
+    ints[ni + 1] = 0
+    floats[nf : nf + 3] = 0.0
+    return ints, floats, ni + 2, nf + 3
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _room(a, used, need):  # type: ignore[no-untyped-def]
+    """``a``, or a copy of its first ``used`` entries with room for ``need``."""
+    if need <= a.shape[0]:
+        return a
+    out = np.empty(max(need, 2 * a.shape[0]), a.dtype)
+    out[:used] = a[:used]
+    return out

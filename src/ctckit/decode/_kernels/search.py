@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ctckit.decode._kernels.backtrace import n_best
+from ctckit.decode._kernels.backtrace import append_empty, append_n_best, n_best
 from ctckit.decode._kernels.candidates import candidate_tokens, entry_threshold
 from ctckit.decode._kernels.commit import commit_survivors
 from ctckit.decode._kernels.frames import (
@@ -194,77 +194,48 @@ def advance(state, opts, scorer, lp, frames, row):  # type: ignore[no-untyped-de
 
 
 @njit(cache=True, nogil=True)
-def decode_many(arr, lens, utts, opts, scorer, model_rows):  # type: ignore[no-untyped-def]
-    """Decode utterances ``arr[utts[k], :lens[utts[k]]]`` one after another (one call from
-    Python per thread).
+def decode_many(arr, lens, first, step, opts, scorer, model_rows):  # type: ignore[no-untyped-def]
+    """Decode utterances ``b = first, first + step, ...`` of ``arr`` (``(B, T, V)``), frames
+    ``arr[b, :lens[b]]``, one after another (one call from Python per thread).
 
-    ``model_rows``: the scorer's ``(model_int, model_float)`` row counts.
+    ``lens``: ``(B,)``, or empty for ``T`` frames each. ``model_rows``: the scorer's
+    ``(model_int, model_float)`` row counts.
 
     Returns:
-        ``(counts, sizes, scores, tokens, starts, ends, logps, bad)``: hypotheses per
-        utterance ``(m,)`` (0 when every labelling has probability 0); their lengths
-        ``(m, top_n)`` and scores ``(m, top_n, 3)``; then per token, flat in order, as
-        :func:`~.backtrace.n_best`; and ``bad``: the flat index ``t * V + v`` of the first
-        invalid entry in a valid frame of the first such utterance, whose position is
-        ``counts``' first -1, or -1 if none (the call stops there).
+        ``(ints, floats, bad, where)``: the N best of each utterance in order, packed (see
+        :mod:`.backtrace`; ``k`` is 0 when every labelling has probability 0); ``bad``:
+        the flat index ``t * V + v`` of the first invalid entry in a valid frame of
+        utterance ``where``, or -1 (and ``where`` -1) if none (the call stops there).
     """
-    m = utts.shape[0]
-    top_n = opts.top_n
-    counts = np.zeros(m, np.int64)
-    sizes = np.zeros((m, top_n), np.int64)
-    scores = np.zeros((m, top_n, 3), np.float64)
+    batch, time = arr.shape[0], arr.shape[1]
+    all_frames = lens.shape[0] == 0
     longest = 0
-    cap = 16
-    for k in range(m):
-        longest = max(longest, lens[utts[k]])
-        cap += lens[utts[k]]
-    tokens = np.empty(cap, np.int32)
-    starts = np.empty(cap, np.int32)
-    ends = np.empty(cap, np.int32)
-    logps = np.empty(cap, np.float64)
-    used = 0
+    cap = 0
+    for b in range(first, batch, step):
+        length = time if all_frames else lens[b]
+        longest = max(longest, length)
+        cap += 1 + opts.top_n * (1 + 3 * length)
+    ints = np.empty(cap, np.int64)
+    floats = np.empty(cap, np.float64)
+    ni = 0
+    nf = 0
     # the search's buffers, once for all utterances (allocating them per utterance costs
     # page faults, which serialise threads); only the part a search writes is touched
     state = new_state(opts.beam_width, arr.shape[2], longest * opts.beam_width + 1,
                       model_rows[0], model_rows[1])  # fmt: skip
     row = np.empty(max(arr.shape[2], 2), arr.dtype)  # the frame, copied (see advance)
-    for k in range(m):
-        length = lens[utts[k]]
+    for b in range(first, batch, step):
+        length = time if all_frames else lens[b]
         if length == 0:  # the empty labelling, score 0, whatever the LM
-            counts[k] = 1
+            ints, floats, ni, nf = append_empty(ints, floats, ni, nf)
             continue
         reset(state, scorer)
-        bad = advance(state, opts, scorer, arr[utts[k]], length, row)
+        bad = advance(state, opts, scorer, arr[b], length, row)
         if bad >= 0:
-            counts[k] = -1
-            return (counts, sizes, scores, tokens[:used], starts[:used], ends[:used],
-                    logps[:used], bad)  # fmt: skip
-        n, out_sizes, out_scores, out_tok, out_start, out_end, out_logp = n_best(
-            state, scorer, top_n, True
-        )
-        counts[k] = n
-        need = used + out_tok.shape[0]
-        if need > tokens.shape[0]:
-            grown = max(need, 2 * tokens.shape[0])
-            tokens = _grow(tokens, used, grown)
-            starts = _grow(starts, used, grown)
-            ends = _grow(ends, used, grown)
-            logps = _grow(logps, used, grown)
-        tokens[used:need] = out_tok
-        starts[used:need] = out_start
-        ends[used:need] = out_end
-        logps[used:need] = out_logp
-        used = need
-        sizes[k, :n] = out_sizes
-        scores[k, :n] = out_scores
-    return counts, sizes, scores, tokens[:used], starts[:used], ends[:used], logps[:used], -1
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _grow(a, used, size):  # type: ignore[no-untyped-def]
-    out = np.empty(size, a.dtype)
-    out[:used] = a[:used]
-    return out
+            return ints[:ni], floats[:nf], bad, b
+        found = n_best(state, scorer, opts.top_n, True)
+        ints, floats, ni, nf = append_n_best(ints, floats, ni, nf, found)
+    return ints[:ni], floats[:nf], -1, -1
 
 
 @njit(cache=True, nogil=True)

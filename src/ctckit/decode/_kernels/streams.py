@@ -11,10 +11,10 @@ import numpy as np
 from numba import njit
 from numba.typed import List
 
-from ctckit.decode._kernels.backtrace import n_best
+from ctckit.decode._kernels.backtrace import append_empty, append_n_best, n_best
 from ctckit.decode._kernels.frames import first_invalid, thresholds
 from ctckit.decode._kernels.layout import C_FRAMES, C_NODES, C_RECS
-from ctckit.decode._kernels.search import _grow, advance, reset
+from ctckit.decode._kernels.search import advance, reset
 from ctckit.decode._kernels.state import grown_state, new_state
 
 
@@ -73,40 +73,18 @@ def read_streams(states, scorer, top_n, final):  # type: ignore[no-untyped-def]
     """The ``top_n`` best hypotheses of each stream, the states unchanged (``final``: with
     the scorer's end terms, as at the end of the input).
 
-    Returns the flat output of :func:`~.search.decode_many` for the streams in order
-    (``bad`` left out); a stream that has had no frame gives one empty hypothesis of
-    score 0, as an utterance of length 0.
+    Returns ``(ints, floats)``: the N best of the streams in order, packed (see
+    :mod:`.backtrace`); a stream that has had no frame gives one empty hypothesis of score
+    0, as an utterance of length 0.
     """
-    m = len(states)
-    counts = np.zeros(m, np.int64)
-    sizes = np.zeros((m, top_n), np.int64)
-    scores = np.zeros((m, top_n, 3), np.float64)
-    tokens = np.empty(16, np.int32)
-    starts = np.empty(16, np.int32)
-    ends = np.empty(16, np.int32)
-    logps = np.empty(16, np.float64)
-    used = 0
-    for k in range(m):
-        state = states[k]
+    ints = np.empty(64, np.int64)
+    floats = np.empty(64, np.float64)
+    ni = 0
+    nf = 0
+    for state in states:
         if state.counts[C_FRAMES] == 0:
-            counts[k] = 1
-            continue
-        n, out_sizes, out_scores, out_tok, out_start, out_end, out_logp = n_best(
-            state, scorer, top_n, final
-        )
-        counts[k] = n
-        need = used + out_tok.shape[0]
-        if need > tokens.shape[0]:
-            grown = max(need, 2 * tokens.shape[0])
-            tokens = _grow(tokens, used, grown)
-            starts = _grow(starts, used, grown)
-            ends = _grow(ends, used, grown)
-            logps = _grow(logps, used, grown)
-        tokens[used:need] = out_tok
-        starts[used:need] = out_start
-        ends[used:need] = out_end
-        logps[used:need] = out_logp
-        used = need
-        sizes[k, :n] = out_sizes
-        scores[k, :n] = out_scores
-    return counts, sizes, scores, tokens[:used], starts[:used], ends[:used], logps[:used]
+            ints, floats, ni, nf = append_empty(ints, floats, ni, nf)
+        else:
+            found = n_best(state, scorer, top_n, final)
+            ints, floats, ni, nf = append_n_best(ints, floats, ni, nf, found)
+    return ints[:ni], floats[:nf]
