@@ -24,6 +24,10 @@ lexicon-free decoder, which scores every token with a *token* LM):
 Lexicon mode (``--lexicon``, e.g. the phoneme model's posteriors with the corpus's
 ``lexicon.txt``): ctckit's lexicon mode (exact merging, 1 and 2 threads, and
 ``merge="max"``) vs flashlight's ``LexiconDecoder``, with ``log_add`` False and True.
+Here flashlight's pruned posteriors keep the blank column whole, as ctckit's search
+always extends by blank: flashlight ends a word on the first frame of its last token
+and can then only take blank or silence, so a last phoneme held two frames (common
+in a phoneme model's output) needs the blank that plain pruning sets to -inf.
 
 The LM weights correspond: ctckit's (and pyctcdecode's) ``alpha`` weighs
 natural-log LM scores and ``beta`` is a bonus per word; flashlight's
@@ -97,12 +101,16 @@ def libri_posteriors(copies: int) -> Posteriors:
     return Posteriors(batch, np.full(copies, lp.shape[0]), LIBRI_LABELS, [text] * copies)
 
 
-def pruned_copy(p: Posteriors, token_min_logp: float) -> np.ndarray:
+def pruned_copy(p: Posteriors, token_min_logp: float, keep_blank: bool = False) -> np.ndarray:
     """The posteriors with entries below ``token_min_logp`` set to -inf (each frame's
-    best entry kept): what ctckit's and pyctcdecode's ``token_min_logp`` consider."""
+    best entry kept): what ctckit's and pyctcdecode's ``token_min_logp`` consider.
+    ``keep_blank`` leaves the blank column whole: ctckit's word search always extends
+    by blank, whatever ``token_min_logp``."""
     x = p.log_probs.copy()
     best = x.max(axis=2, keepdims=True)
     x[(x < token_min_logp) & (x < best)] = -np.inf
+    if keep_blank:
+        x[:, :, p.blank] = p.log_probs[:, :, p.blank]
     return x
 
 
@@ -338,6 +346,10 @@ def main(argv: list[str] | None = None) -> int:
     x = pruned_copy(p, args.token_min_logp)
     if args.lexicon:
         lexicon = read_lexicon(args.lexicon)
+        # flashlight emits a word when its last token starts and then waits at the trie's
+        # root, where only blank or silence continue: a last token that lasts two frames
+        # needs blank there, which the plain pruned copy sets to -inf (every such path died)
+        x = pruned_copy(p, args.token_min_logp, keep_blank=True)
         fns = {"ctckit lexicon, 1 thread": ctckit_lexicon(p, args, lexicon, 1),
                "ctckit lexicon, 2 threads": ctckit_lexicon(p, args, lexicon, 2),
                "ctckit lexicon, merge=max": ctckit_lexicon(p, args, lexicon, 1, "max")}  # fmt: skip
