@@ -304,6 +304,34 @@ def test_impossible_input_gives_empty_minus_inf() -> None:
     assert BeamSearchDecoder().decode(lp) == [[Hypothesis((), -math.inf, -math.inf, 0.0, ())]]
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_batch_of_every_kind_of_result_reads_back_in_order(
+    refs: dict[str, Any], threads: int
+) -> None:
+    """One call's packed output holds, in order, N-best lists of several lengths, the empty
+    result of a length-0 utterance and the -inf result of an impossible one: each equals
+    the utterance decoded alone and its labellings are scored exactly; lengths may come as
+    a strided or read-only array."""
+    time, vocab = 6, 3
+    x = np.stack([refs["random_log_probs"](s, time, vocab) for s in range(5)])
+    x[1, 2] = -np.inf  # no path survives frame 2
+    lengths = np.array([6, 0, 4, 0, 0, 0, 5, 0, 1, 0], np.int64)[::2]  # 6, 4, 0, 5, 1
+    lengths[1] = 6  # the impossible utterance, in full
+    lengths.setflags(write=False)
+    beam = refs["num_labellings"](time, vocab)  # exhaustive: the exact N best
+    decoder = BeamSearchDecoder(beam_width=beam, top_n=4, num_threads=threads)
+    out = decoder.decode(x, lengths)
+    assert out[1] == [Hypothesis((), -math.inf, -math.inf, 0.0, ())]
+    assert out[2] == [Hypothesis((), 0.0, 0.0, 0.0, ())]
+    for b in (0, 3, 4):
+        length = int(lengths[b])
+        assert out[b] == decoder.decode(x[b, :length])[0]
+        check_exact_n_best(out[b], refs["brute_force"](x[b, :length], 0), 4, 1e-9)
+        for h in out[b]:
+            assert [s.start for s in h.spans] == list(h.frames)
+            assert all(0.0 < s.confidence <= 1.0 for s in h.spans)
+
+
 def test_tensor_and_array_and_dtypes_agree(refs: dict[str, Any]) -> None:
     lp = np.stack([refs["random_log_probs"](s, 20, 5, peaky=True) for s in range(3)])
     decoder = BeamSearchDecoder(beam_width=4, top_n=3, num_threads=2)
