@@ -9,10 +9,10 @@ Both give, for any chunking of the frames, exactly what one-shot decoding of the
 concatenated frames gives.
 
 Threads: a decoder may be shared by any number of threads and streams (what it caches
-is made under a lock, or is a number every thread computes alike). A stream may not be used from two threads at once (it holds no
-lock; the outcome of concurrent feeds is undefined); different streams may be fed from
-different threads at the same time, and a beam-search feed releases the GIL while it
-searches.
+is made under a lock, or is a number every thread computes alike). A stream may not be
+used from two threads at once (it holds no lock; the outcome of concurrent feeds is
+undefined); different streams may be fed from different threads at the same time, and a
+beam-search feed releases the GIL while it searches.
 """
 
 from __future__ import annotations
