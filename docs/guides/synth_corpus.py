@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {name:20} {len(files):4} {files[0].suffix} files")
     for name in ("test/test_order.csv", "manifest.csv"):
         print(f"  {name:20} {len((root / name).read_text().splitlines()) - 1:4} rows")
-    print(f"  {'lexicon.txt':20} {len((root / 'lexicon.txt').read_text().splitlines()):4} lines")
+    for name in ("lexicon.txt", "lexicon_isolated.txt"):
+        print(f"  {name:20} {len((root / name).read_text().splitlines()):4} lines")
     params = json.loads((root / "corpus.json").read_text())
     print(f"  corpus.json          {params}")
 
@@ -86,11 +87,13 @@ def main(argv: list[str] | None = None) -> None:
     print("manifest columns:", ", ".join(row))
     print("first utterance as espeak-ng read it:", repr(row["text"]))
 
-    # 4. The lexicon: every word spoken, one line per distinct pronunciation of the 8 accents.
-    lexicon = (root / "lexicon.txt").read_text().splitlines()
-    first = text.split()[0]
-    print(f"lexicon.txt, '{first}':", " | ".join(line for line in lexicon
-                                                  if line.split()[0] == first))  # fmt: skip
+    # 4. The lexicons: every word spoken alone by the 8 accents (lexicon_isolated.txt), and
+    #    the decoding lexicon, which adds the forms the train sentences speak (lexicon.txt).
+    for name in ("lexicon_isolated.txt", "lexicon.txt"):
+        lexicon = (root / name).read_text().splitlines()
+        for word in ("a", "the"):
+            print(f"{name}, '{word}':", " | ".join(line for line in lexicon
+                                                    if line.split()[0] == word))  # fmt: skip
 
     # 5. Read it like the real data.
     train = PhonemeDataset(root, "train", normalize=True)

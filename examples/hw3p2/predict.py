@@ -73,6 +73,9 @@ def parser() -> argparse.ArgumentParser:
     add("--word-lm", help="word LM for --words: an ARPA file, or 'fit' (train texts)")
     add("--word-lm-weight", type=float, default=0.5, help="alpha (natural-log LM scores)")
     add("--word-score", type=float, default=0.0, help="added per word")
+    add("--word-token-min-logp", type=float, default=None,
+        help="lexicon decoding skips tokens below this in a frame (default: none; a pruned "
+        "search dies where the model misses a phoneme the lexicon needs)")  # fmt: skip
     add("--dump", action="store_true", help="write test_posteriors.npz beside the output")
     return p
 
@@ -209,6 +212,7 @@ def _words(args, root, vocab, ids, lp, lens, refs, refs_dir, out, phones):  # ty
         dec = WordBeamSearchDecoder(
             vocab, lexicon=lexicon, lm=word_lm, alpha=args.word_lm_weight if word_lm else 0.0,
             beta=0.0, word_score=args.word_score, sil_token="SIL", beam_width=args.beam_width,
+            token_min_logp=args.word_token_min_logp,
         )  # fmt: skip
         hyps = [h[0] for h in dec.decode(lp, lens)]
         with atomic_open(out.parent / "words.csv", "w") as fh:  # the last run (with the LM) stays
