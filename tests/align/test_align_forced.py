@@ -266,3 +266,69 @@ def test_repeats_need_a_blank_between_them() -> None:
     labels, scores = forced_align(lp, [1, 1])
     assert labels.tolist() == [1, 0, 1]
     assert scores.sum() == pytest.approx(3 * math.log(1 / 3))
+
+
+def kernel_align(lp, padded, lengths, target_lengths, blank, mode):
+    """``forced_align``'s Numba kernel with its search forced: (labels, scores, dense)."""
+    from ctckit.align import _viterbi
+    from ctckit.align._common import Options
+
+    lp = np.ascontiguousarray(lp)
+    batch, time, vocab = lp.shape
+    cols = np.ascontiguousarray(padded, dtype=np.int64)
+    labels = np.empty((batch, time), np.int64)
+    scores = np.empty((batch, time), lp.dtype)
+    status = np.zeros(batch, np.int64)
+    searched = np.zeros(batch, np.bool_)
+    _viterbi.viterbi_many(
+        lp, np.asarray(lengths, np.int64), cols, np.asarray(target_lengths, np.int64),
+        np.arange(batch, dtype=np.int64), Options(blank, vocab, 0.0), labels, scores, status,
+        np.zeros((batch, 2), np.int64), searched, mode,
+    )  # fmt: skip
+    assert (status == 0).all()
+    return labels, scores, searched
+
+
+@given(prob=problems(max_time=30))
+def test_dense_and_pruned_searches_give_the_torch_paths_ties_included(prob) -> None:
+    """Log-probs in steps of 0.5 make many paths tie exactly: the dense search, the pruned
+    one and the automatic choice keep the same one as the torch backend's full trellis."""
+    from ctckit.align import _viterbi
+
+    lp = np.round(prob["lp"] * 2) / 2
+    args = (prob["padded"], prob["lengths"], prob["target_lengths"], prob["blank"])
+    ref, ref_scores = forced_align(torch.from_numpy(lp), *args, backend="torch")
+    for mode in (_viterbi.DENSE, _viterbi.PRUNED, _viterbi.AUTO):
+        labels, scores, dense = kernel_align(lp, *args, mode)
+        np.testing.assert_array_equal(labels, ref.numpy())
+        np.testing.assert_array_equal(scores, ref_scores.numpy())
+        if mode != _viterbi.AUTO:  # utterances without frames take no search
+            assert (dense[prob["lengths"] > 0] == (mode == _viterbi.DENSE)).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_flat_posteriors_switch_to_the_dense_search_and_peaky_ones_do_not(seed, oracles) -> None:
+    """Near-uniform frames (pruning keeps most pairs) take the dense search, peaky ones the
+    pruned; on both the path is the pruned search's, and scores the torch backend's best."""
+    from ctckit.align import _viterbi
+
+    rng = np.random.default_rng(seed)
+    batch, time, vocab, length = 4, 300, 6, 60
+    targets = rng.integers(1, vocab, size=(batch, length))
+    flat = log_softmax(rng.normal(size=(batch, time, vocab)) * 0.3)
+    spikes = np.zeros((batch, time), np.int64)
+    for b in range(batch):
+        spikes[b, 2 : 2 + 4 * length : 4] = targets[b]
+    peaky = log_softmax(np.eye(vocab)[spikes] * 8.0 + rng.normal(size=(batch, time, vocab)))
+    lengths = np.full(batch, time)
+    tlens = np.full(batch, length)
+    for lp, want_dense in ((flat, True), (peaky, False)):
+        auto = kernel_align(lp, targets, lengths, tlens, 0, _viterbi.AUTO)
+        pruned = kernel_align(lp, targets, lengths, tlens, 0, _viterbi.PRUNED)
+        assert (auto[2] == want_dense).all()
+        np.testing.assert_array_equal(auto[0], pruned[0])
+        np.testing.assert_array_equal(auto[1], pruned[1])
+        _, ref = forced_align(torch.from_numpy(lp), targets, backend="torch")
+        np.testing.assert_allclose(auto[1].sum(1), ref.numpy().sum(1), rtol=0, atol=1e-9)
+        for b in range(batch):
+            assert oracles.collapse(tuple(auto[0][b]), 0) == tuple(targets[b])

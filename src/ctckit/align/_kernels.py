@@ -11,7 +11,8 @@ Ties keep the first of: stay, one up, skip (torchaudio's order). The final
 state is the last blank unless the last token scores strictly more.
 
 * :func:`viterbi_many` (from ``ctckit.align._viterbi``) aligns a list of
-  utterances (one call per thread, no GIL) over an exactly pruned trellis.
+  utterances (one call per thread, no GIL) over an exactly pruned trellis, or
+  the whole trellis where pruning would keep most of it.
 * :func:`viterbi_banded` aligns one long utterance inside a band of ``W``
   states that follows the best state of the previous frame, with back-pointers
   packed four to a byte, and records where paths can leave the band;

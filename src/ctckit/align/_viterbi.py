@@ -18,6 +18,12 @@ between two different tokens; ties keep the first of stay, up, skip.
   otherwise again with ``G`` = that path's score (exact by the bound); a pass that
   finds no path is followed by one without pruning. Ties: a pruned state never
   ties a best path's, so the moves, and the path, are those of the full trellis.
+* Dense: a pruned pass that has computed more than ``DENSE_SHARE`` of the pairs
+  so far (where pruning removes little, e.g. untrained output) stops, and the
+  utterance is searched by :func:`_dense_forward`: every pair of every frame, in
+  one loop that LLVM vectorises (the pruned loop, with its moving range, does
+  not). States that cannot finish are computed too; none is a predecessor of a
+  state that can, so the best path, ties included, is the pruned passes'.
 * Backtrace: from the final state (the last blank unless the last token scores
   strictly more), each frame's stored move.
 """
@@ -30,14 +36,23 @@ from numba import njit
 from ctckit.align._common import NEG_INF, NO_PATH, NON_FINITE, OK, label
 
 BEAM = 10.0  # nats below the frame's best bound that the first pass keeps
+# a pruned pass gives way to the dense one past this share of the frames' pairs (a
+# pruned pair costs about twice a dense one), plus DENSE_SLACK frames' worth
+DENSE_SHARE = 0.25
+DENSE_SLACK = 8
+# viterbi_many's modes
+AUTO = 0
+PRUNED = 1  # never dense (tests)
+DENSE = 2  # only dense (tests)
 # rounding of sums of up to ~4e6 float64 terms, relative to their magnitude
 _ROUNDING = 1e-9
 
 
 @njit(cache=True, nogil=True)
 def viterbi_many(  # type: ignore[no-untyped-def]
-    lp, lengths, targets, target_lengths, utts, opts, out_align, out_scores, status, bad_pos
-):
+    lp, lengths, targets, target_lengths, utts, opts, out_align, out_scores, status, bad_pos,
+    searched, mode=AUTO,
+):  # fmt: skip
     """Best path of each utterance in ``utts``.
 
     Args:
@@ -51,6 +66,9 @@ def viterbi_many(  # type: ignore[no-untyped-def]
         status: ``(B,)`` int64, written for ``utts`` (``OK``, ``NO_PATH``,
             ``NON_FINITE``).
         bad_pos: ``(B, 2)`` int64: frame and column of a non-finite entry.
+        searched: ``(B,)`` bool out: whether the dense pass found the path.
+        mode: ``AUTO`` (pruned, dense where pruning keeps too much), ``PRUNED`` or
+            ``DENSE`` (one path only, for tests).
     """
     vocab = lp.shape[2]
     max_t = 1
@@ -87,13 +105,21 @@ def viterbi_many(  # type: ignore[no-untyped-def]
             status[b] = NON_FINITE
             continue
         args = (frames, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper)
-        score, pruned, last = _forward(args, NEG_INF, BEAM)
-        margin = _ROUNDING * 4.0 * (scale + abs(score))
-        if not pruned < score - margin:
-            floor = score - margin if score > NEG_INF else NEG_INF
-            score, pruned, last = _forward(args, floor, np.inf)
-            if score == NEG_INF and floor > NEG_INF:  # not expected: rounding beyond the margin
-                score, pruned, last = _forward(args, NEG_INF, np.inf)
+        share = np.inf if mode == PRUNED else DENSE_SHARE
+        dense = mode == DENSE
+        if not dense:
+            score, pruned, last, dense = _forward(args, NEG_INF, BEAM, share)
+        if not dense:
+            margin = _ROUNDING * 4.0 * (scale + abs(score))
+            if not pruned < score - margin:
+                floor = score - margin if score > NEG_INF else NEG_INF
+                score, pruned, last, dense = _forward(args, floor, np.inf, share)
+                if not dense and score == NEG_INF and floor > NEG_INF:  # rounding beyond the margin
+                    dense = True
+        searched[b] = dense
+        if dense:
+            score, last = _dense_forward(frames, n_frames, length, opts.blank, rows, regions,
+                                         moves, cols, jump, emit)  # fmt: skip
         if score == NEG_INF:
             status[b] = NO_PATH
             continue
@@ -203,14 +229,15 @@ def _step(blank_prev, token_prev, blank_cur, token_cur, lo, n, e_blank, emit, ju
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _forward(args, floor, beam):  # type: ignore[no-untyped-def]
+def _forward(args, floor, beam, share):  # type: ignore[no-untyped-def]
     """The forward pass over two rows, the moves of each frame's region (the pairs it
     computes: ``regions[t]`` = first pair, count, offset in ``moves``), pruning the pairs
     at the ends of the range whose best score plus ``upper[t]`` is below ``floor`` and
     below the frame's best plus ``upper[t]`` less ``beam``. Returns the best final score
-    (``-inf``: none), the highest score plus bound of a pruned pair, and the last frame's
-    row slot. ``args``: the utterance's frames, its frame and token counts, the options
-    and the buffers."""
+    (``-inf``: none), the highest score plus bound of a pruned pair, the last frame's
+    row slot, and whether it stopped because it computed more than ``share`` of the
+    pairs (the dense pass is cheaper then). ``args``: the utterance's frames, its frame
+    and token counts, the options and the buffers."""
     frames, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper = args
     for k in range(rows.shape[2]):
         rows[0, 0, k] = NEG_INF
@@ -231,7 +258,9 @@ def _forward(args, floor, beam):  # type: ignore[no-untyped-def]
         lo = max(lo, length - n_frames + t)
         hi = min(hi + 1, length)
         if lo > hi:
-            return NEG_INF, pruned, new
+            return NEG_INF, pruned, new, False
+        if offset > share * (t + DENSE_SLACK) * (length + 1):
+            return NEG_INF, pruned, new, True
         n = hi - lo + 1
         for k in range(lo, min(hi, length - 1) + 1):
             emit[k] = frames[t, cols[k]]
@@ -262,7 +291,7 @@ def _forward(args, floor, beam):  # type: ignore[no-untyped-def]
                 pruned = max(pruned, best)
                 hi -= 1
             if lo > hi:
-                return NEG_INF, pruned, new
+                return NEG_INF, pruned, new, False
             # what the next frame reads next to this one's range, and the guard
             rows[new, 1, lo] = NEG_INF
             rows[new, 0, hi + 1] = NEG_INF
@@ -270,7 +299,36 @@ def _forward(args, floor, beam):  # type: ignore[no-untyped-def]
     last = (n_frames - 1) & 1
     final = max(_final(rows, last, regions, n_frames - 1, 2 * length),
                 _final(rows, last, regions, n_frames - 1, 2 * length - 1))  # fmt: skip
-    return final, pruned, last
+    return final, pruned, last, False
+
+
+@njit(cache=True, nogil=True)
+def _dense_forward(frames, n_frames, length, blank, rows, regions, moves, cols, jump, emit):  # type: ignore[no-untyped-def]
+    """The forward pass over every pair of every frame (``regions`` as
+    :func:`_forward`'s). Returns the best final score (``-inf``: none) and the last
+    frame's row slot. States above those reachable stay ``-inf``: ``emit[L]`` and
+    ``jump[L]`` are ``-inf``, so the one pair past the last token never scores."""
+    rows[:, :, :] = NEG_INF
+    rows[0, 0, 0] = frames[0, blank]
+    if length > 0:
+        rows[0, 1, 1] = frames[0, cols[0]]
+    n = length + 1
+    for t in range(1, n_frames):
+        old = (t - 1) & 1
+        new = t & 1
+        for k in range(length):
+            emit[k] = frames[t, cols[k]]
+        _step(rows[old, 0], rows[old, 1], rows[new, 0], rows[new, 1], 0, n, frames[t, blank],
+              emit, jump, moves, t * n)  # fmt: skip
+    for t in range(n_frames):
+        regions[t, 0] = 0
+        regions[t, 1] = n
+        regions[t, 2] = t * n
+    regions[0, 1] = 1
+    last = (n_frames - 1) & 1
+    final = max(_final(rows, last, regions, n_frames - 1, 2 * length),
+                _final(rows, last, regions, n_frames - 1, 2 * length - 1))  # fmt: skip
+    return final, last
 
 
 @njit(cache=True, nogil=True, inline="always")

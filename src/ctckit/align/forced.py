@@ -87,12 +87,13 @@ def _align_numba(
     out_scores = np.empty((batch, time), arr.dtype)
     status = np.zeros(batch, np.int64)
     bad = np.zeros((batch, 2), np.int64)
+    searched = np.zeros(batch, np.bool_)
     opts = p.options()
 
     def work(utts: npt.NDArray[np.int64]) -> None:
         _kernels.viterbi_many(
             arr, p.lengths, p.cols, p.target_lengths, utts, opts, out_align, out_scores,
-            status, bad,
+            status, bad, searched,
         )  # fmt: skip
 
     run_strided(work, batch, num_threads)
