@@ -301,6 +301,62 @@ def test_word_spans_lie_in_order_inside_the_utterance(seed: int, time: int, bpe:
             end = span.end
 
 
+def words_from_token_spans(labels: list[str], tokens: tuple[int, ...], spans: tuple) -> tuple:
+    """``(word, start, end)`` per word, read from the token spans: a word starts at its
+    first token after a delimiter or a ``▁`` piece and ends with its last token."""
+    out = []
+    text, start, end = "", -1, -1
+    for tok, span in zip(tokens, spans):
+        lab = labels[tok]
+        if lab == " " or lab.startswith("▁"):
+            if text:
+                out.append((text, start, end))
+            text, start = "", -1
+            if lab == " ":
+                continue
+            lab = lab[1:]
+        if start < 0:
+            start = span.start
+        text += lab
+        end = span.end
+    if text:
+        out.append((text, start, end))
+    return tuple(out)
+
+
+@pytest.mark.usefixtures("words_kernel")
+@given(
+    seed=st.integers(0, 10_000),
+    time=st.integers(0, 25),
+    width=st.sampled_from([1, 4, 16]),
+    top_n=st.integers(1, 3),
+    labels=st.sampled_from([CHARS, BPE, ["▁", "a", "▁b", "b", ""], ["", " ", "a", "b", "c"]]),
+    unigrams=st.sampled_from([None, ("a", "ab", "b", "ba", "bb")]),
+)
+def test_word_spans_are_the_token_spans_read_at_the_word_boundaries(
+    seed: int, time: int, width: int, top_n: int, labels: list[str], unigrams: tuple | None
+) -> None:
+    """The kernel's word spans and texts against the token search's spans read in Python:
+    no word terms (an offset of 0 for words outside ``unigrams``), so the N best are the
+    token search's; words in the vocabulary and outside it (spelled from the tokens)."""
+    top_n = min(top_n, width)
+    blank = labels.index("")
+    lp = log_probs(seed, time, len(labels), scale=3.0)
+    words = decoder(
+        labels, alpha=0.0, beta=0.0, unigrams=unigrams, unk_score_offset=0.0, beam_width=width,
+        top_n=top_n, blank=blank,
+    ).decode(lp)[0]  # fmt: skip
+    tokens = BeamSearchDecoder(
+        beam_width=width, blank=blank, top_n=width, token_min_logp=-5.0, beam_prune_logp=-10.0,
+        num_threads=1,
+    ).decode(lp)[0]  # fmt: skip
+    spans = {h.tokens: h.spans for h in tokens}
+    for h in words:
+        expected = words_from_token_spans(labels, h.tokens, spans[h.tokens])
+        assert tuple((s.word, s.start, s.end) for s in h.word_spans) == expected
+        assert h.words == tuple(w for w, _, _ in expected)
+
+
 @pytest.mark.usefixtures("words_kernel")
 def test_word_spans_run_from_the_first_frame_of_a_word_to_its_last_letter() -> None:
     """pyctcdecode's frame annotation case: blanks, a doubled letter, trailing delimiters."""

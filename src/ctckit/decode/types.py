@@ -128,6 +128,17 @@ def _new_span(token: int, start: int, end: int, confidence: float) -> TokenSpan:
     return s
 
 
+def _new_word_span(word: str, start: int, end: int) -> WordSpan:
+    """A :class:`WordSpan` without the frozen dataclass's ``__init__`` (as above; the word
+    decoder makes one per decoded word)."""
+    s = object.__new__(WordSpan)
+    d = s.__dict__
+    d["word"] = word
+    d["start"] = start
+    d["end"] = end
+    return s
+
+
 @dataclass(frozen=True)
 class WordSpan:
     """Where one decoded word lies in the frames.

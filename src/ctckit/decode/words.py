@@ -30,7 +30,7 @@ from ctckit.decode._word_tables import (
     subtree_max,
     subtree_min,
 )
-from ctckit.decode.types import WordHypothesis, WordSpan
+from ctckit.decode.types import WordHypothesis, _new_word_span
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
 if TYPE_CHECKING:
@@ -620,6 +620,7 @@ class WordBeamSearchDecoder:
         tok_start, tok_chars = csr([[ord(ch) for ch in p] for p in pieces])
         return {
             "trie": trie,
+            "names": dict(zip(trie.ends.tolist(), words)),  # a word's text by its end node
             "node_word": node_word,
             "node_flags": flags,
             "node_partial": np.ascontiguousarray(partial, np.float64),
@@ -668,8 +669,12 @@ class WordBeamSearchDecoder:
         hot_term = np.where(below < big, self.hotword_weight * depth / np.maximum(below, 1), 0.0)
         hot_term[0] = 0.0
         sil = -1 if self.sil_token is None else self.labels.index(self.sil_token)
+        names: dict[int, str] = dict(enumerate(words))  # a word's text by its event
+        if self.unk_word is not None:
+            names[EVENT_UNK] = self.unk_word
         return {
             "trie": trie,
+            "names": names,
             "word_start": word_start,
             "word_ids": word_ids,
             "word_lm": word_lm,
@@ -795,30 +800,42 @@ class WordBeamSearchDecoder:
         return result
 
     def _results(self, out: tuple[Any, ...]) -> list[list[WordHypothesis]]:
-        counts, sizes, scores, tokens, starts, ends, events, _ = out
+        """The hypotheses from :func:`decode_words`'s output: the words' texts looked up
+        by their keys (spelled from the tokens when the key names none)."""
+        counts, sizes, word_counts, scores, tokens, word_cols, _ = out
         flat_tok = tokens.tolist()
-        flat_start = starts.tolist()
-        flat_end = ends.tolist()
-        flat_ev = events.tolist()
+        w_start, w_end, w_key, w_first, w_last = word_cols.tolist()
+        names = self._tables["names"]
+        pieces = self._labels.pieces
+        top_n = self.top_n
         pos = 0
+        w = 0
         result = []
-        for n, lengths, rows in zip(counts.tolist(), sizes.tolist(), scores.tolist()):
+        for n, lengths, nws, rows in zip(
+            counts.tolist(), sizes.tolist(), word_counts.tolist(), scores.tolist()
+        ):
             hyps: list[WordHypothesis] = []
             seen: set[tuple[str, ...]] = set()
-            for size, (total, acoustic, lm) in zip(lengths[:n], rows[:n]):
-                end = pos + size
-                if len(hyps) < self.top_n:
-                    spans = self._word_spans(
-                        flat_tok[pos:end], flat_ev[pos:end], flat_start[pos:end],
-                        flat_end[pos:end],
-                    )  # fmt: skip
-                    words = tuple(s.word for s in spans)
+            for size, nw, (total, acoustic, lm) in zip(lengths[:n], nws[:n], rows[:n]):
+                if len(hyps) < top_n:
+                    texts = []
+                    for j in range(w, w + nw):
+                        text = names.get(w_key[j])
+                        if text is None:  # a word outside the vocabulary: its tokens
+                            toks = flat_tok[pos + w_first[j] : pos + w_last[j] + 1]
+                            text = "".join([pieces[c] for c in toks])
+                        texts.append(text)
+                    words = tuple(texts)
                     if words not in seen:
                         seen.add(words)
+                        spans = tuple(
+                            map(_new_word_span, words, w_start[w : w + nw], w_end[w : w + nw])
+                        )
                         hyps.append(WordHypothesis(" ".join(words), words, spans,
-                                                   tuple(flat_tok[pos:end]), total, acoustic,
-                                                   lm))  # fmt: skip
-                pos = end
+                                                   tuple(flat_tok[pos : pos + size]), total,
+                                                   acoustic, lm))  # fmt: skip
+                pos += size
+                w += nw
             if n == 0:
                 hyps.append(WordHypothesis("", (), (), (), -math.inf, -math.inf, 0.0))
             elif not hyps:  # a zero-length utterance
@@ -826,45 +843,8 @@ class WordBeamSearchDecoder:
             result.append(hyps)
         return result
 
-    def _word_spans(
-        self, toks: list[int], events: list[int], starts: list[int], ends: list[int]
-    ) -> tuple[WordSpan, ...]:
-        spans: list[WordSpan] = []
-        if self.lexicon_words is not None:
-            words = self.lexicon_words
-            first = -1
-            for k, ev in enumerate(events):
-                if ev == EVENT_SIL:
-                    continue
-                if first < 0:
-                    first = k
-                if ev != EVENT_CONT:
-                    word = self.unk_word if ev == EVENT_UNK else words[ev]
-                    assert word is not None
-                    spans.append(WordSpan(word, starts[first], ends[k]))
-                    first = -1
-            return tuple(spans)
-        kinds, pieces = self._labels.kinds, self._labels.pieces
-        text: list[str] = []
-        first = -1
-        for k, tok in enumerate(toks):
-            kind = kinds[tok]
-            if kind != KIND_CONT:
-                if text and (joined := "".join(text)):
-                    spans.append(WordSpan(joined, starts[first], ends[k - 1]))
-                text, first = [], -1
-                if kind == KIND_DELIM:
-                    continue
-            if first < 0:
-                first = k
-            text.append(pieces[tok])
-        if text and (joined := "".join(text)):
-            spans.append(WordSpan(joined, starts[first], ends[len(toks) - 1]))
-        return tuple(spans)
 
-
-# lexicon events of a prefix node (besides a word id >= 0)
-EVENT_CONT, EVENT_SIL, EVENT_UNK = -1, -2, -3
+EVENT_UNK = -3  # the kernels' event of the unknown word (besides a word id >= 0)
 
 
 def _invalid_entry(b: int, t: int, value: float, batched: bool) -> InputValueError:

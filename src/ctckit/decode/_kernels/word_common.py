@@ -24,6 +24,29 @@ def base(scorer, lm10, words, hot, sil):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
+def node_words(trie, node):  # type: ignore[no-untyped-def]
+    """``(lm10, words, hot, sil)`` of prefix ``node``: its completed words' log10 LM score
+    and its counts of words, hotword words and silences."""
+    rows = trie.model_int
+    return trie.model_float[0, node], rows[R_WORDS, node], rows[R_HOT, node], rows[R_SIL, node]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def set_node(scorer, trie, node, place, wlen, event, lm10, words, hot, sil, partial):  # type: ignore[no-untyped-def]
+    """Write a new prefix node's rows (``place``: its ``R_NODE``) and its rank term, the
+    completed words' plus ``partial``."""
+    rows = trie.model_int
+    rows[R_NODE, node] = place
+    rows[R_WLEN, node] = wlen
+    rows[R_EVENT, node] = event
+    rows[R_WORDS, node] = words
+    rows[R_HOT, node] = hot
+    rows[R_SIL, node] = sil
+    trie.model_float[0, node] = lm10
+    trie.extra[node] = base(scorer, lm10, words, hot, sil) + partial
+
+
+@njit(cache=True, nogil=True, inline="always")
 def trie_child(scorer, node, label):  # type: ignore[no-untyped-def]
     """The child of trie ``node`` by ``label`` (labels sorted within a node), or -1."""
     lo = scorer.child_start[node]
@@ -38,3 +61,16 @@ def trie_child(scorer, node, label):  # type: ignore[no-untyped-def]
         else:
             return scorer.child_node[mid]
     return -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def put_word(out, nw, starts, ends, p0, first, last, key):  # type: ignore[no-untyped-def]
+    """Write word ``nw`` of a hypothesis whose tokens start at ``p0``: its tokens
+    ``first..last`` (counted from ``p0``) and ``key``, into ``out``'s columns (see
+    :func:`.word_scorer.w_words`). Returns the word count."""
+    out[0, nw] = starts[p0 + first]
+    out[1, nw] = ends[p0 + last]
+    out[2, nw] = key
+    out[3, nw] = first
+    out[4, nw] = last
+    return nw + 1

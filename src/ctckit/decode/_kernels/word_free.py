@@ -19,14 +19,13 @@ from ctckit.decode._kernels.word_common import (
     KIND_CONT,
     KIND_DELIM,
     LN10,
-    R_EVENT,
-    R_HOT,
     R_LM,
     R_NODE,
-    R_SIL,
     R_WLEN,
-    R_WORDS,
     base,
+    node_words,
+    put_word,
+    set_node,
     trie_child,
 )
 from ctckit.decode._kernels.word_lm import copy_lm, lm_end, lm_start, lm_word
@@ -82,9 +81,7 @@ def root(scorer, trie):  # type: ignore[no-untyped-def]
 def context(scorer, trie, node):  # type: ignore[no-untyped-def]
     rows = trie.model_int
     wlen = rows[R_WLEN, node]
-    words = rows[R_WORDS, node]
-    hot = rows[R_HOT, node]
-    lm10 = trie.model_float[0, node]
+    lm10, words, hot, _ = node_words(trie, node)
     b = base(scorer, lm10, words, hot, 0)
     bound = b + scorer.p_max
     if wlen > 0:
@@ -114,9 +111,7 @@ def init(scorer, trie, parent, token, node):  # type: ignore[no-untyped-def]
     rows = trie.model_int
     wnode = rows[R_NODE, parent]
     wlen = rows[R_WLEN, parent]
-    words = rows[R_WORDS, parent]
-    hot = rows[R_HOT, parent]
-    lm10 = trie.model_float[0, parent]
+    lm10, words, hot, _ = node_words(trie, parent)
     kind = scorer.kinds[token]
     if kind == KIND_CONT:
         copy_lm(trie, R_LM, parent, node)
@@ -130,22 +125,13 @@ def init(scorer, trie, parent, token, node):  # type: ignore[no-untyped-def]
             wnode, wlen = 0, 0
         else:
             wnode, wlen = _walk(scorer, 0, 0, token)
-    rows[R_NODE, node] = wnode
-    rows[R_WLEN, node] = wlen
-    rows[R_EVENT, node] = 0
-    rows[R_WORDS, node] = words
-    rows[R_HOT, node] = hot
-    rows[R_SIL, node] = 0
-    trie.model_float[0, node] = lm10
-    trie.extra[node] = base(scorer, lm10, words, hot, 0) + _partial(scorer, wnode, wlen)
+    set_node(scorer, trie, node, wnode, wlen, 0, lm10, words, hot, 0, _partial(scorer, wnode, wlen))
 
 
 @njit(cache=True, nogil=True, inline="always")
 def final(scorer, trie, node):  # type: ignore[no-untyped-def]
     rows = trie.model_int
-    lm10 = trie.model_float[0, node]
-    words = rows[R_WORDS, node]
-    hot = rows[R_HOT, node]
+    lm10, words, hot, _ = node_words(trie, node)
     if rows[R_WLEN, node] > 0:  # the last word (its LM state to scratch), then </s>
         lm10, words, hot = _complete(scorer, trie, node, -1, rows[R_NODE, node], lm10, words,
                                      hot)  # fmt: skip
@@ -153,3 +139,30 @@ def final(scorer, trie, node):  # type: ignore[no-untyped-def]
     else:
         lm10 += lm_end(scorer.lm, trie, R_LM, node)
     return base(scorer, lm10, words, hot, 0), lm10 * LN10
+
+
+@njit(cache=True, nogil=True, inline="always")
+def words(scorer, trie, tokens, nodes, starts, ends, p0, length, out, nw):  # type: ignore[no-untyped-def]
+    """The words of a hypothesis (see :func:`.word_scorer.w_words`): a word runs from its
+    first token after a boundary (a delimiter or a word start) to the token before the
+    next one, if it spells a character; its key is its word-trie node (-1: outside)."""
+    first = -1
+    chars = 0
+    for k in range(length):
+        tok = tokens[p0 + k]
+        kind = scorer.kinds[tok]
+        if kind != KIND_CONT:
+            if chars > 0:
+                key = trie.model_int[R_NODE, nodes[p0 + k - 1]]
+                nw = put_word(out, nw, starts, ends, p0, first, k - 1, key)
+            first = -1
+            chars = 0
+            if kind == KIND_DELIM:
+                continue
+        if first < 0:
+            first = k
+        chars += scorer.tok_start[tok + 1] - scorer.tok_start[tok]
+    if chars > 0:
+        key = trie.model_int[R_NODE, nodes[p0 + length - 1]]
+        nw = put_word(out, nw, starts, ends, p0, first, length - 1, key)
+    return nw

@@ -20,13 +20,12 @@ from ctckit.decode._kernels.word_common import (
     EVENT_UNK,
     LN10,
     R_EVENT,
-    R_HOT,
     R_LM,
     R_NODE,
-    R_SIL,
-    R_WLEN,
-    R_WORDS,
     base,
+    node_words,
+    put_word,
+    set_node,
     trie_child,
 )
 from ctckit.decode._kernels.word_lm import copy_lm, lm_end, lm_word
@@ -56,13 +55,9 @@ def _event(scorer, v, variants):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True, inline="always")
 def context(scorer, trie, node):  # type: ignore[no-untyped-def]
-    rows = trie.model_int
-    words = rows[R_WORDS, node]
-    hot = rows[R_HOT, node]
-    sil = rows[R_SIL, node]
-    lm10 = trie.model_float[0, node]
+    lm10, words, hot, sil = node_words(trie, node)
     b = base(scorer, lm10, words, hot, sil)
-    ctx = (int(node), int(rows[R_NODE, node]), 0, int(words), int(hot), int(sil), lm10, b)
+    ctx = (int(node), int(trie.model_int[R_NODE, node]), 0, int(words), int(hot), int(sil), lm10, b)
     return b + scorer.w_max, ctx
 
 
@@ -102,18 +97,14 @@ def extra(scorer, trie, ctx, token, v, variants):  # type: ignore[no-untyped-def
 
 @njit(cache=True, nogil=True, inline="always")
 def init(scorer, trie, parent, token, event, node):  # type: ignore[no-untyped-def]
-    rows = trie.model_int
-    lm10 = trie.model_float[0, parent]
-    words = rows[R_WORDS, parent]
-    hot = rows[R_HOT, parent]
-    sil = rows[R_SIL, parent]
+    lm10, words, hot, sil = node_words(trie, parent)
     tnode = 0
     if event == EVENT_SIL:
         copy_lm(trie, R_LM, parent, node)
         sil += 1
     elif event == EVENT_CONT:
         copy_lm(trie, R_LM, parent, node)
-        tnode = trie_child(scorer, rows[R_NODE, parent], token)
+        tnode = trie_child(scorer, trie.model_int[R_NODE, parent], token)
     elif event == EVENT_UNK:
         lm10 += lm_word(scorer.lm, trie, R_LM, parent, node, scorer.unk_lm) + scorer.w.unk
         words += 1
@@ -121,26 +112,32 @@ def init(scorer, trie, parent, token, event, node):  # type: ignore[no-untyped-d
         lm10 += lm_word(scorer.lm, trie, R_LM, parent, node, scorer.word_lm[event])
         hot += scorer.word_hot[event]
         words += 1
-    rows[R_NODE, node] = tnode
-    rows[R_WLEN, node] = 0
-    rows[R_EVENT, node] = event
-    rows[R_WORDS, node] = words
-    rows[R_HOT, node] = hot
-    rows[R_SIL, node] = sil
-    trie.model_float[0, node] = lm10
-    x = base(scorer, lm10, words, hot, sil)
-    if tnode != 0:
-        x += scorer.node_partial[tnode]
-    trie.extra[node] = x
+    partial = scorer.node_partial[tnode] if tnode != 0 else 0.0
+    set_node(scorer, trie, node, tnode, 0, event, lm10, words, hot, sil, partial)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def final(scorer, trie, node):  # type: ignore[no-untyped-def]
-    rows = trie.model_int
-    lm10 = trie.model_float[0, node]
-    if rows[R_NODE, node] != 0:  # inside a word: no hypothesis
+    lm10, words, hot, sil = node_words(trie, node)
+    if trie.model_int[R_NODE, node] != 0:  # inside a word: no hypothesis
         return NEG_INF, lm10 * LN10
     lm10 += lm_end(scorer.lm, trie, R_LM, node)
-    return base(scorer, lm10, rows[R_WORDS, node], rows[R_HOT, node], rows[R_SIL, node]), (
-        lm10 * LN10
-    )
+    return base(scorer, lm10, words, hot, sil), lm10 * LN10
+
+
+@njit(cache=True, nogil=True, inline="always")
+def words(scorer, trie, tokens, nodes, starts, ends, p0, length, out, nw):  # type: ignore[no-untyped-def]
+    """The words of a hypothesis (see :func:`.word_scorer.w_words`): a word runs from its
+    first token that is no silence to the token whose event ends it; its key is that
+    event (a word id, or ``EVENT_UNK``)."""
+    first = -1
+    for k in range(length):
+        event = trie.model_int[R_EVENT, nodes[p0 + k]]
+        if event == EVENT_SIL:
+            continue
+        if first < 0:
+            first = k
+        if event != EVENT_CONT:
+            nw = put_word(out, nw, starts, ends, p0, first, k, event)
+            first = -1
+    return nw

@@ -18,7 +18,8 @@ The search (:mod:`.words`) calls:
 * :func:`w_init` -- the rows and rank term of a new node (what :func:`w_extra` promised);
 * :func:`w_event` -- a node's event (always 0 without a lexicon);
 * :func:`w_final` -- ``(extra, lm)`` at the end of the input (``extra = -inf``: no
-  hypothesis), ``lm`` the natural-log LM score.
+  hypothesis), ``lm`` the natural-log LM score;
+* :func:`w_words` -- the words of a hypothesis, read off its nodes.
 
 Model rows per node (int): ``R_NODE`` the node in the trie (the partial word's place in
 the word trie, -1 once it left it; or the pronunciation trie node, 0 at a word boundary),
@@ -102,6 +103,31 @@ def model_rows(lm: LMView) -> tuple[int, int]:
 
 _I32 = np.zeros(1, np.int32)
 _I8 = np.zeros(1, np.int8)
+# the tables of the other mode: placeholders of the right types
+_UNUSED: dict[str, Any] = {
+    "kinds": _I8, "tok_start": np.zeros(2, np.int32), "tok_chars": _I32, "node_word": _I32,
+    "node_flags": _I8, "constrain": False, "word_start": np.zeros(2, np.int32),
+    "word_ids": _I32, "word_lm": _I32, "word_hot": _I8, "sil": -1, "unk": False, "unk_lm": -1,
+}  # fmt: skip
+
+
+def _scorer(
+    w: Weights, lm: LMView, lexicon: bool, trie: tuple[Any, Any, Any], node_partial: Any,
+    any_hot: bool, max_merge: bool, **tables: Any,
+) -> WordScorer:  # fmt: skip
+    """The scorer of either mode, with its bounds: ``p_max`` of the partial term, ``w_max``
+    of what one token adds (a completed word, a partial term, or with a lexicon a
+    silence; ``unk <= 0``: an unknown or a dead partial word adds at most 0)."""
+    p_max = max(0.0, float(node_partial.max(initial=0.0)))
+    word = w.per_word + w.a * lm.bound + (max(0.0, w.hot) if any_hot else 0.0)
+    sil = w.sil if lexicon and tables["sil"] >= 0 else 0.0
+    w_max = max(p_max, word, sil) if lexicon else max(0.0, word)
+    child_start, child_label, child_node = trie
+    return WordScorer(
+        w=w, lm=lm, lexicon=lexicon, child_start=child_start, child_label=child_label,
+        child_node=child_node, node_partial=node_partial, p_max=p_max, w_max=w_max,
+        max_merge=bool(max_merge), **{**_UNUSED, **tables},
+    )  # fmt: skip
 
 
 def free_scorer(
@@ -109,15 +135,11 @@ def free_scorer(
     tok_start: Any, tok_chars: Any, node_word: Any, node_flags: Any, constrain: bool,
     max_merge: bool = False,
 ) -> WordScorer:  # fmt: skip
-    """The scorer of words from the labels (``unk <= 0``: an unknown or a dead partial word
-    adds at most 0)."""
-    p_max = max(0.0, float(node_partial.max(initial=0.0)))
-    hot = max(0.0, w.hot) if (node_flags & FLAG_HOT).any() else 0.0
-    w_max = max(0.0, w.per_word + w.a * lm.bound + hot)
-    return WordScorer(
-        w, lm, False, *trie, node_partial, kinds, tok_start, tok_chars, node_word,
-        node_flags, bool(constrain), np.zeros(2, np.int32), _I32, _I32, _I8, -1, False, -1,
-        p_max, w_max, bool(max_merge),
+    """The scorer of words from the labels."""
+    return _scorer(
+        w, lm, False, trie, node_partial, bool((node_flags & FLAG_HOT).any()), max_merge,
+        kinds=kinds, tok_start=tok_start, tok_chars=tok_chars, node_word=node_word,
+        node_flags=node_flags, constrain=bool(constrain),
     )  # fmt: skip
 
 
@@ -127,13 +149,10 @@ def lexicon_scorer(
     unk_lm: int, max_merge: bool = False,
 ) -> WordScorer:  # fmt: skip
     """The scorer of words through a lexicon."""
-    word = w.per_word + w.a * lm.bound + (max(0.0, w.hot) if word_hot.any() else 0.0)
-    p_max = max(0.0, float(node_partial.max(initial=0.0)))
-    w_max = max(p_max, word, w.sil if sil >= 0 else 0.0)
-    return WordScorer(
-        w, lm, True, *trie, node_partial, _I8, np.zeros(2, np.int32), _I32, _I32, _I8, False,
-        word_start, word_ids, word_lm, word_hot, int(sil), bool(unk), int(unk_lm), p_max,
-        w_max, bool(max_merge),
+    return _scorer(
+        w, lm, True, trie, node_partial, bool(word_hot.any()), max_merge, word_start=word_start,
+        word_ids=word_ids, word_lm=word_lm, word_hot=word_hot, sil=int(sil), unk=bool(unk),
+        unk_lm=int(unk_lm),
     )  # fmt: skip
 
 
@@ -188,3 +207,16 @@ def w_final(scorer, trie, node):  # type: ignore[no-untyped-def]
     if scorer.lexicon:
         return lex.final(scorer, trie, node)
     return free.final(scorer, trie, node)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def w_words(scorer, trie, tokens, nodes, starts, ends, p0, length, out, nw):  # type: ignore[no-untyped-def]
+    """Write the words of the hypothesis ``tokens[p0:p0 + length]`` (its nodes ``nodes``,
+    its tokens' ``[start, end)`` frames ``starts``/``ends``) into ``out``'s columns from
+    ``nw`` on: the word's first frame, its end frame (exclusive), its key (lexicon-free:
+    the word-trie node of its text, -1 outside the trie; with a lexicon: its word id, or
+    ``EVENT_UNK``), its first and last token (counted from ``p0``). Returns the word
+    count."""
+    if scorer.lexicon:
+        return lex.words(scorer, trie, tokens, nodes, starts, ends, p0, length, out, nw)
+    return free.words(scorer, trie, tokens, nodes, starts, ends, p0, length, out, nw)

@@ -63,6 +63,7 @@ from ctckit.decode._kernels.word_scorer import (
     w_init,
     w_root,
     w_variants,
+    w_words,
 )
 
 _VBITS = 21
@@ -461,13 +462,16 @@ def advance(state, opts, scorer, lp, frames, row):  # type: ignore[no-untyped-de
 
 @njit(cache=True, nogil=True)
 def n_best(state, scorer, want):  # type: ignore[no-untyped-def]
-    """The ``want`` best prefixes at the end of the input (the scorer's end terms).
+    """The ``want`` best prefixes at the end of the input (the scorer's end terms), with
+    their words read off the backtrace.
 
     Returns:
-        ``(k, sizes, scores, tokens, starts, ends, events)``: ``k`` hypotheses, best
-        first; their lengths ``(k,)`` and scores ``(k, 3)`` (total, acoustic, natural-log
-        LM); then per token, flat in order: the label, the ``[start, end)`` frames of its
-        run on the best alignment, and its node's event.
+        ``(k, sizes, scores, tokens, starts, ends, word_counts, words)``: ``k``
+        hypotheses, best first; their lengths ``(k,)`` and scores ``(k, 3)`` (total,
+        acoustic, natural-log LM); per token, flat in order: the label and the
+        ``[start, end)`` frames of its run on the best alignment; the words per
+        hypothesis ``(k,)`` and, flat in order, ``words`` ``(5, n)``: each word's
+        ``[start, end)`` frames, key, first and last token (see :func:`.word_scorer.w_words`).
     """
     trie, recs, beams = state.trie, state.recs, state.beams
     n = state.counts[C_BEAMS]
@@ -497,7 +501,10 @@ def n_best(state, scorer, want):  # type: ignore[no-untyped-def]
     tokens = np.empty(size, np.int32)
     starts = np.empty(size, np.int32)
     ends = np.empty(size, np.int32)
-    events = np.empty(size, np.int32)
+    nodes = np.empty(size, np.int32)
+    word_counts = np.empty(k, np.int64)
+    words = np.empty((5, size), np.int32)  # a word has a token at least
+    nw = 0
     pos0 = 0
     for q in range(k):
         i = order[q]
@@ -510,7 +517,7 @@ def n_best(state, scorer, want):  # type: ignore[no-untyped-def]
         pos = pos0 + length - 1
         while nd > 0:
             tokens[pos] = trie.token[nd]
-            events[pos] = w_event(scorer, trie, nd)
+            nodes[pos] = nd
             nd = trie.parent[nd]
             pos -= 1
         if beams.vb[cur, i] >= beams.vnb[cur, i]:  # the best path ends in a blank
@@ -526,8 +533,11 @@ def n_best(state, scorer, want):  # type: ignore[no-untyped-def]
             end = recs.prev_end[rec]
             rec = recs.prev[rec]
             pos -= 1
+        before = nw
+        nw = w_words(scorer, trie, tokens, nodes, starts, ends, pos0, length, words, nw)
+        word_counts[q] = nw - before
         pos0 += length
-    return k, sizes, scores, tokens, starts, ends, events
+    return k, sizes, scores, tokens, starts, ends, word_counts, words[:, :nw]
 
 
 @njit(cache=True, nogil=True)
@@ -538,14 +548,17 @@ def decode_words(arr, lens, utts, opts, scorer, rows, want):  # type: ignore[no-
     ``rows``: the scorer's ``(model_int, model_float)`` row counts.
 
     Returns:
-        ``(counts, sizes, scores, tokens, starts, ends, events, bad)``: hypotheses per
-        utterance ``(m,)``; their lengths ``(m, want)`` and scores ``(m, want, 3)``; per
-        token, flat in order, as :func:`n_best`; and ``bad``: the flat index of the first
-        invalid entry of the first such utterance (whose ``counts`` is -1), or -1.
+        ``(counts, sizes, word_counts, scores, tokens, words, bad)``: hypotheses per
+        utterance ``(m,)``; their lengths and word counts ``(m, want)``, their scores
+        ``(m, want, 3)``; their tokens and words, flat in order, as :func:`n_best`'s
+        (a word's first and last token counted within its hypothesis); and ``bad``: the
+        flat index of the first invalid entry of the first such utterance (whose
+        ``counts`` is -1), or -1.
     """
     m = utts.shape[0]
     counts = np.zeros(m, np.int64)
     sizes = np.zeros((m, want), np.int64)
+    word_counts = np.zeros((m, want), np.int64)
     scores = np.zeros((m, want, 3), np.float64)
     longest = 0
     cap = 16
@@ -553,10 +566,9 @@ def decode_words(arr, lens, utts, opts, scorer, rows, want):  # type: ignore[no-
         longest = max(longest, lens[utts[k]])
         cap += lens[utts[k]]
     tokens = np.empty(cap, np.int32)
-    starts = np.empty(cap, np.int32)
-    ends = np.empty(cap, np.int32)
-    events = np.empty(cap, np.int32)
+    words = np.empty((5, cap), np.int32)
     used = 0
+    used_words = 0
     # the search's buffers once for all utterances; two columns more than a search fills:
     # scratch for the scorers' LM states
     state = new_state(opts.beam_width, arr.shape[2], longest * opts.beam_width + 3, rows[0],
@@ -571,25 +583,26 @@ def decode_words(arr, lens, utts, opts, scorer, rows, want):  # type: ignore[no-
         bad = advance(state, opts, scorer, arr[utts[k]], length, row)
         if bad >= 0:
             counts[k] = -1
-            return (counts, sizes, scores, tokens[:used], starts[:used], ends[:used],
-                    events[:used], bad)  # fmt: skip
-        n, out_sizes, out_scores, out_tok, out_start, out_end, out_ev = n_best(state, scorer, want)
+            return (counts, sizes, word_counts, scores, tokens[:used],
+                    words[:, :used_words], bad)  # fmt: skip
+        n, out_sizes, out_scores, out_tok, _, _, out_wc, out_words = n_best(state, scorer, want)
         counts[k] = n
         need = used + out_tok.shape[0]
         if need > tokens.shape[0]:
-            grown = max(need, 2 * tokens.shape[0])
-            tokens = _grow(tokens, used, grown)
-            starts = _grow(starts, used, grown)
-            ends = _grow(ends, used, grown)
-            events = _grow(events, used, grown)
+            tokens = _grow(tokens, used, max(need, 2 * tokens.shape[0]))
         tokens[used:need] = out_tok
-        starts[used:need] = out_start
-        ends[used:need] = out_end
-        events[used:need] = out_ev
         used = need
+        need = used_words + out_words.shape[1]
+        if need > words.shape[1]:
+            grown = np.empty((5, max(need, 2 * words.shape[1])), np.int32)
+            grown[:, :used_words] = words[:, :used_words]
+            words = grown
+        words[:, used_words:need] = out_words
+        used_words = need
         sizes[k, :n] = out_sizes
+        word_counts[k, :n] = out_wc
         scores[k, :n] = out_scores
-    return counts, sizes, scores, tokens[:used], starts[:used], ends[:used], events[:used], -1
+    return counts, sizes, word_counts, scores, tokens[:used], words[:, :used_words], -1
 
 
 @njit(cache=True, nogil=True, inline="always")
