@@ -304,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--long", action="store_true", help="also an hour of frames (minutes)")
     p.add_argument("--bands", default="4096,16384")
     p.add_argument("--skip-batch", action="store_true", help="only the hour of frames")
+    p.add_argument("--sources", default="model,peaky,flat", help="batch posteriors to time")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     load = os.getloadavg()
@@ -316,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
 
         post = load_posteriors(args.posteriors)
         sources = {"model (dev outputs)": model_batch(post), **sources}
+    wanted = args.sources.split(",")
+    sources = {k: v for k, v in sources.items() if k.split()[0] in wanted}
     for name, data in {} if args.skip_batch else sources.items():
         print("\n".join(bench_batch(name, data, args)), flush=True)
     if args.long:
