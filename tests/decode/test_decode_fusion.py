@@ -41,12 +41,13 @@ def check_fused_n_best(
     fused = {lab: ac + weight * lm[lab] + bonus * len(lab) for lab, ac in acoustic.items()}
     ranked = sorted((v for v in fused.values() if v > -math.inf), reverse=True)
     assert len(hyps) == min(top_n, len(ranked))
-    assert [h.score for h in hyps] == pytest.approx(ranked[: len(hyps)], abs=1e-6)
+    # KenLM keeps its log-probabilities in float32: LM terms agree to ~1e-7 relative.
+    assert [h.score for h in hyps] == pytest.approx(ranked[: len(hyps)], rel=1e-6, abs=1e-6)
     for h in hyps:
-        assert h.score == pytest.approx(fused[h.tokens], abs=1e-6)
+        assert h.score == pytest.approx(fused[h.tokens], rel=1e-6, abs=1e-6)
         assert h.acoustic_score == pytest.approx(acoustic[h.tokens], abs=1e-6)
-        assert h.lm_score == pytest.approx(lm[h.tokens], abs=1e-6)
-    if len(ranked) < 2 or ranked[0] - ranked[1] > 1e-6:  # the best labelling, unless a tie
+        assert h.lm_score == pytest.approx(lm[h.tokens], rel=1e-6, abs=1e-6)
+    if len(ranked) < 2 or ranked[0] - ranked[1] > 1e-5:  # the best labelling, unless a near tie
         assert hyps[0].tokens == max(fused, key=fused.__getitem__)
 
 
