@@ -26,8 +26,7 @@ import torch
 from ctckit import hw3p2_vocabulary
 from ctckit.data import PhonemeDataset
 from ctckit.errors import DataError
-from ctckit.nn.presets import build_preset
-from ctckit.training import load_checkpoint
+from ctckit.training import load_trained_model
 
 
 @dataclass
@@ -49,11 +48,8 @@ def alignment_dir(root: Path, split: str) -> Path:
 def compute(checkpoint: Path, root: Path, split: str, limit: int | None = None,
             batch_size: int = 32) -> Posteriors:  # fmt: skip
     """Run the checkpoint's model over ``split`` (CPU, eval mode)."""
-    config = load_checkpoint(checkpoint).config
-    model = build_preset(str(config["preset"]), num_classes=int(config["num_classes"]),
-                         in_features=int(config["in_features"]))  # fmt: skip
-    load_checkpoint(checkpoint, model=model)
-    model.eval()
+    model, saved = load_trained_model(checkpoint)
+    config = saved.config
     data = PhonemeDataset(
         root, split, hw3p2_vocabulary(), normalize=bool(config.get("normalize", False))
     )

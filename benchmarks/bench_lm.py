@@ -34,8 +34,7 @@ from ctckit import hw3p2_vocabulary
 from ctckit.data import PhonemeDataset, UnlabeledDataset, collate_ctc
 from ctckit.decode import BeamSearchDecoder, NGramLM, greedy_decode
 from ctckit.metrics import mean_edit_distance
-from ctckit.nn.presets import build_preset
-from ctckit.training import load_checkpoint
+from ctckit.training import load_trained_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "hw3p2"))
 from train import default_cache
@@ -121,10 +120,8 @@ def main() -> None:
     torch.set_num_threads(1)
     root = args.data or default_cache()
 
-    config = load_checkpoint(args.checkpoint).config
-    model = build_preset(str(config["preset"]), num_classes=41, in_features=13)
-    load_checkpoint(args.checkpoint, model=model)
-    model.eval()
+    model, saved = load_trained_model(args.checkpoint)
+    config = saved.config
     normalize = bool(config.get("normalize", False))
     train = PhonemeDataset(root, "train", cache=False)
     dev = PhonemeDataset(root, "dev", normalize=normalize)

@@ -54,20 +54,15 @@ def model_log_probs(checkpoint: Path, root: Path) -> list[np.ndarray]:
     import torch
 
     from ctckit.data import PhonemeDataset
-    from ctckit.nn.presets import build_preset
-    from ctckit.training import load_checkpoint
+    from ctckit.training import load_trained_model
 
-    config = load_checkpoint(checkpoint).config
-    model = build_preset(
-        str(config["preset"]), int(config["num_classes"]), int(config["in_features"])
-    )
-    load_checkpoint(checkpoint, model=model)
-    data = PhonemeDataset(root, "dev", normalize=bool(config.get("normalize", False)))
+    model, saved = load_trained_model(checkpoint)
+    data = PhonemeDataset(root, "dev", normalize=bool(saved.config.get("normalize", False)))
     out = []
     with torch.no_grad():
         for i in range(len(data)):
             x = data[i].features[None]
-            lp, n = model.eval()(x, torch.tensor([x.shape[1]]))
+            lp, n = model(x, torch.tensor([x.shape[1]]))
             out.append(lp[0, : int(n[0])].numpy())
     return out
 

@@ -43,13 +43,7 @@ from ctckit.decode import BeamSearchDecoder, NGramLM
 from ctckit.errors import DataError
 from ctckit.files import atomic_open
 from ctckit.metrics import ErrorRateMeter
-from ctckit.nn.presets import build_preset
-from ctckit.training import (
-    cpu_threads_per_process,
-    default_corpus_root,
-    load_checkpoint,
-    read_checkpoint,
-)
+from ctckit.training import cpu_threads_per_process, default_corpus_root, load_trained_model
 
 
 def parser() -> argparse.ArgumentParser:
@@ -94,11 +88,8 @@ def main(args: argparse.Namespace) -> int:
     root = args.data if args.data is not None else default_corpus_root()
     if not (root / "test").is_dir():
         raise DataError("no test/ folder: --data must be an HW3P2-layout root", path=root)
-    config = read_checkpoint(args.checkpoint)["config"]
-    missing = [k for k in ("preset", "num_classes", "in_features") if k not in config]
-    if missing:
-        raise DataError(f"checkpoint config lacks {missing}; was it written by train.py?",
-                        path=args.checkpoint)  # fmt: skip
+    model, saved = load_trained_model(args.checkpoint)
+    config = saved.config
     vocab = hw3p2_vocabulary()
     lm = NGramLM.from_arpa(args.lm, vocab) if args.lm is not None else None
     decoder = BeamSearchDecoder(
@@ -110,13 +101,7 @@ def main(args: argparse.Namespace) -> int:
     if args.threads or device.type == "cpu":
         torch.set_num_threads(args.threads or cpu_threads_per_process())
 
-    model = build_preset(
-        str(config["preset"]),
-        num_classes=int(config["num_classes"]),
-        in_features=int(config["in_features"]),
-    )
-    load_checkpoint(args.checkpoint, model=model)
-    model.to(device).eval()
+    model.to(device)
     test = UnlabeledDataset(root, "test", normalize=bool(config.get("normalize", False)))
     sampler = BucketBatchSampler(
         test.lengths,
