@@ -60,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
     add("--insertion-bonus", type=float, default=0.0)
     add("--batch-frames", type=int, default=20000)
     add("--device", help="cpu, cuda or cuda:N (default: cuda if available)")
-    add("--threads", type=int, help="torch threads (CPU default: half the cores, 1 to 4)")
+    add("--threads", type=int, help="torch threads (CPU default: the usable cores, 1 to 4)")
     add("--transcripts", type=Path, help="reference transcripts (default: ROOT/test_transcripts)")
     add("--words", action="store_true", help="also decode to words through a lexicon")
     add("--lexicon", type=Path, help="pronunciation lexicon (default: ROOT/lexicon.txt)")

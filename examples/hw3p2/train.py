@@ -75,8 +75,9 @@ def parser() -> argparse.ArgumentParser:
     add("--lr", type=float, default=2e-3, help="(peak) learning rate")
     add("--weight-decay", type=float, default=0.0)
     add("--clip-norm", type=float, default=5.0)
-    add("--schedule", choices=("cosine", "noam", "plateau"), default="cosine",
-        help="per step: warm-up + cosine or Noam decay; per epoch: ReduceLROnPlateau")  # fmt: skip
+    add("--schedule", choices=("cosine", "noam", "plateau"), default="plateau",
+        help="per epoch: ReduceLROnPlateau (default, with the EMA: docs/benchmarks/model.md); "
+             "per step: warm-up + cosine or Noam decay")  # fmt: skip
     add("--warmup-steps", type=int, default=300, help="linear warm-up steps (cosine, noam)")
     add("--final-lr", type=float, default=0.02, help="cosine: last rate / peak rate")
     add("--ema", type=float, default=0.999, help="weight EMA decay per step (0: none)")
@@ -92,7 +93,8 @@ def parser() -> argparse.ArgumentParser:
     add("--deterministic", action="store_true", help="deterministic kernels (bit-exact resumes)")
     add("--beam-width", type=int, default=10, help="beam of the final dev evaluation (0: none)")
     add("--workers", type=int, default=0, help="DataLoader worker processes")
-    add("--threads", type=int, help="torch threads per process (CPU default: cores / 2, 1-4)")
+    add("--threads", type=int,
+        help="torch threads per process (CPU default: usable cores / processes, 1-4)")  # fmt: skip
     add("--checkpoint-every", type=int, default=100, help="also save last.pt every N batches")
     add("--max-minutes", type=float, help="stop before an epoch that would pass this budget")
     add("--no-amp", dest="amp", action="store_false", help="no float16 autocast on CUDA")

@@ -121,16 +121,32 @@ def init_distributed(device: str | torch.device | None = None) -> DistInfo:
 
 
 def cpu_threads_per_process(world_size: int = 1) -> int:
-    """A default for ``torch.set_num_threads`` on the CPU: half the cores per process, 1 to 4.
+    """A default for ``torch.set_num_threads`` on the CPU: the usable cores shared by the processes.
 
-    Small-batch LSTMs gain little from more threads and lose much when the
-    cores are shared with the other processes (or other work).
+    The cores are those this process may run on (its CPU affinity, which
+    honours ``taskset`` and container limits), divided evenly among
+    ``world_size`` processes, at least 1 and at most 4 per process. On the
+    2-core reference machine one process training the ``compact`` preset
+    runs 1.95x as fast with 2 threads as with 1 (``benchmarks/bench_model.py
+    throughput``, ``docs/benchmarks/model.md``); beyond 4 threads small
+    batches gain little.
+
+    Args:
+        world_size: Processes sharing the machine (``torchrun``'s
+            ``--nproc_per_node``).
+
+    Returns:
+        Threads for each process.
 
     Example:
-        >>> 1 <= cpu_threads_per_process(2) <= 4
+        >>> cpu_threads_per_process(1) >= cpu_threads_per_process(2) >= 1
         True
     """
-    return max(1, min(4, (os.cpu_count() or 1) // (2 * max(1, world_size))))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores // max(1, world_size)))
 
 
 def is_main_process() -> bool:
