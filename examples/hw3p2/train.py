@@ -84,6 +84,10 @@ def parser() -> argparse.ArgumentParser:
     add("--plateau-patience", type=int, default=1, help="ReduceLROnPlateau patience (epochs)")
     add("--plateau-factor", type=float, default=0.5)
     add("--augment", action="store_true", help="SpecAugment-style time/frequency masking")
+    add("--time-masks", type=int, default=2, help="--augment: time masks per utterance")
+    add("--time-width", type=int, default=20, help="--augment: widest time mask (frames)")
+    add("--freq-masks", type=int, default=2, help="--augment: feature bands per utterance")
+    add("--freq-width", type=int, default=3, help="--augment: widest band (features)")
     add("--no-normalize", dest="normalize", action="store_false", help="no cepstral normalisation")
     add("--out", type=Path, default=Path("runs/hw3p2"), help="the run folder (runs/hw3p2)")
     add("--resume", type=Path, help="continue the run from this checkpoint (OUT/last.pt)")
@@ -106,7 +110,8 @@ def parser() -> argparse.ArgumentParser:
 def check_args(args: argparse.Namespace) -> None:
     """Refuse bad options before any data or model is loaded."""
     for flag in ("epochs", "batch_frames", "plateau_patience", "seed", "beam_width", "workers",
-                 "checkpoint_every", "warmup_steps"):  # fmt: skip
+                 "checkpoint_every", "warmup_steps", "time_masks", "time_width", "freq_masks",
+                 "freq_width"):  # fmt: skip
         low = 1 if flag in ("epochs", "batch_frames", "warmup_steps") else 0
         check_int(getattr(args, flag), "--" + flag.replace("_", "-"), low)
     for flag in ("lr", "clip_norm", "plateau_factor", "threads", "max_minutes"):
@@ -173,7 +178,11 @@ def main(args: argparse.Namespace) -> int:
     ema = ExponentialMovingAverage(model, args.ema) if args.ema else None
     scored = ema.module if ema is not None else net  # what dev scores and best.pt hold
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda" and args.amp)
-    augment = TimeFrequencyMask(seed=args.seed + 1000 * info.rank) if args.augment else None
+    augment = None
+    if args.augment:
+        augment = TimeFrequencyMask(args.time_masks, args.time_width, freq_masks=args.freq_masks,
+                                    max_freq_width=args.freq_width,
+                                    seed=args.seed + 1000 * info.rank)  # fmt: skip
     state = TrainState(model, optimizer, scheduler, scaler, sampler, augment and augment.generator,
                        averager=ema)  # fmt: skip
     config = {
@@ -186,6 +195,7 @@ def main(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "world_size": info.world_size,
         "augment": args.augment,
+        "augment_masks": [args.time_masks, args.time_width, args.freq_masks, args.freq_width],
         "schedule": args.schedule,
         "ema": args.ema,
         "data": str(root),

@@ -388,6 +388,7 @@ TRAIN_ERRORS = [
     (["--batch-frames", "0"], "--batch-frames must be >= 1, got 0"),
     (["--lr", "-1"], "--lr must be a finite float > 0.0, got -1.0"),
     (["--epochs", "0"], "--epochs must be >= 1, got 0"),
+    (["--augment", "--time-width", "-1"], "--time-width must be >= 0, got -1"),
     (["--resume", "/nonexistent/last.pt"], "/nonexistent/last.pt: checkpoint file not found"),
 ]
 
