@@ -123,13 +123,13 @@ def init_distributed(device: str | torch.device | None = None) -> DistInfo:
 def cpu_threads_per_process(world_size: int = 1) -> int:
     """A default for ``torch.set_num_threads`` on the CPU: the usable cores shared by the processes.
 
-    The cores are those this process may run on (its CPU affinity, which
-    honours ``taskset`` and container limits), divided evenly among
-    ``world_size`` processes, at least 1 and at most 4 per process. On the
-    2-core reference machine one process training the ``compact`` preset
-    runs 1.95x as fast with 2 threads as with 1 (``benchmarks/bench_model.py
-    throughput``, ``docs/benchmarks/model.md``); beyond 4 threads small
-    batches gain little.
+    The cores are those this process may run on (its CPU affinity: ``taskset``
+    and cpusets count, a CPU-time quota does not), divided evenly among
+    ``world_size`` processes, at least 1 and at most 4 per process (more
+    threads than 2 were not measured). On the 2-core reference machine one
+    process training the ``compact`` preset runs 1.95x as fast with 2 threads
+    as with 1 (``benchmarks/bench_model.py throughput``,
+    ``docs/benchmarks/model.md``).
 
     Args:
         world_size: Processes sharing the machine (``torchrun``'s
