@@ -15,6 +15,7 @@ See README.md beside this file.
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 import sys
 import time
@@ -84,10 +85,14 @@ def parser() -> argparse.ArgumentParser:
     add("--plateau-patience", type=int, default=1, help="ReduceLROnPlateau patience (epochs)")
     add("--plateau-factor", type=float, default=0.5)
     add("--augment", action="store_true", help="SpecAugment-style time/frequency masking")
-    add("--time-masks", type=int, default=2, help="--augment: time masks per utterance")
-    add("--time-width", type=int, default=20, help="--augment: widest time mask (frames)")
-    add("--freq-masks", type=int, default=2, help="--augment: feature bands per utterance")
-    add("--freq-width", type=int, default=3, help="--augment: widest band (features)")
+    # the masks' defaults are TimeFrequencyMask's own
+    masks = {k: p.default for k, p in inspect.signature(TimeFrequencyMask).parameters.items()}
+    mask_options = (("--time-masks", "time_masks", "time masks per utterance"),
+                    ("--time-width", "max_time_width", "widest time mask (frames)"),
+                    ("--freq-masks", "freq_masks", "feature bands per utterance"),
+                    ("--freq-width", "max_freq_width", "widest band (features)"))  # fmt: skip
+    for flag, name, what in mask_options:
+        add(flag, type=int, default=masks[name], help=f"--augment: {what} ({masks[name]})")
     add("--no-normalize", dest="normalize", action="store_false", help="no cepstral normalisation")
     add("--out", type=Path, default=Path("runs/hw3p2"), help="the run folder (runs/hw3p2)")
     add("--resume", type=Path, help="continue the run from this checkpoint (OUT/last.pt)")
