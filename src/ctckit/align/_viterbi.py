@@ -40,6 +40,7 @@ BEAM = 10.0  # nats below the frame's best bound that the first pass keeps
 # pruned pair costs about twice a dense one), plus DENSE_SLACK frames' worth
 DENSE_SHARE = 0.25
 DENSE_SLACK = 8
+CHECKPOINT = 16  # the dense pass keeps the rows of every this many frames
 # viterbi_many's modes
 AUTO = 0
 PRUNED = 1  # never dense (tests)
@@ -88,6 +89,8 @@ def viterbi_many(  # type: ignore[no-untyped-def]
     cols = np.empty(width, np.uint32)  # unsigned: indexing it needs no wraparound
     jump = np.empty(width, np.float64)
     emit = np.empty(width, np.float64)
+    checkpoints = np.empty((0, 2, width), np.float64)  # the dense pass's, made when needed
+    block = np.empty((0, 2, width), np.float64)
     for b in utts:
         n_frames = lengths[b]
         length = target_lengths[b]
@@ -118,14 +121,22 @@ def viterbi_many(  # type: ignore[no-untyped-def]
                     dense = True
         searched[b] = dense
         if dense:
-            score, last = _dense_forward(frames, n_frames, length, opts.blank, rows, regions,
-                                         moves, cols, jump, emit)  # fmt: skip
+            if checkpoints.shape[0] == 0:
+                checkpoints = np.empty((max_t // CHECKPOINT + 1, 2, width), np.float64)
+                block = np.empty((CHECKPOINT, 2, width), np.float64)
+                block[:, 1, 0] = NEG_INF  # token 0's guard
+            score, last = _dense_forward(frames, n_frames, length, opts.blank, rows,
+                                         checkpoints, cols, jump, emit)  # fmt: skip
         if score == NEG_INF:
             status[b] = NO_PATH
-            continue
-        _backtrace(frames, b, n_frames, length, opts, rows, last, regions, moves, cols,
-                   out_align, out_scores)  # fmt: skip
-        status[b] = OK
+        elif dense:
+            _dense_backtrace(frames, b, n_frames, length, opts, rows, last, checkpoints, block,
+                             cols, jump, emit, out_align, out_scores)  # fmt: skip
+            status[b] = OK
+        else:
+            _backtrace(frames, b, n_frames, length, opts, rows, last, regions, moves, cols,
+                       out_align, out_scores)  # fmt: skip
+            status[b] = OK
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -229,6 +240,30 @@ def _step(blank_prev, token_prev, blank_cur, token_cur, lo, n, e_blank, emit, ju
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _step_top(prev, cur, lo, n, e_blank, emit, jump, moves, base):  # type: ignore[no-untyped-def]
+    """:func:`_step` (rows ``prev[0]``/``prev[1]`` to ``cur``) that also returns the best
+    score it computed: a scalar loop (the reduction does not vectorise), which for the
+    first pass's few pairs per frame costs less than the vector loop's set-up."""
+    top = NEG_INF
+    for k in range(lo, lo + n):
+        stay_blank = prev[0, k]
+        token_below = prev[1, k]
+        stay_token = prev[1, k + 1]
+        blank_up = token_below > stay_blank
+        blank = (token_below if blank_up else stay_blank) + e_blank
+        token_up = stay_blank > stay_token
+        best = stay_blank if token_up else stay_token
+        skip = token_below + jump[k]
+        token_skip = skip > best
+        token = (skip if token_skip else best) + emit[k]
+        cur[0, k] = blank
+        cur[1, k + 1] = token
+        moves[base + k - lo] = np.int8(blank_up) | np.int8(token_up) << 1 | np.int8(token_skip) << 2
+        top = max(top, max(blank, token))
+    return top
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _forward(args, floor, beam, share):  # type: ignore[no-untyped-def]
     """The forward pass over two rows, the moves of each frame's region (the pairs it
     computes: ``regions[t]`` = first pair, count, offset in ``moves``), pruning the pairs
@@ -264,8 +299,12 @@ def _forward(args, floor, beam, share):  # type: ignore[no-untyped-def]
         n = hi - lo + 1
         for k in range(lo, min(hi, length - 1) + 1):
             emit[k] = frames[t, cols[k]]
-        _step(rows[old, 0], rows[old, 1], rows[new, 0], rows[new, 1], lo, n, frames[t, opts.blank],
-              emit, jump, moves, offset)  # fmt: skip
+        if beam < np.inf:
+            top = _step_top(rows[old], rows[new], lo, n, frames[t, opts.blank], emit, jump, moves,
+                            offset)  # fmt: skip
+        else:
+            _step(rows[old, 0], rows[old, 1], rows[new, 0], rows[new, 1], lo, n,
+                  frames[t, opts.blank], emit, jump, moves, offset)  # fmt: skip
         regions[t, 0] = lo
         regions[t, 1] = n
         regions[t, 2] = offset
@@ -273,10 +312,7 @@ def _forward(args, floor, beam, share):  # type: ignore[no-untyped-def]
         if t < n_frames - 1:
             bound = upper[t]
             keep = floor
-            if beam < np.inf:  # a separate loop: a reduction would keep _step from vectorising
-                top = NEG_INF
-                for k in range(lo, hi + 1):
-                    top = max(top, max(rows[new, 0, k], rows[new, 1, k + 1]))
+            if beam < np.inf:
                 keep = max(floor, top + bound - beam)
             while lo <= hi:
                 best = max(rows[new, 0, lo], rows[new, 1, lo + 1]) + bound
@@ -302,33 +338,108 @@ def _forward(args, floor, beam, share):  # type: ignore[no-untyped-def]
     return final, pruned, last, False
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _scores(blank_prev, token_prev, blank_cur, token_cur, lo, n, e_blank, emit, jump):  # type: ignore[no-untyped-def]
+    """:func:`_step`'s scores without its moves (the same maxima, so the same values)."""
+    for i in range(n):
+        k = np.uint64(lo + i)
+        stay_blank = blank_prev[k]
+        token_below = token_prev[k]
+        blank_cur[k] = max(token_below, stay_blank) + e_blank
+        best = max(stay_blank, token_prev[k + 1])
+        token_cur[k + 1] = max(best, token_below + jump[k]) + emit[k]
+
+
 @njit(cache=True, nogil=True)
-def _dense_forward(frames, n_frames, length, blank, rows, regions, moves, cols, jump, emit):  # type: ignore[no-untyped-def]
-    """The forward pass over every pair of every frame (``regions`` as
-    :func:`_forward`'s). Returns the best final score (``-inf``: none) and the last
+def _dense_forward(frames, n_frames, length, blank, rows, checkpoints, cols, jump, emit):  # type: ignore[no-untyped-def]
+    """The forward pass over every pair of every frame, without moves: the rows of every
+    ``CHECKPOINT``-th frame go to ``checkpoints`` (:func:`_dense_backtrace` recomputes
+    the frames between). Returns the best final score (``-inf``: none) and the last
     frame's row slot. States above those reachable stay ``-inf``: ``emit[L]`` and
     ``jump[L]`` are ``-inf``, so the one pair past the last token never scores."""
     rows[:, :, :] = NEG_INF
     rows[0, 0, 0] = frames[0, blank]
     if length > 0:
         rows[0, 1, 1] = frames[0, cols[0]]
+    checkpoints[0] = rows[0]
     n = length + 1
     for t in range(1, n_frames):
         old = (t - 1) & 1
         new = t & 1
         for k in range(length):
             emit[k] = frames[t, cols[k]]
-        _step(rows[old, 0], rows[old, 1], rows[new, 0], rows[new, 1], 0, n, frames[t, blank],
-              emit, jump, moves, t * n)  # fmt: skip
-    for t in range(n_frames):
-        regions[t, 0] = 0
-        regions[t, 1] = n
-        regions[t, 2] = t * n
-    regions[0, 1] = 1
+        _scores(rows[old, 0], rows[old, 1], rows[new, 0], rows[new, 1], 0, n, frames[t, blank],
+                emit, jump)  # fmt: skip
+        if t % CHECKPOINT == 0:
+            checkpoints[t // CHECKPOINT] = rows[new]
     last = (n_frames - 1) & 1
-    final = max(_final(rows, last, regions, n_frames - 1, 2 * length),
-                _final(rows, last, regions, n_frames - 1, 2 * length - 1))  # fmt: skip
+    final = rows[last, 0, length]
+    if length > 0:
+        final = max(final, rows[last, 1, length])
     return final, last
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _dense_backtrace(  # type: ignore[no-untyped-def]
+    frames, b, n_frames, length, opts, rows, last, checkpoints, block, cols, jump, emit,
+    out_align, out_scores,
+):  # fmt: skip
+    """The best path of :func:`_dense_forward`: back from each checkpoint to the one
+    below, the rows between recomputed (``block``: ``(CHECKPOINT, 2, L + 3)``, the
+    checkpoint's frame first) over the pairs the path can still be on (at most one pair
+    per frame below its pair at the block's end), then each frame's move taken from its
+    predecessors' scores by :func:`_step`'s comparisons (so ties go alike)."""
+    vocab = frames.shape[1] - 1
+    t = n_frames - 1
+    # the last blank unless the last token scores strictly more
+    state = 2 * length
+    if length > 0 and rows[last, 1, length] > rows[last, 0, length]:
+        state -= 1
+    _write(frames, b, t, state, cols, vocab, opts, out_align, out_scores)
+    while t > 0:
+        t0 = (t - 1) // CHECKPOINT * CHECKPOINT
+        top = state >> 1
+        c = t0 // CHECKPOINT
+        first = max(0, top - (t - t0))
+        for k in range(first, top + 1):
+            block[0, 0, k] = checkpoints[c, 0, k]
+            block[0, 1, k + 1] = checkpoints[c, 1, k + 1]
+        for j in range(1, t - t0):
+            lo = max(0, top - (t - t0 - j))
+            e_blank = frames[t0 + j, opts.blank]
+            for k in range(lo, top + 1):
+                stay_blank = block[j - 1, 0, k]
+                token_below = block[j - 1, 1, k]
+                block[j, 0, k] = max(token_below, stay_blank) + e_blank
+                best = max(stay_blank, block[j - 1, 1, k + 1])
+                e = frames[t0 + j, cols[k]] if k < length else NEG_INF
+                block[j, 1, k + 1] = max(best, token_below + jump[k]) + e
+        while t > t0:
+            k = state >> 1
+            blank_prev = block[t - 1 - t0, 0]
+            token_prev = block[t - 1 - t0, 1]
+            stay_blank = blank_prev[k]
+            token_below = token_prev[k]
+            if state & 1:
+                stay_token = token_prev[k + 1]
+                token_up = stay_blank > stay_token
+                best = stay_blank if token_up else stay_token
+                if token_below + jump[k] > best:
+                    state -= 2
+                elif token_up:
+                    state -= 1
+            elif token_below > stay_blank:
+                state -= 1
+            t -= 1
+            _write(frames, b, t, state, cols, vocab, opts, out_align, out_scores)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _write(frames, b, t, state, cols, vocab, opts, out_align, out_scores):  # type: ignore[no-untyped-def]
+    """Frame ``t``'s label and score for ``state``."""
+    col = cols[state >> 1] if state & 1 else opts.blank
+    out_align[b, t] = label(col, vocab, opts)
+    out_scores[b, t] = frames[t, col]
 
 
 @njit(cache=True, nogil=True, inline="always")
