@@ -18,11 +18,11 @@ from ctckit.decode._input import (
     check_lengths,
     invalid_value_error,
 )
+from ctckit.decode.stream import DecoderStream
 from ctckit.decode.types import Hypothesis, _new_hypothesis
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
 if TYPE_CHECKING:
-    from ctckit.decode.stream import DecoderStream
     from ctckit.lm import LanguageModel, LMTables
 
 __all__ = ["BeamSearchDecoder"]
@@ -59,7 +59,8 @@ class _Kernel:
         self._entries: dict[tuple[Any, ...], Any] = {}
         # the longest search the memory check lets through, by thread count
         self.max_frames: dict[int, int] = {}
-        # a finished stream's search states by batch size, for the next stream to reuse
+        # a finished stream's search states (started again) and frame scratch by batch
+        # size, for the decoder's next stream of that size to take
         self.spare_streams: dict[int, Any] = {}
 
     def entry(self, dispatcher: Any, args: tuple[Any, ...], key: tuple[Any, ...]) -> Any:
@@ -342,8 +343,6 @@ class BeamSearchDecoder:
             >>> s.finish()[0][0].tokens
             (1, 2)
         """
-        from ctckit.decode.stream import DecoderStream
-
         return DecoderStream(self, batch_size)
 
     def decode(self, log_probs: Any, lengths: Any = None) -> list[list[Hypothesis]]:

@@ -23,7 +23,13 @@ import numpy as np
 import numpy.typing as npt
 
 from ctckit._checks import check_int, is_tensor
-from ctckit.decode._input import as_log_prob_array, check_lengths, invalid_value_error
+from ctckit.decode._input import (
+    _FLOATS,
+    as_log_prob_array,
+    check_lengths,
+    invalid_value_error,
+)
+from ctckit.decode._kernels.layout import C_FRAMES, N_HEADER
 from ctckit.decode.greedy import greedy_decode
 from ctckit.decode.types import Hypothesis
 from ctckit.errors import InputValueError, ShapeError
@@ -39,6 +45,28 @@ _FIRST_CAPACITY = 64
 _SPARE_FRAMES = 4096
 # numpy's flags.num bits: C-contiguous, aligned, writeable
 _C_ALIGNED_WRITEABLE = 0x1 | 0x100 | 0x400
+# the lengths of a chunk without lengths (every stream takes all its frames)
+_ALL_FRAMES = np.zeros(0, np.int64)
+# the column of a state's int64 buffer that counts its frames
+_FRAMES = N_HEADER + C_FRAMES
+
+
+class _Late:
+    """Modules imported on first use: the kernels (they load Numba) and the beam search's
+    helpers (:mod:`ctckit.decode.beam` imports this module)."""
+
+    streams: Any = None
+    beam: Any = None
+
+
+def _late() -> type[_Late]:
+    if _Late.beam is None:
+        from ctckit.decode import beam
+        from ctckit.decode._kernels import streams
+
+        _Late.streams = streams
+        _Late.beam = beam
+    return _Late
 
 
 def _check_batch_size(batch_size: int | None) -> int | None:
@@ -120,18 +148,17 @@ class DecoderStream:
         self._count = 1 if self._batch is None else self._batch
         self._vocab = -1  # fixed by the first chunk
         self._finished = False
-        self._states: Any = None
+        # the states' flat buffers (int32, float64, int64; a row per stream), from the
+        # first chunk on; they count the frames fed (and a finished stream keeps a copy)
+        self._i32: Any = None
+        self._f64: Any = None
+        self._i64: Any = None
+        self._fed: list[int] = [0] * self._count
         self._kernel: Any = None
-        # frames per stream: _frames (chunks with lengths) + _all (chunks without)
-        self._frames = np.zeros(self._count, np.int64)
-        self._all = 0
-        self._longest = 0
-        self._max_frames = 0  # the longest stream the memory check lets through
         self._row: Any = None
-        self._one = np.zeros(1, np.int64)  # lengths of a single stream's chunk
-        self._lens_all = np.zeros(0, np.int64)  # lengths of a batch's chunk without lengths
-        # the fast path: the compiled feed, rank and flags of numpy chunks like the last
-        self._fast: tuple[Any, int, int] = (None, -1, -1)
+        # the fast path: the compiled feed of numpy chunks like the last, their rank, dtype
+        # and flags (rank -1 after finish: no chunk takes it)
+        self._fast: tuple[Any, int, Any, int] = (None, -1, None, -1)
 
     def __repr__(self) -> str:
         state = "finished" if self._finished else f"frames={self.frames}"
@@ -145,33 +172,32 @@ class DecoderStream:
     @property
     def frames(self) -> list[int]:
         """Frames fed so far, per stream (one entry for a single stream)."""
-        frames: list[int] = (self._frames + self._all).tolist()
+        if self._i64 is None:
+            return list(self._fed)
+        frames: list[int] = self._i64[:, _FRAMES].tolist()
         return frames
 
     def _start(self, vocab: int, dtype: np.dtype[Any]) -> None:
-        """Allocate the states for ``vocab`` classes (the first chunk's)."""
+        """Take states for ``vocab`` classes (the first chunk's)."""
         decoder = self._decoder
         kernel = decoder._kernel(vocab)  # may raise (an LM for another V): nothing kept
         spare = kernel.spare_streams.pop(self._count, None)  # atomic: one stream gets it
-        if spare is not None:  # a finished stream's states: started again, not allocated
-            from ctckit.decode._kernels.streams import reset_streams
-
-            states, self._max_frames = spare
-            kernel.entry(reset_streams, (states, kernel.scorer), ("reset_streams",))(
-                states, kernel.scorer
-            )
+        if spare is not None:  # a finished stream's states, started again when it finished
+            self._i32, self._f64, self._i64, row = spare
         else:
             decoder._check_memory(_FIRST_CAPACITY, vocab, self._count)
-            self._max_frames = decoder._frames_within_memory(vocab, self._count)
-            from ctckit.decode._kernels.streams import new_streams
-
+            limit = decoder._frames_within_memory(vocab, self._count)
             nodes = _FIRST_CAPACITY * decoder.beam_width + 1
-            args = (self._count, kernel.opts, kernel.scorer, vocab, nodes, kernel.model_rows)
-            states = kernel.entry(new_streams, args, ("new_streams",))(*args)
-        self._states = states
+            args = (self._count, kernel.opts, kernel.scorer, vocab, nodes, kernel.model_rows,
+                    limit)  # fmt: skip
+            make = kernel.entry(_late().streams.new_streams, args, ("new_streams",))
+            self._i32, self._f64, self._i64 = make(*args)
+            row = None
         self._kernel = kernel
         self._vocab = vocab
-        self._row = np.empty(max(vocab, 2), dtype)
+        self._row = (
+            row if row is not None and row.dtype == dtype else np.empty(max(vocab, 2), dtype)
+        )
 
     def feed(self, log_probs_chunk: Any, lengths: Any = None) -> None:
         """Search the next frames of the stream(s).
@@ -195,122 +221,106 @@ class DecoderStream:
                 for memory, or a finished stream.
         """
         x = log_probs_chunk
-        fn, ndim, flags = self._fast
-        # the fast path: a numpy chunk of the kind the compiled feed was made for (the
-        # rest was checked on the first such chunk and cannot change)
+        fn, ndim, dtype, flags = self._fast
+        # the fast path: a numpy chunk of the kind the compiled feed was made for; the
+        # kernel checks the rest (the chunk's shape and values, the room, the frame limit)
+        # and changes nothing if any fails, and the checked path then says what
         if (
             lengths is None
             and type(x) is np.ndarray
             and x.ndim == ndim
-            and x.shape[-1] == self._vocab
-            and (ndim == 2 or x.shape[0] == self._count)
-            and x.dtype is self._row.dtype
+            and x.dtype is dtype
             and x.flags.num & _C_ALIGNED_WRITEABLE == flags
-            and not self._finished
         ):
-            time = x.shape[-2]
-            if self._batch is None:
-                x = x[None]
-                lens = self._one
-                lens[0] = time
-            else:
-                lens = self._same_lengths(time)
-            longest = self._longest + time
-            if longest > self._max_frames or time == 0:
-                self._search(fn, x, lens, time, False)  # the memory check, or nothing
-                return
             kernel = self._kernel
-            b, _ = fn(self._states, kernel.opts, kernel.scorer, x, lens, self._row)
-            if b >= 0:
-                self._search(fn, x, lens, time, False)  # unchanged: raises the error
-            self._all += time
-            self._longest = longest
-            return
+            status = fn(self._i32, self._f64, self._i64, kernel.opts, kernel.scorer, x,
+                        self._row)[0]  # fmt: skip
+            if status == -1:
+                return
         self._feed_checked(x, lengths)
-
-    def _same_lengths(self, time: int) -> npt.NDArray[np.int64]:
-        lens = self._lens_all
-        if lens.shape[0] == 0 or lens[0] != time:
-            lens = self._lens_all = np.full(self._count, time, np.int64)
-        return lens
 
     def _feed_checked(self, log_probs_chunk: Any, lengths: Any) -> None:
         """``feed`` with every check (and the fast path set up for chunks like this)."""
         if self._finished:
             raise _finished_error("stream")
-        arr, _ = as_log_prob_array(log_probs_chunk, self._decoder.blank)
-        _check_rank(tuple(log_probs_chunk.shape), self._batch)
+        x = log_probs_chunk
+        single = self._batch is None
+        if (  # a C-contiguous float array: checked here (as_log_prob_array checks the rest)
+            type(x) is np.ndarray
+            and x.dtype in _FLOATS
+            and x.flags.c_contiguous
+            and x.ndim == (2 if single else 3)
+            and x.shape[-1] > self._decoder.blank
+            and (single or x.shape[0] == self._count)
+        ):
+            arr = x[None] if single else x
+        else:
+            arr, _ = as_log_prob_array(x, self._decoder.blank)
+            _check_rank(tuple(x.shape), self._batch)
         batch, time, vocab = arr.shape
         if vocab != self._vocab and self._vocab >= 0:
             raise ShapeError(
                 f"the stream's chunks have V={self._vocab} classes (fixed by the first "
                 f"chunk), got V={vocab}"
             )
-        if lengths is None:
-            lens = self._one if self._batch is None else self._same_lengths(time)
-            lens[:] = time
-            most = time
-        else:
-            lens = check_lengths(lengths, batch, time, self._batch is not None)
-            most = int(lens.max())
+        if lengths is not None:  # a private C-contiguous copy: the compiled feed's type
+            lens = np.array(check_lengths(lengths, batch, time, not single))
         if self._vocab < 0:
             self._start(vocab, arr.dtype)
-        from ctckit.decode._kernels.streams import feed_streams
-
+        late = _late()
         kernel = self._kernel
+        opts, scorer = kernel.opts, kernel.scorer
         row = self._row if self._row.dtype == arr.dtype else np.empty_like(self._row, arr.dtype)
-        args = (self._states, kernel.opts, kernel.scorer, arr, lens, row)
-        key = ("feed_streams", arr.dtype.char, arr.flags.aligned, arr.flags.writeable)
-        fn = kernel.entry(feed_streams, args, key)
-        x = log_probs_chunk
+        fed = (self._i32, self._f64, self._i64)
+        fn: Any = None
+        rest: tuple[Any, ...]
         if type(x) is np.ndarray and x.dtype is self._row.dtype and x.flags.c_contiguous:
-            self._fast = (fn, x.ndim, x.flags.num & _C_ALIGNED_WRITEABLE)
-        self._search(fn, arr, lens, most, lengths is not None, row)
-
-    def _search(
-        self,
-        fn: Any,
-        arr: npt.NDArray[Any],
-        lens: npt.NDArray[np.int64],
-        most: int,
-        uneven: bool,
-        row: Any = None,
-    ) -> None:
-        """Feed the checked chunk ``arr`` ``(B, T, V)``; ``most``: ``max(lens)``; ``uneven``:
-        the streams may take different frames."""
-        if most == 0:
-            return
-        longest = self._longest + most  # at most: the frames of the longest stream after
-        if longest > self._max_frames:
-            self._decoder._check_memory(longest, self._vocab, self._count)
-        kernel = self._kernel
-        b, bad = fn(self._states, kernel.opts, kernel.scorer, arr, lens,
-                    self._row if row is None else row)  # fmt: skip
+            # chunks like this one take the fast path from now on (this one too)
+            flags = x.flags.num & _C_ALIGNED_WRITEABLE
+            name = "feed_stream" if single else "feed_all_streams"
+            rest = (opts, scorer, x, row)
+            fast = kernel.entry(
+                getattr(late.streams, name), (*fed, *rest), (name, x.dtype.char, flags)
+            )
+            self._fast = (fast, x.ndim, x.dtype, flags)
+            if lengths is None:
+                fn = fast
+        if fn is None:
+            rest = (opts, scorer, arr, _ALL_FRAMES if lengths is None else lens, row)
+            key = ("feed_streams", *late.beam._array_key(arr))
+            fn = kernel.entry(late.streams.feed_streams, (*fed, *rest), key)
+        b, value = fn(*fed, *rest)
+        if b == late.streams.NEEDS_ROOM:
+            self._grow(value)
+            b, value = fn(self._i32, self._f64, self._i64, *rest)
+        if b == late.streams.TOO_LONG:
+            self._decoder._check_memory(value, vocab, self._count)  # raises
+            raise AssertionError(f"{value} frames passed the memory check")  # pragma: no cover
         if b >= 0:
             raise invalid_value_error(
                 b if self._batch is not None else None,
-                bad // self._vocab,
-                float(arr[b].flat[bad]),
+                value // vocab,
+                float(arr[b].flat[value]),
             )
-        if uneven:
-            self._frames += lens
-            self._longest = int(self._frames.max()) + self._all
-        else:
-            self._all += most
-            self._longest += most
 
-    def _read(self, top_n: int, final: bool) -> list[list[Hypothesis]]:
-        from ctckit.decode.beam import _hypotheses
+    def _grow(self, nodes: int) -> None:
+        """Copy the states into buffers with room for ``nodes`` trie nodes each."""
+        from ctckit.decode._kernels.state import grown_flat
 
-        if self._states is None:  # no frame yet: the empty hypothesis, as decode
+        args = (self._i32, self._f64, self._i64, nodes)
+        grown = self._kernel.entry(grown_flat, args, ("grown_flat",))(*args)
+        self._i32, self._f64, self._i64 = grown
+
+    def _read(self, top_n: int, final: bool, reset: bool = False) -> list[list[Hypothesis]]:
+        """The hypotheses (``reset``: then the states start again, for the next stream)."""
+        if self._i64 is None:  # no frame yet: the empty hypothesis, as decode
             return [[Hypothesis((), 0.0, 0.0, 0.0, ())] for _ in range(self._count)]
-        from ctckit.decode._kernels.streams import read_streams
-
+        late = _late()
         kernel = self._kernel
-        args = (self._states, kernel.scorer, top_n, final)
-        out = kernel.entry(read_streams, args, ("read_streams",))(*args)
-        ints, floats = out
-        return _hypotheses(ints.tolist(), floats.tolist())
+        args = (self._i32, self._f64, self._i64, kernel.scorer, top_n, final, reset)
+        ints, floats = kernel.entry(late.streams.read_streams, args, ("read_streams",))(*args)
+        hypotheses: list[list[Hypothesis]] = late.beam._hypotheses(ints.tolist(), floats.tolist())
+        return hypotheses
 
     def partial(self, top_n: int = 1) -> list[list[Hypothesis]]:
         """The current best hypotheses, without ending the search.
@@ -350,13 +360,19 @@ class DecoderStream:
         """
         if self._finished:
             raise _finished_error("stream")
-        out = self._read(self._decoder.top_n, True)
+        spare = False
+        if self._i64 is not None:
+            self._fed = self.frames
+            # the states go to the decoder's next stream of this size (allocating costs as
+            # much as searching a short utterance); a longer stream's larger buffers go
+            spare = max(self._fed) <= _SPARE_FRAMES
+        out = self._read(self._decoder.top_n, True, spare)
         self._finished = True
-        if self._states is not None and self._longest <= _SPARE_FRAMES:
-            # for the decoder's next stream of this size (allocating costs as much as
-            # searching a short utterance); a longer stream's larger buffers go
-            self._kernel.spare_streams[self._count] = (self._states, self._max_frames)
-        self._states = None
+        self._fast = (None, -1, None, -1)
+        if spare:
+            states = (self._i32, self._f64, self._i64, self._row)
+            self._kernel.spare_streams[self._count] = states
+        self._i32 = self._f64 = self._i64 = None
         return out
 
 

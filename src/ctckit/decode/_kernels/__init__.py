@@ -16,8 +16,10 @@ Three typed bundles cross it, never long positional lists:
   :class:`~.fusion.TokenFusion` (the :class:`~ctckit.lm.LMTables` arrays as they are, the
   LM weight and the insertion bonus);
 * a :class:`~.state.SearchState`: the trie of prefixes, the emission records, the beam and
-  the scratch buffers, with the scalars in a small array. A search can stop after any frame
-  and go on later from it, which is how :func:`~.search.feed` streams.
+  the scratch buffers, with the scalars in a small array, all views of three flat buffers.
+  A search can stop after any frame and go on later from it, which is how
+  :func:`~.streams.feed_streams` streams (the flat buffers cross in, the views are cut
+  again inside).
 
 The stages
 ==========

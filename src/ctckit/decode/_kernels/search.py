@@ -1,8 +1,8 @@
 """The CTC prefix beam search: the frame loop over the stages, batches and streams (private).
 
 :func:`advance` searches frames from wherever a :class:`~.state.SearchState` stopped, so
-one-shot decoding (:func:`decode_many`) and streams (:func:`feed`) run the same code and
-the same float operations for any chunking.
+one-shot decoding (:func:`decode_many`) and streams (:func:`.streams.feed_streams`) run
+the same code and the same float operations for any chunking.
 
 Blank runs (with token pruning): a frame whose only kept token is the blank ends every
 beam in a blank; while that holds, each further such frame adds its blank log-prob to
@@ -236,22 +236,3 @@ def decode_many(arr, lens, first, step, opts, scorer, model_rows):  # type: igno
         found = n_best(state, scorer, opts.top_n, True)
         ints, floats, ni, nf = append_n_best(ints, floats, ni, nf, found)
     return ints[:ni], floats[:nf], -1, -1
-
-
-@njit(cache=True, nogil=True)
-def start(state, scorer):  # type: ignore[no-untyped-def]
-    """Reset ``state`` for a new stream."""
-    reset(state, scorer)
-
-
-@njit(cache=True, nogil=True)
-def feed(state, opts, scorer, lp, frames):  # type: ignore[no-untyped-def]
-    """Search a stream's next ``frames`` frames ``lp[:frames]``. The chunk is checked first:
-    if it holds an invalid entry, its flat index is returned and the state is unchanged;
-    else -1."""
-    row = np.empty(max(lp.shape[1], 2), lp.dtype)
-    high = thresholds(row, opts.token_min_logp)[1]
-    bad = first_invalid(lp, 0, frames, high)
-    if bad >= 0:
-        return bad
-    return advance(state, opts, scorer, lp, frames, row)

@@ -13,7 +13,11 @@
   - :class:`Work`, scratch buffers of a frame;
   - ``counts``/``shift``: the scalars (see the ``C_*`` indices of :mod:`.layout`).
 
-Buffers are views of a few allocations (an allocation costs far more than a view).
+Every array of a state is a view of three flat buffers (int32, float64, int64; laid out
+by :func:`.layout.flat_sizes`, sized by a header at the start of the int64 one), so a
+state is made with three allocations, and a stream keeps only the buffers between calls:
+its kernel cuts the views again (:func:`state_views`, no allocation), which costs far
+less than a :class:`SearchState`'s ~30 arrays crossing from Python.
 """
 
 from __future__ import annotations
@@ -24,7 +28,20 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from ctckit.decode._kernels.layout import C_NODES, C_RECS, N_COUNTS
+from ctckit.decode._kernels.layout import (
+    C_NODES,
+    C_RECS,
+    H_FRAME_LIMIT,
+    H_MODEL_FLOAT,
+    H_MODEL_INT,
+    H_NODES,
+    H_VOCAB,
+    H_WIDTH,
+    N_COUNTS,
+    N_HEADER,
+    fixed_parts,
+    node_parts,
+)
 
 IntArray = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float64]
@@ -129,59 +146,113 @@ class SearchState(NamedTuple):
     shift: FloatArray
 
 
+_fixed_parts = njit(cache=True, nogil=True, inline="always")(fixed_parts)
+_node_parts = njit(cache=True, nogil=True, inline="always")(node_parts)
+
+
+@njit(cache=True, nogil=True)
+def new_flat(count, width, vocab, nodes, model_int, model_float):  # type: ignore[no-untyped-def]
+    """``(ints, floats, longs)``: the flat buffers of ``count`` search states, one row each
+    (see :func:`.layout.flat_sizes`), with their headers written (no frame limit) and
+    ``stamp`` and the counts cleared; the rest is written by
+    :func:`ctckit.decode._kernels.search.reset` and the search. Only what a search touches
+    of a large buffer is paged in."""
+    n32, n64 = _node_parts(nodes, model_int, model_float)
+    t32, t64, nlong = _fixed_parts(width, vocab)
+    i32 = np.empty((count, n32 + t32), np.int32)
+    f64 = np.empty((count, n64 + t64), np.float64)
+    i64 = np.zeros((count, nlong), np.int64)
+    stamp = n32 + 4 * 3 * width
+    for b in range(count):
+        i64[b, H_NODES] = nodes
+        i64[b, H_WIDTH] = width
+        i64[b, H_VOCAB] = vocab
+        i64[b, H_MODEL_INT] = model_int
+        i64[b, H_MODEL_FLOAT] = model_float
+        i64[b, H_FRAME_LIMIT] = 2**62
+        i32[b, stamp : stamp + width * vocab] = 0
+    return i32, f64, i64
+
+
+@njit(cache=True, nogil=True, inline="always")
+def state_views(i32, f64, i64):  # type: ignore[no-untyped-def]
+    """The :class:`SearchState` whose arrays are views of one state's flat buffers (1-D
+    rows of :func:`new_flat`'s, cut by the sizes in the header). Makes no allocation, so
+    that a stream's state crosses into a kernel as three arrays."""
+    nodes = i64[H_NODES]
+    width = i64[H_WIDTH]
+    vocab = i64[H_VOCAB]
+    mi = i64[H_MODEL_INT]
+    mf = i64[H_MODEL_FLOAT]
+    o = (6 + mi) * nodes
+    ti = i32[:o].reshape((6 + mi, nodes))
+    ri = i32[o : o + 6 * nodes].reshape((3, 2 * nodes))
+    o += 6 * nodes
+    bi = i32[o : o + 12 * width].reshape((4, 3, width))
+    o += 12 * width
+    stamp = i32[o : o + width * vocab]
+    o += width * vocab
+    toks = i32[o : o + 2 * vocab].reshape((2, vocab))
+    o = (1 + mf) * nodes
+    tf = f64[:o].reshape((1 + mf, nodes))
+    logp = f64[o : o + 2 * nodes]
+    o += 2 * nodes
+    bf = f64[o : o + 15 * width].reshape((5, 3, width))
+    o += 15 * width
+    rank = f64[o : o + width]
+    o += width
+    sel = f64[o : o + 8 * width].reshape((2, 4 * width))
+    o += 8 * width
+    shift = f64[o : o + 1]
+    o = N_HEADER + N_COUNTS
+    trie = Trie(ti[0], ti[1], ti[2], ti[3], ti[4], ti[5], tf[0], ti[6:], tf[1:])
+    recs = Records(ri[0], ri[1], ri[2], logp)
+    beams = Beams(bi[0], bf[0], bf[1], bf[2], bf[3], bf[4], bi[1], bi[2], bi[3], rank)
+    work = Work(stamp, sel[0], sel[1], i64[o : o + 4 * width], toks[0], toks[1])
+    return SearchState(trie, recs, beams, work, i64[N_HEADER:o], shift)
+
+
 @njit(cache=True, nogil=True)
 def new_state(width, vocab, nodes, model_int, model_float):  # type: ignore[no-untyped-def]
     """A search state for ``nodes`` trie nodes (``2 * nodes`` records); at most ``W`` nodes
     and ``2 W`` records are made per frame."""
-    ti = np.empty((6 + model_int, nodes), np.int32)
-    tf = np.empty((1 + model_float, nodes), np.float64)
-    trie = Trie(ti[0], ti[1], ti[2], ti[3], ti[4], ti[5], tf[0], ti[6:], tf[1:])
-    ri = np.empty((3, 2 * nodes), np.int32)
-    recs = Records(ri[0], ri[1], ri[2], np.empty(2 * nodes, np.float64))
-    bi = np.empty((4, 3, width), np.int32)
-    bf = np.empty((5, 3, width), np.float64)
-    beams = Beams(bi[0], bf[0], bf[1], bf[2], bf[3], bf[4], bi[1], bi[2], bi[3],
-                  np.empty(width, np.float64))  # fmt: skip
-    sel = np.empty((2, 4 * width), np.float64)
-    toks = np.empty((2, vocab), np.int32)
-    work = Work(np.zeros(width * vocab, np.int32), sel[0], sel[1],
-                np.empty(4 * width, np.int64), toks[0], toks[1])  # fmt: skip
-    return SearchState(trie, recs, beams, work, np.zeros(N_COUNTS, np.int64), np.zeros(1))
+    i32, f64, i64 = new_flat(1, width, vocab, nodes, model_int, model_float)
+    return state_views(i32[0], f64[0], i64[0])
 
 
 @njit(cache=True, nogil=True)
-def grown_state(state, nodes):  # type: ignore[no-untyped-def]
-    """A copy of ``state`` with room for ``nodes`` trie nodes (``2 * nodes`` records)."""
-    width = state.beams.rank.shape[0]
-    vocab = state.work.toks.shape[0]
-    trie = state.trie
-    out = new_state(width, vocab, nodes, trie.model_int.shape[0], trie.model_float.shape[0])
-    used = state.counts[C_NODES]
-    for a, b in zip(
-        (trie.parent, trie.token, trie.length, trie.first_child, trie.next_sibling, trie.beam),
-        (out.trie.parent, out.trie.token, out.trie.length, out.trie.first_child,
-         out.trie.next_sibling, out.trie.beam),
-    ):  # fmt: skip
-        b[:used] = a[:used]
-    out.trie.extra[:used] = trie.extra[:used]
-    out.trie.model_int[:, :used] = trie.model_int[:, :used]
-    out.trie.model_float[:, :used] = trie.model_float[:, :used]
-    rec = state.counts[C_RECS]
-    out.recs.frame[:rec] = state.recs.frame[:rec]
-    out.recs.prev[:rec] = state.recs.prev[:rec]
-    out.recs.prev_end[:rec] = state.recs.prev_end[:rec]
-    out.recs.logp[:rec] = state.recs.logp[:rec]
-    for a, b in zip(
-        (state.beams.node, state.beams.rb, state.beams.rnb, state.beams.eb),
-        (out.beams.node, out.beams.rb, out.beams.rnb, out.beams.eb),
-    ):
-        b[:, :] = a
-    for a, b in zip(
-        (state.beams.pb, state.beams.pnb, state.beams.tot, state.beams.vb, state.beams.vnb),
-        (out.beams.pb, out.beams.pnb, out.beams.tot, out.beams.vb, out.beams.vnb),
-    ):
-        b[:, :] = a
-    out.work.stamp[:] = state.work.stamp
-    out.counts[:] = state.counts
-    out.shift[:] = state.shift
+def grown_flat(i32, f64, i64, nodes):  # type: ignore[no-untyped-def]
+    """Copies of the states in the flat buffers (rows of :func:`new_flat`'s) with room for
+    ``nodes`` trie nodes (``2 * nodes`` records) each."""
+    head = i64[0]
+    mi, mf = head[H_MODEL_INT], head[H_MODEL_FLOAT]
+    out = new_flat(i64.shape[0], head[H_WIDTH], head[H_VOCAB], nodes, mi, mf)
+    old32, old64 = _node_parts(head[H_NODES], mi, mf)
+    new32, new64 = _node_parts(nodes, mi, mf)
+    for b in range(i64.shape[0]):
+        src = state_views(i32[b], f64[b], i64[b])
+        dst = state_views(out[0][b], out[1][b], out[2][b])
+        used = src.counts[C_NODES]
+        rec = src.counts[C_RECS]
+        trie, to = src.trie, dst.trie
+        for a, c in zip(
+            (trie.parent, trie.token, trie.length, trie.first_child, trie.next_sibling,
+             trie.beam),
+            (to.parent, to.token, to.length, to.first_child, to.next_sibling, to.beam),
+        ):  # fmt: skip
+            c[:used] = a[:used]
+        to.extra[:used] = trie.extra[:used]
+        to.model_int[:, :used] = trie.model_int[:, :used]
+        to.model_float[:, :used] = trie.model_float[:, :used]
+        for a, c in zip(
+            (src.recs.frame, src.recs.prev, src.recs.prev_end),
+            (dst.recs.frame, dst.recs.prev, dst.recs.prev_end),
+        ):
+            c[:rec] = a[:rec]
+        dst.recs.logp[:rec] = src.recs.logp[:rec]
+        # the fixed-size parts (beams, scratch, counts) follow the node-sized ones
+        out[0][b, new32:] = i32[b, old32:]
+        out[1][b, new64:] = f64[b, old64:]
+        out[2][b, H_FRAME_LIMIT] = i64[b, H_FRAME_LIMIT]
+        out[2][b, N_HEADER:] = i64[b, N_HEADER:]
     return out

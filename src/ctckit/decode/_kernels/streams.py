@@ -1,77 +1,130 @@
 """Streams: search states fed chunk by chunk, read without ending the search (private).
 
-The states of a stream (one per stream of a batch) live in a Numba typed list, which
-crosses into a kernel as one pointer: a :class:`~.state.SearchState` passed from Python
-costs its ~30 arrays' unboxing on every call, more than searching a few frames.
+The states of a stream (one per stream of a batch) live in three flat buffers, one row
+per stream (:func:`.state.new_flat`), which cross into a kernel as three plain arrays;
+each kernel cuts a stream's :class:`~.state.SearchState` views from its rows again
+(:func:`.state.state_views`). A :class:`~.state.SearchState` passed from Python would
+cost its ~30 arrays' unboxing on every call, more than searching a few frames.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from numba.typed import List
 
 from ctckit.decode._kernels.backtrace import append_empty, append_n_best, n_best
 from ctckit.decode._kernels.frames import first_invalid, thresholds
-from ctckit.decode._kernels.layout import C_FRAMES, C_NODES, C_RECS
-from ctckit.decode._kernels.search import advance, reset
-from ctckit.decode._kernels.state import grown_state, new_state
+from ctckit.decode._kernels.layout import (
+    C_FRAMES,
+    C_NODES,
+    C_RECS,
+    H_FRAME_LIMIT,
+    H_NODES,
+    H_VOCAB,
+    N_HEADER,
+)
+from ctckit.decode._kernels.search import _NO_REFCOUNTS, advance, reset
+from ctckit.decode._kernels.state import new_flat, state_views
+
+# what feed_stream(s) return first besides -1 (fed) and a stream's index (an invalid
+# entry): nothing changed, and the second result says what the caller does about it
+NEEDS_ROOM = -2  # grow every state to the second result's nodes (grown_flat), feed again
+TOO_LONG = -3  # a stream would have the second result's frames, over its frame limit
+WRONG_SHAPE = -4  # the chunk's V or batch size is not the states'
 
 
 @njit(cache=True, nogil=True)
-def new_streams(count, opts, scorer, vocab, nodes, model_rows):  # type: ignore[no-untyped-def]
-    """``count`` fresh search states with room for ``nodes`` trie nodes each."""
-    states = List()
-    for _ in range(count):
-        state = new_state(opts.beam_width, vocab, nodes, model_rows[0], model_rows[1])
-        reset(state, scorer)
-        states.append(state)
-    return states
+def new_streams(count, opts, scorer, vocab, nodes, model_rows, frame_limit):  # type: ignore[no-untyped-def]
+    """The flat buffers of ``count`` fresh search states with room for ``nodes`` trie
+    nodes each, that may search ``frame_limit`` frames each."""
+    bufs = new_flat(count, opts.beam_width, vocab, nodes, model_rows[0], model_rows[1])
+    bufs[2][:, H_FRAME_LIMIT] = frame_limit
+    reset_streams(bufs[0], bufs[1], bufs[2], scorer)
+    return bufs
 
 
-@njit(cache=True, nogil=True)
-def reset_streams(states, scorer):  # type: ignore[no-untyped-def]
-    """Start every state again (a finished stream's states, reused: no allocation)."""
-    for state in states:
-        reset(state, scorer)
+@njit(cache=True, nogil=True, inline="always")
+def reset_streams(i32, f64, i64, scorer):  # type: ignore[no-untyped-def]
+    """Start every state again (no allocation)."""
+    for b in range(i64.shape[0]):
+        reset(state_views(i32[b], f64[b], i64[b]), scorer)
 
 
-@njit(cache=True, nogil=True)
-def feed_streams(states, opts, scorer, lp, lens, row):  # type: ignore[no-untyped-def]
-    """Search frames ``lp[b, :lens[b]]`` of each stream ``b`` (``lp``: ``(B, T, V)``).
-
-    Every chunk is checked before any state changes: returns ``(b, index)`` of the first
-    invalid entry (``index = t * V + v`` in ``lp[b]``) with every state unchanged, or
-    ``(-1, -1)``. A state whose trie or records might not hold the chunk (a frame adds at
-    most ``W`` nodes and ``2 W`` records) first doubles (or more): its size follows the
-    nodes the search makes, not ``T * W`` as a one-shot search's. ``row``: scratch of
-    ``max(V, 2)`` entries of ``lp``'s dtype.
-    """
+@njit(cache=True, nogil=True, inline="always")
+def _feed(i32, f64, i64, opts, scorer, lp, lens, row):  # type: ignore[no-untyped-def]
+    """:func:`feed_streams`' body (``lp`` ``(B, T, V)``; ``lens`` empty: ``T`` each)."""
+    batch, time, vocab = lp.shape
+    if batch != i64.shape[0] or vocab != i64[0, H_VOCAB]:
+        return WRONG_SHAPE, 0
+    all_frames = lens.shape[0] == 0
     high = thresholds(row, opts.token_min_logp)[1]
-    for b in range(lp.shape[0]):
-        bad = first_invalid(lp[b], 0, lens[b], high)
+    for b in range(batch):
+        bad = first_invalid(lp[b], 0, time if all_frames else lens[b], high)
         if bad >= 0:
             return b, bad
     width = opts.beam_width
-    for b in range(lp.shape[0]):
-        frames = lens[b]
-        if frames == 0:
-            continue
-        state = states[b]
-        nodes = state.counts[C_NODES] + frames * width + 1
-        recs = state.counts[C_RECS] + 2 * frames * width
-        size = state.trie.parent.shape[0]
-        if nodes > size or recs > state.recs.frame.shape[0]:
-            state = grown_state(state, max(nodes, (recs + 1) // 2, 2 * size))
-            states[b] = state
-        advance(state, opts, scorer, lp[b], frames, row)
+    size = i64[0, H_NODES]
+    need = 0
+    longest = 0
+    for b in range(batch):
+        frames = time if all_frames else lens[b]
+        longest = max(longest, i64[b, N_HEADER + C_FRAMES] + frames)
+        nodes = i64[b, N_HEADER + C_NODES] + frames * width + 1
+        recs = i64[b, N_HEADER + C_RECS] + 2 * frames * width
+        if frames > 0 and (nodes > size or recs > 2 * size):
+            need = max(need, nodes, (recs + 1) // 2, 2 * size)
+    if longest > i64[0, H_FRAME_LIMIT]:
+        return TOO_LONG, longest
+    if need > 0:
+        return NEEDS_ROOM, need
+    for b in range(batch):
+        frames = time if all_frames else lens[b]
+        if frames > 0:
+            advance(state_views(i32[b], f64[b], i64[b]), opts, scorer, lp[b], frames, row)
     return -1, -1
 
 
+@njit(cache=True, nogil=True, **_NO_REFCOUNTS)
+def feed_streams(i32, f64, i64, opts, scorer, lp, lens, row):  # type: ignore[no-untyped-def]
+    """Search frames ``lp[b, :lens[b]]`` of each stream ``b`` (``lp``: ``(B, T, V)``;
+    ``lens`` empty: all ``T`` frames of each).
+
+    Returns ``(-1, -1)`` when the frames are searched; else, with every state unchanged,
+    ``(WRONG_SHAPE, 0)`` (the states' ``B`` or ``V`` differ), ``(b, index)`` for the
+    first invalid entry (``index = t * V + v`` in ``lp[b]``; every chunk is checked
+    before any state changes), ``(TOO_LONG, frames)`` when a stream would exceed the
+    frame limit of the header, or ``(NEEDS_ROOM, nodes)`` when a state's trie or
+    records might not hold its frames (a frame adds at most ``W`` nodes and ``2 W``
+    records): the caller grows the buffers to ``nodes`` (:func:`.state.grown_flat`; at
+    least double, so a stream's size follows the nodes its search makes, not ``T * W``
+    as a one-shot search's) and feeds again. ``row``: scratch of ``max(V, 2)`` entries
+    of ``lp``'s dtype.
+
+    It allocates nothing and runs without Numba's reference counting (as
+    :func:`.search.advance`; every array is the caller's): with them, the views of the
+    states and the arguments' counts would cost more than searching a few frames.
+    """
+    return _feed(i32, f64, i64, opts, scorer, lp, lens, row)
+
+
+@njit(cache=True, nogil=True, **_NO_REFCOUNTS)
+def feed_stream(i32, f64, i64, opts, scorer, lp, row):  # type: ignore[no-untyped-def]
+    """:func:`feed_streams` of a single stream's ``(T, V)`` chunk, all its frames."""
+    lp3 = lp.reshape((1, lp.shape[0], lp.shape[1]))
+    return _feed(i32, f64, i64, opts, scorer, lp3, i64[0, :0], row)  # no lengths: all
+
+
+@njit(cache=True, nogil=True, **_NO_REFCOUNTS)
+def feed_all_streams(i32, f64, i64, opts, scorer, lp, row):  # type: ignore[no-untyped-def]
+    """:func:`feed_streams` of every frame of a ``(B, T, V)`` chunk."""
+    return _feed(i32, f64, i64, opts, scorer, lp, i64[0, :0], row)  # no lengths: all
+
+
 @njit(cache=True, nogil=True)
-def read_streams(states, scorer, top_n, final):  # type: ignore[no-untyped-def]
-    """The ``top_n`` best hypotheses of each stream, the states unchanged (``final``: with
-    the scorer's end terms, as at the end of the input).
+def read_streams(i32, f64, i64, scorer, top_n, final, reset):  # type: ignore[no-untyped-def]
+    """The ``top_n`` best hypotheses of each stream (``final``: with the scorer's end
+    terms, as at the end of the input); then, with ``reset``, every state starts again (a
+    finished stream's states, left to the next stream), else they are unchanged.
 
     Returns ``(ints, floats)``: the N best of the streams in order, packed (see
     :mod:`.backtrace`); a stream that has had no frame gives one empty hypothesis of score
@@ -81,10 +134,13 @@ def read_streams(states, scorer, top_n, final):  # type: ignore[no-untyped-def]
     floats = np.empty(64, np.float64)
     ni = 0
     nf = 0
-    for state in states:
+    for b in range(i64.shape[0]):
+        state = state_views(i32[b], f64[b], i64[b])
         if state.counts[C_FRAMES] == 0:
             ints, floats, ni, nf = append_empty(ints, floats, ni, nf)
         else:
             found = n_best(state, scorer, top_n, final)
             ints, floats, ni, nf = append_n_best(ints, floats, ni, nf, found)
+    if reset:
+        reset_streams(i32, f64, i64, scorer)
     return ints[:ni], floats[:nf]
