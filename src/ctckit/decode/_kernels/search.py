@@ -42,7 +42,7 @@ from ctckit.decode._kernels.layout import (
 )
 from ctckit.decode._kernels.numeric import NEG_INF
 from ctckit.decode._kernels.select import keep_stays, select
-from ctckit.decode._kernels.state import new_state
+from ctckit.decode._kernels.state import new_flat, state_views
 from ctckit.decode._kernels.stays import (
     add_shift,
     no_stay_possible,
@@ -87,14 +87,19 @@ _NO_REFCOUNTS: dict[str, Any] = {"_nrt": False}
 
 
 @njit(cache=True, nogil=True, **_NO_REFCOUNTS)
-def advance(state, opts, scorer, lp, frames, row):  # type: ignore[no-untyped-def]
-    """Search frames ``lp[:frames]`` (``(T, V)`` log-probabilities), going on from ``state``.
+def advance(i32, f64, i64, opts, scorer, lp, frames, row):  # type: ignore[no-untyped-def]
+    """Search frames ``lp[:frames]`` (``(T, V)`` log-probabilities), going on from the
+    state in the flat buffers ``i32``, ``f64``, ``i64`` (one state's rows, see
+    :func:`.state.new_flat`; the views are cut here, where the compiler sees which are
+    used, rather than passed in: a :class:`~.state.SearchState` argument is some 200
+    machine words).
 
     ``row`` is a scratch array of ``V`` entries of ``lp``'s dtype. Returns the flat index
     ``t * V + v`` in ``lp`` of the first entry that is not a log-probability (the search
     stops there; see :mod:`.frames`), or -1. Once every labelling has probability 0 the
     frames are only checked.
     """
+    state = state_views(i32, f64, i64)
     trie, recs, beams, work, counts = state.trie, state.recs, state.beams, state.work, state.counts
     vocab = lp.shape[1]
     width = opts.beam_width
@@ -221,8 +226,10 @@ def decode_many(arr, lens, first, step, opts, scorer, model_rows):  # type: igno
     nf = 0
     # the search's buffers, once for all utterances (allocating them per utterance costs
     # page faults, which serialise threads); only the part a search writes is touched
-    state = new_state(opts.beam_width, arr.shape[2], longest * opts.beam_width + 1,
-                      model_rows[0], model_rows[1])  # fmt: skip
+    i32, f64, i64 = new_flat(1, opts.beam_width, arr.shape[2], longest * opts.beam_width + 1,
+                             model_rows[0], model_rows[1])  # fmt: skip
+    i32, f64, i64 = i32[0], f64[0], i64[0]
+    state = state_views(i32, f64, i64)
     row = np.empty(max(arr.shape[2], 2), arr.dtype)  # the frame, copied (see advance)
     for b in range(first, batch, step):
         length = time if all_frames else lens[b]
@@ -230,7 +237,7 @@ def decode_many(arr, lens, first, step, opts, scorer, model_rows):  # type: igno
             ints, floats, ni, nf = append_empty(ints, floats, ni, nf)
             continue
         reset(state, scorer)
-        bad = advance(state, opts, scorer, arr[b], length, row)
+        bad = advance(i32, f64, i64, opts, scorer, arr[b], length, row)
         if bad >= 0:
             return ints[:ni], floats[:nf], bad, b
         found = n_best(state, scorer, opts.top_n, True)

@@ -80,7 +80,7 @@ def _feed(i32, f64, i64, opts, scorer, lp, lens, row):  # type: ignore[no-untype
     for b in range(batch):
         frames = time if all_frames else lens[b]
         if frames > 0:
-            advance(state_views(i32[b], f64[b], i64[b]), opts, scorer, lp[b], frames, row)
+            advance(i32[b], f64[b], i64[b], opts, scorer, lp[b], frames, row)
     return -1, -1
 
 
