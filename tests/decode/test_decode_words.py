@@ -7,8 +7,10 @@ no shared code), and ``BeamSearchDecoder`` for the no-word-terms case.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -434,6 +436,57 @@ def test_batches_threads_and_tensors_agree(seed: int, dtype: type) -> None:
     assert a == b
     for k in range(5):
         assert a[k] == one.decode(lp[k], int(lengths[k]))[0]
+
+
+@pytest.mark.usefixtures("words_kernel")
+@given(
+    seed=st.integers(0, 10_000),
+    times=st.lists(st.integers(0, 14), min_size=2, max_size=5),
+    threads=st.sampled_from([1, 2]),
+    bpe=st.booleans(),
+)
+def test_one_decoder_over_calls_of_growing_and_shrinking_lengths(
+    seed: int, times: list[int], threads: int, bpe: bool
+) -> None:
+    """A decoder keeps its search buffers between calls (and grows them for a longer
+    utterance): every call still gives the plain-Python reference's hypotheses."""
+    labels = BPE if bpe else CHARS
+    kw = {"beta": 0.5, "unigrams": ("a", "ab"), "hotwords": ("ab",), "hotword_weight": 1.25}
+    dec = decoder(labels, alpha=0.0, beam_width=5, top_n=2, token_min_logp=-2.5,
+                  beam_prune_logp=-3.0, num_threads=threads, **kw)  # fmt: skip
+    spec = spec_for(labels, alpha=0.0, **kw)
+    for k, time in enumerate(times):
+        lp = np.stack(
+            [log_probs(seed + k, time, len(labels)), log_probs(seed + 50 + k, time, len(labels))]
+        )
+        lengths = [time, time // 2]
+        for hyps, x, n in zip(dec.decode(lp, lengths), lp, lengths):
+            ref = reference_word_search(x[:n], spec, 5, 2, -2.5, -3.0)
+            if not ref:  # an empty utterance: the empty labelling
+                assert [as_ref(h) for h in hyps] == [((), (), ())]
+                continue
+            assert_same(hyps, ref)
+
+
+@pytest.mark.usefixtures("words_kernel")
+def test_word_spans_are_made_on_first_access_and_the_hypothesis_is_the_same() -> None:
+    lp = log_probs(3, 9, 4, scale=3.0)
+    got = decoder(CHARS, alpha=0.0, beta=0.0, beam_width=8, top_n=3).decode(lp)[0]
+    assert all("word_spans" not in h.__dict__ for h in got)
+    kept = pickle.loads(pickle.dumps(got))  # before the spans are made
+    built = [
+        WordHypothesis(h.text, h.words, h.word_spans, h.tokens, h.score, h.acoustic_score,
+                       h.lm_score)
+        for h in got
+    ]  # fmt: skip
+    assert got == built
+    assert kept == built
+    assert copy.copy(kept[0]) == built[0]
+    assert [hash(h) for h in got] == [hash(h) for h in built]
+    assert repr(got[0]) == repr(built[0])
+    assert all(type(s) is WordSpan for h in got for s in h.word_spans)
+    with pytest.raises(AttributeError, match="no attribute 'spans'"):
+        _ = got[0].spans
 
 
 def test_input_errors() -> None:

@@ -171,7 +171,8 @@ class WordHypothesis:
     Attributes:
         text: The words joined by single spaces.
         words: The words, in order.
-        word_spans: One :class:`WordSpan` per word.
+        word_spans: One :class:`WordSpan` per word (the decoder builds them
+            on first access).
         tokens: The label ids the words were read from, blanks removed and
             repeats collapsed (word delimiters, silences and BPE word-start
             pieces included).
@@ -200,3 +201,43 @@ class WordHypothesis:
     score: float
     acoustic_score: float
     lm_score: float
+
+    def __getattr__(self, name: str) -> tuple[WordSpan, ...]:
+        if name == "word_spans":  # no instance value yet: made from the decoder's frames
+            lazy = self.__dict__.get("_span_data")
+            if lazy is not None:
+                starts, ends = lazy
+                spans = tuple(map(_new_word_span, self.words, starts, ends))
+                self.__dict__["word_spans"] = spans
+                self.__dict__.pop("_span_data", None)
+                return spans
+            made = self.__dict__.get("word_spans")  # by another thread meanwhile
+            if made is not None:
+                return made  # type: ignore[no-any-return]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+def _new_word_hypothesis(
+    text: str,
+    words: tuple[str, ...],
+    tokens: tuple[int, ...],
+    score: float,
+    acoustic: float,
+    lm: float,
+    starts: list[int],
+    ends: list[int],
+) -> WordHypothesis:
+    """A :class:`WordHypothesis` without the frozen dataclass's ``__init__`` (as
+    :func:`_new_hypothesis`), whose word spans are built from ``starts`` and ``ends`` (one
+    frame each per word) on first access. Same object: equality, hashing and repr are
+    unchanged."""
+    h = object.__new__(WordHypothesis)
+    d = h.__dict__
+    d["text"] = text
+    d["words"] = words
+    d["tokens"] = tokens
+    d["score"] = score
+    d["acoustic_score"] = acoustic
+    d["lm_score"] = lm
+    d["_span_data"] = (starts, ends)
+    return h

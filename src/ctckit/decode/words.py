@@ -14,14 +14,14 @@ import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ctckit._checks import check_float, check_int, is_tensor
+from ctckit._checks import check_float, check_int
 from ctckit._threads import default_threads, run_strided
-from ctckit.decode._input import check_lengths, check_log_probs
+from ctckit.decode._input import _FLOATS, as_log_prob_array, check_lengths, invalid_value_error
 from ctckit.decode._word_tables import (
     FlatTrie,
     build_trie,
@@ -30,7 +30,7 @@ from ctckit.decode._word_tables import (
     subtree_max,
     subtree_min,
 )
-from ctckit.decode.types import WordHypothesis, _new_word_span
+from ctckit.decode.types import WordHypothesis, _new_word_hypothesis
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
 
 if TYPE_CHECKING:
@@ -166,6 +166,20 @@ def _analyse_labels(
     return _Labels("characters", blank, tuple(kinds), tuple(pieces), delim)
 
 
+def _spelling(labels: _Labels) -> tuple[str, ...] | None:
+    """Lexicon-free: each token's text in a hypothesis's spelling, whose whitespace-separated
+    parts are its words (a delimiter is a space, a word-start piece starts with one)."""
+    if labels.mode == "lexicon":
+        return None
+    out = list(labels.pieces)
+    for c, kind in enumerate(labels.kinds):
+        if kind == KIND_DELIM:
+            out[c] = " "
+        elif kind == KIND_START:
+            out[c] = " " + out[c]
+    return tuple(out)
+
+
 def _spellable(word: str, pieces: Iterable[str]) -> int:
     """-1 if ``word`` is a concatenation of ``pieces``, else the first position no
     segmentation gets past."""
@@ -269,11 +283,54 @@ def _lexicon_entries(
     return words, entries
 
 
-class _Kernel(NamedTuple):
-    opts: Any
-    scorer: Any
-    rows: tuple[int, int]
-    lexicon: bool
+# ``lengths=None``: every utterance has all ``T`` frames (see ``decode_words``)
+_ALL_FRAMES = np.zeros(0, np.int64)
+# search buffers a thread keeps between calls up to this size (a longer utterance's are
+# dropped after the call)
+_SPARE_BYTES = 64 << 20
+
+
+def _no_buffers() -> tuple[npt.NDArray[Any], ...]:
+    """Search buffers of no row: ``decode_words`` makes its own."""
+    return np.empty((0, 0), np.int32), np.empty((0, 0), np.float64), np.empty((0, 0), np.int64)
+
+
+class _Kernel:
+    """The kernel bundles of one decoder for one vocabulary size, the compiled entry points
+    of ``decode_words`` by input dtype (calling one skips Numba's dispatch, which types
+    every argument on each call: the scorer is a NamedTuple of some 40 arrays), and the
+    search buffers of finished calls, for the next calls to reuse."""
+
+    def __init__(self, opts: Any, scorer: Any, rows: tuple[int, int]) -> None:
+        self.opts = opts
+        self.scorer = scorer
+        self.rows = rows
+        self._entries: dict[tuple[Any, ...], Any] = {}
+        self._spare: list[tuple[npt.NDArray[Any], ...]] = []
+        self._lock = threading.Lock()
+
+    def entry(self, args: tuple[Any, ...], key: tuple[Any, ...]) -> Any:
+        fn = self._entries.get(key)
+        if fn is None:
+            from numba import typeof
+
+            from ctckit.decode._kernels.words import decode_words
+
+            sig = tuple(typeof(a) for a in args)  # type: ignore[no-untyped-call]
+            decode_words.compile(sig)
+            compiled: Any = decode_words.overloads[sig]
+            fn = self._entries[key] = compiled.entry_point
+        return fn
+
+    def take_buffers(self) -> tuple[npt.NDArray[Any], ...]:
+        with self._lock:
+            return self._spare.pop() if self._spare else _no_buffers()
+
+    def keep_buffers(self, bufs: tuple[npt.NDArray[Any], ...], threads: int) -> None:
+        if sum(a.nbytes for a in bufs) <= _SPARE_BYTES:
+            with self._lock:
+                if len(self._spare) < threads:
+                    self._spare.append(bufs)
 
 
 class WordBeamSearchDecoder:
@@ -467,6 +524,7 @@ class WordBeamSearchDecoder:
             )
         self.word_delimiter = word_delimiter
         self._labels = _analyse_labels(label_list, self.blank, word_delimiter, lexicon is not None)
+        self._spelling = _spelling(self._labels)
         self.alpha = check_float(alpha, "alpha", 0.0)
         self.beta = check_float(beta, "beta")
         self.unk_score_offset = check_float(unk_score_offset, "unk_score_offset", high=0.0)
@@ -736,7 +794,7 @@ class WordBeamSearchDecoder:
                 sil=t["sil"], unk=self.unk_word is not None, unk_lm=t["unk_lm"],
                 max_merge=self.merge == "max",
             )  # fmt: skip
-        return _Kernel(opts, scorer, word_scorer.model_rows(lm), self.lexicon_words is not None)
+        return _Kernel(opts, scorer, word_scorer.model_rows(lm))
 
     def decode(self, log_probs: Any, lengths: Any = None) -> list[list[WordHypothesis]]:
         """Decode a batch (or one utterance) of log-probabilities to words.
@@ -773,90 +831,116 @@ class WordBeamSearchDecoder:
             >>> [hyps[0].text for hyps in dec.decode(np.log(probs), lengths=[4, 2])]
             ['hi', '']
         """
-        x, batched, _ = check_log_probs(log_probs, self.blank)
-        arr = x.detach().cpu().numpy() if is_tensor(x) else x
-        arr = np.ascontiguousarray(arr)
-        batch, time, vocab = arr.shape
-        lens = check_lengths(lengths, batch, time, batched)
-        kernel = self._kernel(vocab)
-        from ctckit.decode._kernels import words as kw
-
-        want = self.top_n if self.top_n == 1 else min(self.beam_width, 4 * self.top_n)
-
-        def run(utts: npt.NDArray[np.int64]) -> list[list[WordHypothesis]]:
-            out = kw.decode_words(arr, lens, utts, kernel.opts, kernel.scorer, kernel.rows,
-                                  want)  # fmt: skip
-            counts, bad = out[0], out[-1]
-            if bad >= 0:
-                b = int(utts[int(np.argmin(counts))])
-                raise _invalid_entry(b, bad // vocab, float(arr[b].flat[bad]), batched)
-            return self._results(out)
-
-        threads = max(1, min(self.num_threads, batch))
-        parts = run_strided(run, batch, threads)
-        result: list[list[WordHypothesis]] = [[] for _ in range(batch)]
-        for s, part in enumerate(parts):
-            result[s::threads] = part
-        return result
-
-    def _results(self, out: tuple[Any, ...]) -> list[list[WordHypothesis]]:
-        """The hypotheses from :func:`decode_words`'s output: the words' texts looked up
-        by their keys (spelled from the tokens when the key names none)."""
-        counts, sizes, word_counts, scores, tokens, word_cols, _ = out
-        flat_tok = tokens.tolist()
-        w_start, w_end, w_key, w_first, w_last = word_cols.tolist()
-        names = self._tables["names"]
-        pieces = self._labels.pieces
-        top_n = self.top_n
-        pos = 0
-        w = 0
-        result = []
-        for n, lengths, nws, rows in zip(
-            counts.tolist(), sizes.tolist(), word_counts.tolist(), scores.tolist()
+        x = log_probs
+        if (  # a C-contiguous float array: checked here (as_log_prob_array checks the rest)
+            type(x) is np.ndarray
+            and x.dtype in _FLOATS
+            and x.flags.c_contiguous
+            and 2 <= x.ndim <= 3
         ):
+            batched = x.ndim == 3
+            arr = x if batched else x[None]
+        else:
+            arr, batched = as_log_prob_array(log_probs, self.blank)
+        batch, time, vocab = arr.shape
+        if lengths is None:
+            lens = _ALL_FRAMES
+        else:  # a private C-contiguous copy: the compiled entry point's type
+            lens = np.array(check_lengths(lengths, batch, time, batched), np.int64)
+        kernel = self._kernel(vocab)
+        threads = max(min(self.num_threads, batch), 1)
+        opts, scorer, rows = kernel.opts, kernel.scorer, kernel.rows
+        want = self.top_n if self.top_n == 1 else min(self.beam_width, 4 * self.top_n)
+        bufs = kernel.take_buffers()
+        args = (arr, lens, 0, threads, opts, scorer, rows, want, bufs)
+        fn = kernel.entry(args, (arr.dtype.char, arr.flags.aligned, arr.flags.writeable))
+
+        def run(first: int, bufs: tuple[npt.NDArray[Any], ...]) -> list[list[WordHypothesis]]:
+            ints, floats, words, bad, where, *bufs_out = fn(
+                arr, lens, first, threads, opts, scorer, rows, want, bufs
+            )
+            kernel.keep_buffers(tuple(bufs_out), threads)
+            if bad >= 0:
+                value = float(arr[where].flat[bad])
+                raise invalid_value_error(where if batched else None, bad // vocab, value)
+            return self._results(ints.tolist(), floats.tolist(), words.tolist())
+
+        if threads == 1:
+            return run(0, bufs)
+        # the process-wide pool (ctckit._threads); each thread its own search buffers
+        parts = run_strided(
+            lambda utts: run(int(utts[0]), bufs if utts[0] == 0 else kernel.take_buffers()),
+            batch, threads,
+        )  # fmt: skip
+        out: list[list[WordHypothesis]] = [[] for _ in range(batch)]
+        for start, part in enumerate(parts):
+            out[start::threads] = part
+        return out
+
+    def _results(
+        self, ints: list[int], floats: list[float], words: list[int]
+    ) -> list[list[WordHypothesis]]:
+        """The hypotheses from :func:`decode_words`'s packed output, each search's in turn:
+        the words' texts looked up by their keys (spelled from the tokens when the key
+        names none); no two hypotheses of a search with the same words."""
+        name = self._tables["names"].get
+        top_n = self.top_n
+        out = []
+        i = f = w = 0
+        size = len(ints)
+        while i < size:
+            k = ints[i]
+            i += 1
+            if k == 0:  # no hypothesis left
+                out.append([_new_word_hypothesis("", (), (), -math.inf, -math.inf, 0.0, [], [])])
+                continue
             hyps: list[WordHypothesis] = []
             seen: set[tuple[str, ...]] = set()
-            for size, nw, (total, acoustic, lm) in zip(lengths[:n], nws[:n], rows[:n]):
-                if len(hyps) < top_n:
-                    texts = []
-                    for j in range(w, w + nw):
-                        text = names.get(w_key[j])
-                        if text is None:  # a word outside the vocabulary: its tokens
-                            toks = flat_tok[pos + w_first[j] : pos + w_last[j] + 1]
-                            text = "".join([pieces[c] for c in toks])
-                        texts.append(text)
-                    words = tuple(texts)
-                    if words not in seen:
-                        seen.add(words)
-                        spans = tuple(
-                            map(_new_word_span, words, w_start[w : w + nw], w_end[w : w + nw])
-                        )
-                        hyps.append(WordHypothesis(" ".join(words), words, spans,
-                                                   tuple(flat_tok[pos : pos + size]), total,
-                                                   acoustic, lm))  # fmt: skip
-                pos += size
-                w += nw
-            if n == 0:
-                hyps.append(WordHypothesis("", (), (), (), -math.inf, -math.inf, 0.0))
-            elif not hyps:  # a zero-length utterance
-                hyps.append(WordHypothesis("", (), (), (), 0.0, 0.0, 0.0))
-            result.append(hyps)
-        return result
+            for _ in range(k):
+                n = ints[i]
+                tok = i + 1
+                i = tok + 3 * n
+                nw = words[w]
+                starts = w + 1
+                keys = starts + 2 * nw
+                texts = tuple(map(name, words[keys : keys + nw]))
+                if None in texts:  # a word outside the vocabulary: spelled from the tokens
+                    bounds = words[keys + nw : keys + 3 * nw]
+                    texts = self._spell(texts, ints[tok : tok + n], bounds)
+                if len(hyps) < top_n and texts not in seen:
+                    if top_n > 1:
+                        seen.add(texts)
+                    text = " ".join(texts)
+                    ends = words[starts + nw : keys]
+                    hyp = _new_word_hypothesis(text, texts, tuple(ints[tok : tok + n]), floats[f],
+                                               floats[f + 1], floats[f + 2],
+                                               words[starts : starts + nw], ends)  # fmt: skip
+                    hyps.append(hyp)
+                w = keys + 3 * nw
+                f += 3
+            out.append(hyps)
+        return out
+
+    def _spell(
+        self, texts: tuple[str | None, ...], tokens: list[int], bounds: list[int]
+    ) -> tuple[str, ...]:
+        """``texts`` with each ``None`` spelled from its word's tokens (``tokens``: the
+        hypothesis's; ``bounds``: the words' first tokens, then their last)."""
+        nw = len(texts)
+        spelling = self._spelling
+        if spelling is not None:  # lexicon-free: every word at once, split at the boundaries
+            out = tuple("".join(map(spelling.__getitem__, tokens)).split())
+            if len(out) == nw:
+                return out
+        pieces = self._labels.pieces
+        return tuple(
+            t if t is not None
+            else "".join([pieces[c] for c in tokens[bounds[j] : bounds[nw + j] + 1]])
+            for j, t in enumerate(texts)
+        )  # fmt: skip
 
 
 EVENT_UNK = -3  # the kernels' event of the unknown word (besides a word id >= 0)
-
-
-def _invalid_entry(b: int, t: int, value: float, batched: bool) -> InputValueError:
-    from ctckit.decode import _input
-
-    make = getattr(_input, "invalid_value_error", None)
-    if make is not None:
-        return make(b if batched else None, t, value)  # type: ignore[no-any-return]
-    where = f"log_probs[{b}, {t}]" if batched else f"log_probs[{t}]"
-    return InputValueError(
-        f"log_probs must hold finite values or -inf within lengths, got {value} in {where}"
-    )
 
 
 def _lm_vocabulary(lm: Any) -> list[str]:

@@ -10,7 +10,7 @@ cost two arrays' boxing and two ``tolist`` calls in Python whatever the batch si
 * ``ints`` (int64), per search: ``k`` (hypotheses), then per hypothesis its length ``n``,
   its ``n`` tokens, their ``n`` start frames and their ``n`` end frames (exclusive);
 * ``floats`` (float64), per hypothesis: its total, acoustic and model scores, then ``n``
-  values per token (the token search: its confidence).
+  values per token (the token search: its confidence; the word search writes none).
 """
 
 from __future__ import annotations
@@ -112,16 +112,18 @@ def append_n_best(ints, floats, ni, nf, found):  # type: ignore[no-untyped-def]
 
     ``found``: ``(k, sizes, scores, tokens, starts, ends, values)`` as :func:`n_best`
     returns it (``values``: one number per token, any numeric dtype, written to
-    ``floats``). ``ni``/``nf``: the entries of ``ints``/``floats`` used so far. A buffer too
-    small is replaced by one at least twice its size.
+    ``floats``; or empty: none, the three scores only). ``ni``/``nf``: the entries of
+    ``ints``/``floats`` used so far. A buffer too small is replaced by one at least twice
+    its size.
 
     Returns:
         ``(ints, floats, ni, nf)`` after the append.
     """
     k, sizes, scores, tokens, starts, ends, values = found
     size = tokens.shape[0]
+    per_token = values.shape[0] != 0
     ints = _room(ints, ni, ni + 1 + k + 3 * size)
-    floats = _room(floats, nf, nf + 3 * k + size)
+    floats = _room(floats, nf, nf + 3 * k + (size if per_token else 0))
     ints[ni] = k
     ni += 1
     pos = 0
@@ -138,9 +140,10 @@ def append_n_best(ints, floats, ni, nf, found):  # type: ignore[no-untyped-def]
         floats[nf + 1] = scores[q, 1]
         floats[nf + 2] = scores[q, 2]
         nf += 3
-        for j in range(n):
-            floats[nf + j] = values[pos + j]
-        nf += n
+        if per_token:
+            for j in range(n):
+                floats[nf + j] = values[pos + j]
+            nf += n
         pos += n
     return ints, floats, ni, nf
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from ctckit.decode._kernels.backtrace import _room, append_empty, append_n_best
 from ctckit.decode._kernels.candidates import candidate_tokens, entry_threshold
 from ctckit.decode._kernels.frames import (
     classify_pruned,
@@ -42,6 +43,7 @@ from ctckit.decode._kernels.layout import (
     C_RECS,
     C_SETTLED,
     C_STAY,
+    H_NODES,
     MAX_MARK,
 )
 from ctckit.decode._kernels.numeric import (
@@ -53,7 +55,7 @@ from ctckit.decode._kernels.numeric import (
     lse,
 )
 from ctckit.decode._kernels.select import keep_stays
-from ctckit.decode._kernels.state import new_state
+from ctckit.decode._kernels.state import new_flat, state_views
 from ctckit.decode._kernels.stays import add_shift, no_stay_possible, start_blank_run
 from ctckit.decode._kernels.word_scorer import (
     w_context,
@@ -540,73 +542,83 @@ def n_best(state, scorer, want):  # type: ignore[no-untyped-def]
     return k, sizes, scores, tokens, starts, ends, word_counts, words[:, :nw]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _append_words(out, no, word_counts, words):  # type: ignore[no-untyped-def]
+    """Append one search's words (:func:`n_best`'s ``word_counts`` and ``words``) to ``out``
+    from ``no`` on: per hypothesis its word count ``nw``, then ``nw`` entries of each of
+    ``words``' five rows in turn (starts, ends, keys, first and last tokens). A buffer too
+    small is replaced by one at least twice its size. Returns ``(out, no)``."""
+    k = word_counts.shape[0]
+    out = _room(out, no, no + k + 5 * words.shape[1])
+    w = 0
+    for q in range(k):
+        nw = word_counts[q]
+        out[no] = nw
+        no += 1
+        for r in range(5):
+            out[no : no + nw] = words[r, w : w + nw]
+            no += nw
+        w += nw
+    return out, no
+
+
 @njit(cache=True, nogil=True)
-def decode_words(arr, lens, utts, opts, scorer, rows, want):  # type: ignore[no-untyped-def]
-    """Decode utterances ``arr[utts[k], :lens[utts[k]]]`` one after another (one call from
+def decode_words(arr, lens, first, step, opts, scorer, rows, want, bufs):  # type: ignore[no-untyped-def]
+    """Decode utterances ``b = first, first + step, ...`` of ``arr`` (``(B, T, V)``), frames
+    ``arr[b, :lens[b]]`` (``lens`` empty: ``T`` each), one after another (one call from
     Python per thread), keeping the ``want`` best hypotheses of each.
 
-    ``rows``: the scorer's ``(model_int, model_float)`` row counts.
+    ``rows``: the scorer's ``(model_int, model_float)`` row counts. ``bufs``: the flat
+    buffers ``(i32, f64, i64)`` of a search state (:func:`.state.new_flat`, one row) to
+    search in, or of no row: new ones are made when these hold too few nodes (a caller
+    that keeps them between calls pays the first touch of their pages once).
 
     Returns:
-        ``(counts, sizes, word_counts, scores, tokens, words, bad)``: hypotheses per
-        utterance ``(m,)``; their lengths and word counts ``(m, want)``, their scores
-        ``(m, want, 3)``; their tokens and words, flat in order, as :func:`n_best`'s
-        (a word's first and last token counted within its hypothesis); and ``bad``: the
-        flat index of the first invalid entry of the first such utterance (whose
-        ``counts`` is -1), or -1.
+        ``(ints, floats, words, bad, where, i32, f64, i64)``: the N best of each utterance
+        in order, packed as the token search's (:mod:`.backtrace`, without per-token
+        values; ``k`` is 0 when no hypothesis is left), and their words (see
+        :func:`_append_words`; a word's first and last token counted within its
+        hypothesis); ``bad``: the flat index ``t * V + v`` of the first invalid entry in
+        a valid frame of utterance ``where``, or -1 (and ``where`` -1) if none (the call
+        stops there); the state buffers searched in.
     """
-    m = utts.shape[0]
-    counts = np.zeros(m, np.int64)
-    sizes = np.zeros((m, want), np.int64)
-    word_counts = np.zeros((m, want), np.int64)
-    scores = np.zeros((m, want, 3), np.float64)
+    batch, time, vocab = arr.shape
+    all_frames = lens.shape[0] == 0
     longest = 0
-    cap = 16
-    for k in range(m):
-        longest = max(longest, lens[utts[k]])
-        cap += lens[utts[k]]
-    tokens = np.empty(cap, np.int32)
-    words = np.empty((5, cap), np.int32)
-    used = 0
-    used_words = 0
-    # the search's buffers once for all utterances; two columns more than a search fills:
-    # scratch for the scorers' LM states
-    state = new_state(opts.beam_width, arr.shape[2], longest * opts.beam_width + 3, rows[0],
-                      rows[1])  # fmt: skip
-    row = np.empty(max(arr.shape[2], 2), arr.dtype)  # the frame, copied (see advance)
-    for k in range(m):
-        length = lens[utts[k]]
+    cap = 0
+    for b in range(first, batch, step):
+        length = time if all_frames else lens[b]
+        longest = max(longest, length)
+        cap += 2 + want * (1 + 3 * min(length, 64))
+    ints = np.empty(cap, np.int64)
+    floats = np.empty(3 * cap // 4 + 3, np.float64)
+    words = np.empty(cap, np.int64)
+    ni = 0
+    nf = 0
+    nw = 0
+    # two trie columns more than a search fills: scratch for the scorers' LM states
+    nodes = longest * opts.beam_width + 3
+    i32, f64, i64 = bufs
+    if i64.shape[0] == 0 or i64[0, H_NODES] < nodes:
+        i32, f64, i64 = new_flat(1, opts.beam_width, vocab, nodes, rows[0], rows[1])
+    state = state_views(i32[0], f64[0], i64[0])
+    row = np.empty(max(vocab, 2), arr.dtype)  # the frame, copied (see advance)
+    no_values = np.empty(0, np.float64)  # (the word search returns no per-token values)
+    empty_count = np.zeros(1, np.int64)
+    empty_words = np.empty((5, 0), np.int32)
+    for b in range(first, batch, step):
+        length = time if all_frames else lens[b]
         if length == 0:  # the empty labelling, score 0
-            counts[k] = 1
+            ints, floats, ni, nf = append_empty(ints, floats, ni, nf)
+            words, nw = _append_words(words, nw, empty_count, empty_words)
             continue
         _reset(state, scorer)
-        bad = advance(state, opts, scorer, arr[utts[k]], length, row)
+        bad = advance(state, opts, scorer, arr[b], length, row)
         if bad >= 0:
-            counts[k] = -1
-            return (counts, sizes, word_counts, scores, tokens[:used],
-                    words[:, :used_words], bad)  # fmt: skip
-        n, out_sizes, out_scores, out_tok, _, _, out_wc, out_words = n_best(state, scorer, want)
-        counts[k] = n
-        need = used + out_tok.shape[0]
-        if need > tokens.shape[0]:
-            tokens = _grow(tokens, used, max(need, 2 * tokens.shape[0]))
-        tokens[used:need] = out_tok
-        used = need
-        need = used_words + out_words.shape[1]
-        if need > words.shape[1]:
-            grown = np.empty((5, max(need, 2 * words.shape[1])), np.int32)
-            grown[:, :used_words] = words[:, :used_words]
-            words = grown
-        words[:, used_words:need] = out_words
-        used_words = need
-        sizes[k, :n] = out_sizes
-        word_counts[k, :n] = out_wc
-        scores[k, :n] = out_scores
-    return counts, sizes, word_counts, scores, tokens[:used], words[:, :used_words], -1
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _grow(a, used, size):  # type: ignore[no-untyped-def]
-    out = np.empty(size, a.dtype)
-    out[:used] = a[:used]
-    return out
+            return ints[:ni], floats[:nf], words[:nw], bad, b, i32, f64, i64
+        k, sizes, scores, tokens, starts, ends, word_counts, found = n_best(state, scorer, want)
+        ints, floats, ni, nf = append_n_best(
+            ints, floats, ni, nf, (k, sizes, scores, tokens, starts, ends, no_values)
+        )
+        words, nw = _append_words(words, nw, word_counts, found)
+    return ints[:ni], floats[:nf], words[:nw], -1, -1, i32, f64, i64
