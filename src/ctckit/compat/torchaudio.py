@@ -45,9 +45,13 @@ Where it differs:
   (:func:`ctckit.align.forced_align`); for word spans use
   :class:`~ctckit.decode.WordBeamSearchDecoder` directly;
 * the streaming methods (``decode_begin``/``decode_step``/``decode_end``) are not
-  provided; torchaudio's alignment helpers ``torchaudio.functional.merge_tokens`` and
-  ``TokenSpan`` (not part of its decoder module) are :func:`ctckit.align.merge_tokens`
-  and :class:`ctckit.TokenSpan`.
+  provided.
+
+torchaudio's alignment helpers ``torchaudio.functional.merge_tokens`` and its
+``TokenSpan`` are here too (:func:`merge_tokens`, :class:`TokenSpan`: the same
+arguments, results and span score, the mean of the frame scores); ctckit's own
+:func:`ctckit.align.merge_tokens` returns :class:`ctckit.TokenSpan` with a
+posterior confidence instead.
 
 Example:
     >>> import torch
@@ -64,6 +68,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -79,9 +84,105 @@ if TYPE_CHECKING:
     from ctckit.decode.words import WordBeamSearchDecoder
     from ctckit.lm import Lexicon, WordNGramLM
 
-__all__ = ["CTCDecoder", "CTCHypothesis", "ctc_decoder"]
+__all__ = ["CTCDecoder", "CTCHypothesis", "TokenSpan", "ctc_decoder", "merge_tokens"]
 
 _LN10 = math.log(10.0)
+
+
+@dataclass
+class TokenSpan:
+    """A token with its frames and score, as torchaudio's ``TokenSpan`` (returned by
+    :func:`merge_tokens`).
+
+    Attributes:
+        token: The token id.
+        start: Its first frame (inclusive).
+        end: One past its last frame (exclusive); ``len(span)`` is ``end - start``.
+        score: The mean of the frame scores over ``[start, end)``.
+
+    Example:
+        >>> span = TokenSpan(token=3, start=2, end=5, score=-0.25)
+        >>> len(span), span.score
+        (3, -0.25)
+    """
+
+    token: int
+    start: int
+    end: int
+    score: float
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+
+def merge_tokens(tokens: Any, scores: Any, blank: int = 0) -> list[TokenSpan]:
+    """torchaudio's ``merge_tokens``: the runs of a frame alignment as token spans.
+
+    Each run of equal labels other than ``blank`` becomes one :class:`TokenSpan`, scored
+    with the mean of its frames' ``scores`` (torchaudio averages whatever it is given,
+    typically :func:`~ctckit.align.forced_align`'s log-probabilities).
+
+    Args:
+        tokens: ``(T,)`` integer frame labels, a tensor, array or sequence.
+        scores: ``(T,)`` frame scores.
+        blank: The blank's id.
+
+    Returns:
+        The spans in time order.
+
+    Raises:
+        InputTypeError: Non-integer labels or non-numeric scores.
+        ShapeError: ``tokens`` or ``scores`` not 1-D, or of different lengths
+            (torchaudio raises ``ValueError``, which :class:`~ctckit.errors.ShapeError`
+            is).
+
+    Example:
+        >>> import torch
+        >>> spans = merge_tokens(torch.tensor([0, 3, 3, 0, 5, 5]),
+        ...                      torch.tensor([-0.1, -0.2, -0.4, -0.1, -1.0, -0.5]))
+        >>> [(s.token, s.start, s.end, round(s.score, 3)) for s in spans]
+        [(3, 1, 3, -0.3), (5, 4, 6, -0.75)]
+    """
+    blank_id = check_int(blank, "blank")
+    labels = _frame_array(tokens, "tokens")
+    values = _frame_array(scores, "scores")
+    if labels.size and (labels.dtype == np.bool_ or labels.dtype.kind not in "iu"):
+        raise InputTypeError(f"tokens must hold integers, got dtype {labels.dtype}")
+    if values.size and (values.dtype == np.bool_ or values.dtype.kind not in "iuf"):
+        raise InputTypeError(f"scores must hold numbers, got dtype {values.dtype}")
+    if labels.ndim != 1 or values.ndim != 1:
+        raise ShapeError(
+            f"tokens and scores must be 1-D, got shapes {tuple(labels.shape)} and "
+            f"{tuple(values.shape)}"
+        )
+    if labels.shape != values.shape:
+        raise ShapeError(
+            f"tokens and scores must have the same length, got {labels.shape[0]} and "
+            f"{values.shape[0]}"
+        )
+    if not labels.size:
+        return []
+    labels = labels.astype(np.int64)
+    bounds = np.flatnonzero(np.diff(labels, prepend=labels[0] - 1, append=labels[-1] - 1))
+    starts, ends = bounds[:-1], bounds[1:]
+    means = np.add.reduceat(values.astype(np.float64), starts) / (ends - starts)  # every run
+    keep = labels[starts] != blank_id
+    starts, ends, means = starts[keep], ends[keep], means[keep].tolist()
+    return [
+        TokenSpan(t, a, e, m)
+        for t, a, e, m in zip(labels[starts].tolist(), starts.tolist(), ends.tolist(), means)
+    ]
+
+
+def _frame_array(x: Any, name: str) -> npt.NDArray[Any]:
+    if is_tensor(x):
+        return np.asarray(x.detach().cpu().numpy())
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError) as e:
+        raise InputTypeError(
+            f"{name} must be a tensor, array or sequence, got {type(x).__name__}"
+        ) from e
 
 
 class CTCHypothesis(NamedTuple):
