@@ -332,3 +332,48 @@ def test_flat_posteriors_switch_to_the_dense_search_and_peaky_ones_do_not(seed, 
         np.testing.assert_allclose(auto[1].sum(1), ref.numpy().sum(1), rtol=0, atol=1e-9)
         for b in range(batch):
             assert oracles.collapse(tuple(auto[0][b]), 0) == tuple(targets[b])
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    time=st.integers(1, 3 * 16 + 2),
+    fill=st.floats(0.0, 0.5),
+    lead=st.integers(0, 20),
+    tail=st.integers(0, 20),
+)
+def test_dense_backtrace_across_checkpoint_blocks_gives_the_torch_paths(
+    seed, time, fill, lead, tail
+) -> None:
+    """The dense search keeps the rows of every CHECKPOINT-th frame and recomputes the
+    frames between on the way back: utterances over up to three blocks, with blank
+    stretches at either end (the path on the first pair or the final blank for a whole
+    block) and log-probs in steps of 0.5 (ties), give the torch backend's paths."""
+    from ctckit.align import _viterbi
+
+    assert _viterbi.CHECKPOINT == 16  # the sizes above span up to three blocks
+    rng = np.random.default_rng(seed)
+    batch, vocab = 3, 4
+    lp = rng.normal(size=(batch, time, vocab)) * 2.0
+    lp[:, :lead, 0] += 6.0
+    lp[:, max(0, time - tail) :, 0] += 6.0
+    lp = np.round(log_softmax(lp) * 2) / 2
+    targets, lengths = [], []
+    for _ in range(batch):
+        n = int(rng.integers(0, time + 1))
+        tokens: list[int] = []
+        for _ in range(int(fill * 2 * n) + 1):
+            tok = int(rng.integers(1, vocab))
+            if needed([*tokens, tok]) <= n:
+                tokens.append(tok)
+        targets.append(tokens)
+        lengths.append(n)
+    width = max(1, max(len(t) for t in targets))
+    padded = np.ones((batch, width), np.int64)
+    for b, tokens in enumerate(targets):
+        padded[b, : len(tokens)] = tokens
+    tlens = np.array([len(t) for t in targets])
+    ref, ref_scores = forced_align(torch.from_numpy(lp), padded, lengths, tlens, backend="torch")
+    labels, scores, dense = kernel_align(lp, padded, lengths, tlens, 0, _viterbi.DENSE)
+    np.testing.assert_array_equal(labels, ref.numpy())
+    np.testing.assert_array_equal(scores, ref_scores.numpy())
+    assert dense[np.array(lengths) > 0].all()

@@ -35,7 +35,7 @@ from numba import njit
 
 from ctckit.align._common import NEG_INF, NO_PATH, NON_FINITE, OK, label
 
-BEAM = 10.0  # nats below the frame's best bound that the first pass keeps
+BEAM = 15.0  # nats below the frame's best bound that the first pass keeps
 # a pruned pass gives way to the dense one past this share of the frames' pairs (a
 # pruned pair costs about twice a dense one), plus DENSE_SLACK frames' worth
 DENSE_SHARE = 0.25

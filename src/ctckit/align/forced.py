@@ -89,11 +89,14 @@ def _align_numba(
     bad = np.zeros((batch, 2), np.int64)
     searched = np.zeros(batch, np.bool_)
     opts = p.options()
+    # largest trellis first: every thread's share of this order (every n-th) holds about
+    # as many cells as the others'
+    order = np.argsort(-(p.lengths * (2 * p.target_lengths + 1)), kind="stable")
 
-    def work(utts: npt.NDArray[np.int64]) -> None:
+    def work(share: npt.NDArray[np.int64]) -> None:
         _kernels.viterbi_many(
-            arr, p.lengths, p.cols, p.target_lengths, utts, opts, out_align, out_scores,
-            status, bad, searched,
+            arr, p.lengths, p.cols, p.target_lengths, order[share], opts, out_align,
+            out_scores, status, bad, searched,
         )  # fmt: skip
 
     run_strided(work, batch, num_threads)
