@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import threading
 from typing import Any
 
@@ -232,6 +233,47 @@ def test_a_stream_longer_than_its_first_trie_grows(refs: dict[str, Any]) -> None
         stream = decoder.stream()
         stream.feed(lp[:frames])
         assert_same(stream.finish(), decoder.decode(lp[:frames]))
+
+
+def test_a_batch_of_streams_outgrows_its_first_trie(refs: dict[str, Any]) -> None:
+    """Streams of a batch grow together (their buffers are rows of one allocation) while
+    each takes its own frames; then the grown buffers go to the next batch."""
+    lps = np.stack([refs["random_log_probs"](s, 150, 5) for s in (7, 8, 9)])
+    decoder = BeamSearchDecoder(beam_width=16, top_n=2, num_threads=1)
+    for _ in range(2):
+        stream = decoder.stream(batch_size=3)
+        fed = [0, 0, 0]
+        for k in itertools.count():
+            if min(fed) == 150:
+                break
+            lens = [min((k + b) % 4, 150 - f) for b, f in enumerate(fed)]
+            chunk = np.zeros((3, 3, 5))
+            for b in range(3):
+                chunk[b, : lens[b]] = lps[b, fed[b] : fed[b] + lens[b]]
+            stream.feed(chunk, lengths=lens)
+            fed = [f + n for f, n in zip(fed, lens)]
+        assert stream.frames == fed
+        got = stream.finish()
+        for b in range(3):
+            assert_same([got[b]], decoder.decode(lps[b]))
+
+
+def test_a_stream_too_long_for_memory_is_refused_before_searching() -> None:
+    """The frame limit of the memory check holds on both feed paths, and leaves the stream
+    as it was."""
+    decoder = BeamSearchDecoder(beam_width=2**18, num_threads=1)
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    too_long = next(t for t in itertools.count(64, 64) if decoder.search_memory(t, 3) > memory)
+    lp = np.full((too_long, 3), -np.inf)
+    lp[:, 0] = 0.0  # blank only: one beam, whatever the width
+    stream = decoder.stream()
+    stream.feed(lp[:10])
+    for chunk, lengths in ((lp[10:], None), (lp[10:], too_long - 10), (lp[10:].T.copy().T, None)):
+        with pytest.raises(InputValueError, match="needs about"):
+            stream.feed(chunk, lengths=lengths)
+        assert stream.frames == [10]
+    stream.feed(lp[10:20])
+    assert_same(stream.finish(), decoder.decode(lp[:20]))
 
 
 def test_torch_and_float32_chunks() -> None:
