@@ -179,34 +179,38 @@ def state_views(i32, f64, i64):  # type: ignore[no-untyped-def]
     """The :class:`SearchState` whose arrays are views of one state's flat buffers (1-D
     rows of :func:`new_flat`'s, cut by the sizes in the header). Makes no allocation, so
     that a stream's state crosses into a kernel as three arrays."""
-    nodes = i64[H_NODES]
+    n = i64[H_NODES]
     width = i64[H_WIDTH]
     vocab = i64[H_VOCAB]
     mi = i64[H_MODEL_INT]
     mf = i64[H_MODEL_FLOAT]
-    o = (6 + mi) * nodes
-    ti = i32[:o].reshape((6 + mi, nodes))
-    ri = i32[o : o + 6 * nodes].reshape((3, 2 * nodes))
-    o += 6 * nodes
+    # rows of one array are plain slices: a reshape is a call into Numba's helpers
+    o = (6 + mi) * n
+    model_int = i32[6 * n : o].reshape((mi, n))
+    trie = (i32[:n], i32[n : 2 * n], i32[2 * n : 3 * n], i32[3 * n : 4 * n], i32[4 * n : 5 * n],
+            i32[5 * n : 6 * n])  # fmt: skip
+    recs = (i32[o : o + 2 * n], i32[o + 2 * n : o + 4 * n], i32[o + 4 * n : o + 6 * n])
+    o += 6 * n
     bi = i32[o : o + 12 * width].reshape((4, 3, width))
     o += 12 * width
     stamp = i32[o : o + width * vocab]
     o += width * vocab
-    toks = i32[o : o + 2 * vocab].reshape((2, vocab))
-    o = (1 + mf) * nodes
-    tf = f64[:o].reshape((1 + mf, nodes))
-    logp = f64[o : o + 2 * nodes]
-    o += 2 * nodes
+    toks = (i32[o : o + vocab], i32[o + vocab : o + 2 * vocab])
+    o = (1 + mf) * n
+    extra = f64[:n]
+    model_float = f64[n:o].reshape((mf, n))
+    logp = f64[o : o + 2 * n]
+    o += 2 * n
     bf = f64[o : o + 15 * width].reshape((5, 3, width))
     o += 15 * width
     rank = f64[o : o + width]
     o += width
-    sel = f64[o : o + 8 * width].reshape((2, 4 * width))
+    sel = (f64[o : o + 4 * width], f64[o + 4 * width : o + 8 * width])
     o += 8 * width
     shift = f64[o : o + 1]
     o = N_HEADER + N_COUNTS
-    trie = Trie(ti[0], ti[1], ti[2], ti[3], ti[4], ti[5], tf[0], ti[6:], tf[1:])
-    recs = Records(ri[0], ri[1], ri[2], logp)
+    trie = Trie(*trie, extra, model_int, model_float)
+    recs = Records(*recs, logp)
     beams = Beams(bi[0], bf[0], bf[1], bf[2], bf[3], bf[4], bi[1], bi[2], bi[3], rank)
     work = Work(stamp, sel[0], sel[1], i64[o : o + 4 * width], toks[0], toks[1])
     return SearchState(trie, recs, beams, work, i64[N_HEADER:o], shift)
