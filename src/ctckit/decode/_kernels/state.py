@@ -187,9 +187,9 @@ def state_views(i32, f64, i64):  # type: ignore[no-untyped-def]
     # rows of one array are plain slices: a reshape is a call into Numba's helpers
     o = (6 + mi) * n
     model_int = i32[6 * n : o].reshape((mi, n))
-    trie = (i32[:n], i32[n : 2 * n], i32[2 * n : 3 * n], i32[3 * n : 4 * n], i32[4 * n : 5 * n],
+    trie_rows = (i32[:n], i32[n : 2 * n], i32[2 * n : 3 * n], i32[3 * n : 4 * n], i32[4 * n : 5 * n],
             i32[5 * n : 6 * n])  # fmt: skip
-    recs = (i32[o : o + 2 * n], i32[o + 2 * n : o + 4 * n], i32[o + 4 * n : o + 6 * n])
+    rec_rows = (i32[o : o + 2 * n], i32[o + 2 * n : o + 4 * n], i32[o + 4 * n : o + 6 * n])
     o += 6 * n
     bi = i32[o : o + 12 * width].reshape((4, 3, width))
     o += 12 * width
@@ -209,8 +209,8 @@ def state_views(i32, f64, i64):  # type: ignore[no-untyped-def]
     o += 8 * width
     shift = f64[o : o + 1]
     o = N_HEADER + N_COUNTS
-    trie = Trie(*trie, extra, model_int, model_float)
-    recs = Records(*recs, logp)
+    trie = Trie(*trie_rows, extra, model_int, model_float)
+    recs = Records(*rec_rows, logp)
     beams = Beams(bi[0], bf[0], bf[1], bf[2], bf[3], bf[4], bi[1], bi[2], bi[3], rank)
     work = Work(stamp, sel[0], sel[1], i64[o : o + 4 * width], toks[0], toks[1])
     return SearchState(trie, recs, beams, work, i64[N_HEADER:o], shift)
