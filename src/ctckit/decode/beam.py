@@ -74,6 +74,17 @@ class _Kernel:
         return fn
 
 
+_SEARCH: list[Any] = []  # the search kernels' module, imported on first use (it loads Numba)
+
+
+def _search() -> Any:
+    if not _SEARCH:  # (an import statement in each call costs 1-2 us)
+        from ctckit.decode._kernels import search
+
+        _SEARCH.append(search)
+    return _SEARCH[0]
+
+
 # ``lengths=None``: every utterance has all ``T`` frames (see ``decode_many``)
 _ALL_FRAMES = np.zeros(0, np.int64)
 
@@ -408,11 +419,9 @@ class BeamSearchDecoder:
         if longest > most:
             self._check_memory(longest, vocab, threads)  # raises
 
-        from ctckit.decode._kernels.search import decode_many
-
         opts, scorer, rows = kernel.opts, kernel.scorer, kernel.model_rows
         args = (arr, lens, 0, threads, opts, scorer, rows)
-        fn = kernel.entry(decode_many, args, _array_key(arr))
+        fn = kernel.entry(_search().decode_many, args, _array_key(arr))
 
         def run(first: int) -> list[list[Hypothesis]]:
             ints, floats, bad, where = fn(arr, lens, first, threads, opts, scorer, rows)
