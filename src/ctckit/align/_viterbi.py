@@ -240,11 +240,13 @@ def _step(blank_prev, token_prev, blank_cur, token_cur, lo, n, e_blank, emit, ju
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _step_top(prev, cur, lo, n, e_blank, emit, jump, moves, base):  # type: ignore[no-untyped-def]
-    """:func:`_step` (rows ``prev[0]``/``prev[1]`` to ``cur``) that also returns the best
-    score it computed: a scalar loop (the reduction does not vectorise), which for the
-    first pass's few pairs per frame costs less than the vector loop's set-up."""
+def _step_top(prev, cur, lo, n, frame, blank_col, cols, length, jump, moves, base):  # type: ignore[no-untyped-def]
+    """:func:`_step` (rows ``prev[0]``/``prev[1]`` to ``cur``, emissions from the frame's
+    row) that also returns the best score it computed: a scalar loop (the reduction does
+    not vectorise), which for the first pass's few pairs per frame costs less than the
+    vector loop's set-up and a separate gather."""
     top = NEG_INF
+    e_blank = frame[blank_col]
     for k in range(lo, lo + n):
         stay_blank = prev[0, k]
         token_below = prev[1, k]
@@ -255,7 +257,7 @@ def _step_top(prev, cur, lo, n, e_blank, emit, jump, moves, base):  # type: igno
         best = stay_blank if token_up else stay_token
         skip = token_below + jump[k]
         token_skip = skip > best
-        token = (skip if token_skip else best) + emit[k]
+        token = (skip if token_skip else best) + (frame[cols[k]] if k < length else NEG_INF)
         cur[0, k] = blank
         cur[1, k + 1] = token
         moves[base + k - lo] = np.int8(blank_up) | np.int8(token_up) << 1 | np.int8(token_skip) << 2
@@ -297,12 +299,12 @@ def _forward(args, floor, beam, share):  # type: ignore[no-untyped-def]
         if offset > share * (t + DENSE_SLACK) * (length + 1):
             return NEG_INF, pruned, new, True
         n = hi - lo + 1
-        for k in range(lo, min(hi, length - 1) + 1):
-            emit[k] = frames[t, cols[k]]
         if beam < np.inf:
-            top = _step_top(rows[old], rows[new], lo, n, frames[t, opts.blank], emit, jump, moves,
-                            offset)  # fmt: skip
+            top = _step_top(rows[old], rows[new], lo, n, frames[t], opts.blank, cols, length, jump,
+                            moves, offset)  # fmt: skip
         else:
+            for k in range(lo, min(hi, length - 1) + 1):
+                emit[k] = frames[t, cols[k]]
             _step(rows[old, 0], rows[old, 1], rows[new, 0], rows[new, 1], lo, n,
                   frames[t, opts.blank], emit, jump, moves, offset)  # fmt: skip
         regions[t, 0] = lo
@@ -314,18 +316,15 @@ def _forward(args, floor, beam, share):  # type: ignore[no-untyped-def]
             keep = floor
             if beam < np.inf:
                 keep = max(floor, top + bound - beam)
-            while lo <= hi:
-                best = max(rows[new, 0, lo], rows[new, 1, lo + 1]) + bound
-                if best >= keep:
-                    break
-                pruned = max(pruned, best)
-                lo += 1
-            while hi >= lo:
-                best = max(rows[new, 0, hi], rows[new, 1, hi + 1]) + bound
-                if best >= keep:
-                    break
-                pruned = max(pruned, best)
-                hi -= 1
+            # at most one pair off each end per frame, without branches (the range moves
+            # by one pair a frame at most; one left in costs less than a mispredicted exit)
+            low = max(rows[new, 0, lo], rows[new, 1, lo + 1]) + bound
+            high = max(rows[new, 0, hi], rows[new, 1, hi + 1]) + bound
+            drop_low = low < keep
+            drop_high = high < keep
+            pruned = max(pruned, max(low if drop_low else NEG_INF, high if drop_high else NEG_INF))
+            lo += drop_low
+            hi -= drop_high
             if lo > hi:
                 return NEG_INF, pruned, new, False
             # what the next frame reads next to this one's range, and the guard
