@@ -155,6 +155,8 @@ class DecoderStream:
         self._i64: Any = None
         self._fed: list[int] = [0] * self._count
         self._kernel: Any = None
+        self._opts: Any = None  # the kernel's bundles
+        self._scorer: Any = None
         self._row: Any = None
         # the fast path: the compiled feed of numpy chunks like the last, their rank, dtype
         # and flags (rank -1 after finish: no chunk takes it)
@@ -194,6 +196,7 @@ class DecoderStream:
             self._i32, self._f64, self._i64 = make(*args)
             row = None
         self._kernel = kernel
+        self._opts, self._scorer = kernel.opts, kernel.scorer
         self._vocab = vocab
         self._row = (
             row if row is not None and row.dtype == dtype else np.empty(max(vocab, 2), dtype)
@@ -231,12 +234,9 @@ class DecoderStream:
             and x.ndim == ndim
             and x.dtype is dtype
             and x.flags.num & _C_ALIGNED_WRITEABLE == flags
+            and fn(self._i32, self._f64, self._i64, self._opts, self._scorer, x, self._row) == -1
         ):
-            kernel = self._kernel
-            status = fn(self._i32, self._f64, self._i64, kernel.opts, kernel.scorer, x,
-                        self._row)[0]  # fmt: skip
-            if status == -1:
-                return
+            return
         self._feed_checked(x, lengths)
 
     def _feed_checked(self, log_probs_chunk: Any, lengths: Any) -> None:
@@ -269,10 +269,9 @@ class DecoderStream:
             self._start(vocab, arr.dtype)
         late = _late()
         kernel = self._kernel
-        opts, scorer = kernel.opts, kernel.scorer
+        opts, scorer = self._opts, self._scorer
         row = self._row if self._row.dtype == arr.dtype else np.empty_like(self._row, arr.dtype)
         fed = (self._i32, self._f64, self._i64)
-        fn: Any = None
         rest: tuple[Any, ...]
         if type(x) is np.ndarray and x.dtype is self._row.dtype and x.flags.c_contiguous:
             # chunks like this one take the fast path from now on (this one too)
@@ -283,12 +282,11 @@ class DecoderStream:
                 getattr(late.streams, name), (*fed, *rest), (name, x.dtype.char, flags)
             )
             self._fast = (fast, x.ndim, x.dtype, flags)
-            if lengths is None:
-                fn = fast
-        if fn is None:
-            rest = (opts, scorer, arr, _ALL_FRAMES if lengths is None else lens, row)
-            key = ("feed_streams", *late.beam._array_key(arr))
-            fn = kernel.entry(late.streams.feed_streams, (*fed, *rest), key)
+            if lengths is None and fast(*fed, *rest) == -1:
+                return
+        rest = (opts, scorer, arr, _ALL_FRAMES if lengths is None else lens, row)
+        key = ("feed_streams", *late.beam._array_key(arr))
+        fn = kernel.entry(late.streams.feed_streams, (*fed, *rest), key)
         b, value = fn(*fed, *rest)
         if b == late.streams.NEEDS_ROOM:
             self._grow(value)

@@ -109,15 +109,17 @@ def feed_streams(i32, f64, i64, opts, scorer, lp, lens, row):  # type: ignore[no
 
 @njit(cache=True, nogil=True, **_NO_REFCOUNTS)
 def feed_stream(i32, f64, i64, opts, scorer, lp, row):  # type: ignore[no-untyped-def]
-    """:func:`feed_streams` of a single stream's ``(T, V)`` chunk, all its frames."""
+    """:func:`feed_streams` of a single stream's ``(T, V)`` chunk, all its frames; returns
+    only the first result (-1: fed; else nothing changed, and :func:`feed_streams` says
+    why: one number costs less to return than a tuple)."""
     lp3 = lp.reshape((1, lp.shape[0], lp.shape[1]))
-    return _feed(i32, f64, i64, opts, scorer, lp3, i64[0, :0], row)  # no lengths: all
+    return _feed(i32, f64, i64, opts, scorer, lp3, i64[0, :0], row)[0]  # no lengths: all
 
 
 @njit(cache=True, nogil=True, **_NO_REFCOUNTS)
 def feed_all_streams(i32, f64, i64, opts, scorer, lp, row):  # type: ignore[no-untyped-def]
-    """:func:`feed_streams` of every frame of a ``(B, T, V)`` chunk."""
-    return _feed(i32, f64, i64, opts, scorer, lp, i64[0, :0], row)  # no lengths: all
+    """:func:`feed_stream` of every frame of a ``(B, T, V)`` chunk."""
+    return _feed(i32, f64, i64, opts, scorer, lp, i64[0, :0], row)[0]  # no lengths: all
 
 
 @njit(cache=True, nogil=True)
