@@ -24,10 +24,12 @@ lexicon-free decoder, which scores every token with a *token* LM):
 Lexicon mode (``--lexicon``, e.g. the phoneme model's posteriors with the corpus's
 ``lexicon.txt``): ctckit's lexicon mode (exact merging, 1 and 2 threads, and
 ``merge="max"``) vs flashlight's ``LexiconDecoder``, with ``log_add`` False and True.
-Here flashlight's pruned posteriors keep the blank column whole, as ctckit's search
-always extends by blank: flashlight ends a word on the first frame of its last token
-and can then only take blank or silence, so a last phoneme held two frames (common
-in a phoneme model's output) needs the blank that plain pruning sets to -inf.
+Here flashlight's pruned posteriors keep the blank column whole: flashlight ends a word
+on the first frame of its last token and can then only take blank or silence, so a last
+phoneme held two frames (common in a phoneme model's output) needs the blank that plain
+pruning sets to -inf. ctckit's ``token_min_logp`` prunes the blank too, so the row
+``ctckit lexicon, flashlight's input`` decodes flashlight's pruned copy itself, with no
+token pruning of its own: both search the same posteriors.
 
 The LM weights correspond: ctckit's (and pyctcdecode's) ``alpha`` weighs
 natural-log LM scores and ``beta`` is a bonus per word; flashlight's
@@ -261,17 +263,21 @@ def flashlight_lexicon(p: Posteriors, x: np.ndarray, args: argparse.Namespace,
 
 
 def ctckit_lexicon(p: Posteriors, args: argparse.Namespace, lexicon: dict[str, list[list[str]]],
-                   threads: int, merge: str = "sum") -> Callable[[], list[str]]:  # fmt: skip
+                   threads: int, merge: str = "sum", pruned: np.ndarray | None = None
+                   ) -> Callable[[], list[str]]:  # fmt: skip
+    """``pruned``: decode these posteriors (flashlight's pruned copy) without token
+    pruning of ctckit's own, so that both search the same input."""
     from ctckit.decode.words import WordBeamSearchDecoder
 
     dec = WordBeamSearchDecoder(
         p.labels, lexicon=lexicon, lm=str(args.arpa) if args.arpa else None,
         alpha=args.alpha if args.arpa else 0.0, beta=0.0, word_score=args.word_score,
         sil_token=args.sil_token, beam_width=args.beam_width,
-        token_min_logp=args.token_min_logp, beam_prune_logp=args.beam_prune_logp,
-        num_threads=threads, blank=p.blank, merge=merge,
+        token_min_logp=args.token_min_logp if pruned is None else None,
+        beam_prune_logp=args.beam_prune_logp, num_threads=threads, blank=p.blank, merge=merge,
     )  # fmt: skip
-    return lambda: [h[0].text for h in dec.decode(p.log_probs, p.lengths)]
+    x = p.log_probs if pruned is None else pruned
+    return lambda: [h[0].text for h in dec.decode(x, p.lengths)]
 
 
 def read_lexicon(path: Path) -> dict[str, list[list[str]]]:
@@ -352,7 +358,9 @@ def main(argv: list[str] | None = None) -> int:
         x = pruned_copy(p, args.token_min_logp, keep_blank=True)
         fns = {"ctckit lexicon, 1 thread": ctckit_lexicon(p, args, lexicon, 1),
                "ctckit lexicon, 2 threads": ctckit_lexicon(p, args, lexicon, 2),
-               "ctckit lexicon, merge=max": ctckit_lexicon(p, args, lexicon, 1, "max")}  # fmt: skip
+               "ctckit lexicon, merge=max": ctckit_lexicon(p, args, lexicon, 1, "max"),
+               "ctckit lexicon, flashlight's input": ctckit_lexicon(p, args, lexicon, 1,
+                                                                    pruned=x)}  # fmt: skip
         for log_add in (False, True):
             fns[f"flashlight LexiconDecoder, log_add={log_add}"] = flashlight_lexicon(
                 p, x, args, lexicon, log_add, args.sil_token
