@@ -362,6 +362,32 @@ def test_a_bad_chunk_in_a_batch_changes_no_stream(refs: dict[str, Any]) -> None:
         assert_same([got[b]], decoder.decode(lp[b]))
 
 
+@pytest.mark.parametrize("batch_size", [None, 2])
+def test_a_bad_entry_in_the_first_or_last_frame_taken_is_refused(
+    refs: dict[str, Any], batch_size: int | None
+) -> None:
+    """Every frame a stream takes is checked, the chunk's first and last (by ``lengths``)
+    included; a frame beyond ``lengths`` is not."""
+    count = batch_size or 1
+    lp = np.stack([refs["random_log_probs"](s, 9, 4) for s in range(count)])
+    decoder = BeamSearchDecoder(beam_width=3, num_threads=1)
+    stream = decoder.stream(batch_size=batch_size)
+    whole = lp if batch_size else lp[0]
+    stream.feed(whole[..., :2, :])
+    for frame, lengths in ((2, None), (8, None), (6, [5] * count)):
+        bad = lp[:, 2:].copy()
+        bad[-1, frame - 2, 3] = math.nan
+        with pytest.raises(InputValueError, match=rf"{frame - 2}\]"):
+            stream.feed(bad if batch_size else bad[0], lengths=lengths)
+        assert stream.frames == [2] * count
+    bad = lp[:, 2:].copy()
+    bad[-1, 5, 3] = math.nan  # frame 7, beyond the lengths: ignored
+    stream.feed(bad if batch_size else bad[0], lengths=[5] * count)
+    got = stream.finish()
+    for b in range(count):
+        assert_same([got[b]], decoder.decode(lp[b, :7]))
+
+
 def test_the_first_chunk_fixes_the_vocabulary_and_an_lm_must_match_it() -> None:
     decoder = BeamSearchDecoder(beam_width=3, lm=_LMS[4], lm_weight=0.5)
     stream = decoder.stream()

@@ -62,6 +62,18 @@ def first_invalid(lp, start, stop, high):  # type: ignore[no-untyped-def]
     return -1
 
 
+@njit(cache=True, nogil=True)
+def first_invalid_in(lp, stop, high):  # type: ignore[no-untyped-def]
+    """:func:`first_invalid` of ``lp[:stop]`` for a C-contiguous ``lp``, in one loop over
+    the entries (a 16-frame chunk: 60 instead of 150 ns; a loop per frame, and counting
+    instead of or-ing, cost more), searched frame by frame only when there is one."""
+    flat = lp.reshape(lp.shape[0] * lp.shape[1])
+    bad = False
+    for i in range(stop * lp.shape[1]):
+        bad |= not flat[i] <= high
+    return first_invalid(lp, 0, stop, high) if bad else -1
+
+
 @njit(cache=True, nogil=True, inline="always")
 def classify_pruned(lp, t, blank, tmin, high):  # type: ignore[no-untyped-def]
     """Token pruning in frame ``t``: whether the blank is its only kept token; the token

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from ctckit.decode._kernels.backtrace import append_empty, append_n_best, n_best
-from ctckit.decode._kernels.frames import first_invalid, thresholds
+from ctckit.decode._kernels.frames import first_invalid_in, thresholds
 from ctckit.decode._kernels.layout import (
     C_FRAMES,
     C_NODES,
@@ -59,7 +59,7 @@ def _feed(i32, f64, i64, opts, scorer, lp, lens, row):  # type: ignore[no-untype
     all_frames = lens.shape[0] == 0
     high = thresholds(row, opts.token_min_logp)[1]
     for b in range(batch):
-        bad = first_invalid(lp[b], 0, time if all_frames else lens[b], high)
+        bad = first_invalid_in(lp[b], time if all_frames else lens[b], high)
         if bad >= 0:
             return b, bad
     width = opts.beam_width
