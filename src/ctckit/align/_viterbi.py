@@ -11,8 +11,9 @@ between two different tokens; ties keep the first of stay, up, skip.
 * Forward: two score rows per frame, blanks and tokens apart (``blank[k]``;
   ``token[k + 1]`` is token ``k``, ``token[0]`` a ``-inf`` guard), over a range
   of blank/token pairs: those reachable from the previous frame's range that can
-  still finish, less the pruned pairs at either end. Each computed pair's moves
-  go to one byte (blank up; token up; token skip), per frame after the last.
+  still finish, less the pruned pairs at either end (at most one off each end
+  per frame). Each computed pair's moves go to one byte (blank up; token up;
+  token skip), per frame after the last.
 * Passes: first a beam (pairs more than ``BEAM`` below the frame's best are
   pruned), which is exact when everything it pruned is below the path it found;
   otherwise again with ``G`` = that path's score (exact by the bound); a pass that
@@ -22,10 +23,14 @@ between two different tokens; ties keep the first of stay, up, skip.
   so far (where pruning removes little, e.g. untrained output) stops, and the
   utterance is searched by :func:`_dense_forward`: every pair of every frame, in
   one loop that LLVM vectorises (the pruned loop, with its moving range, does
-  not). States that cannot finish are computed too; none is a predecessor of a
-  state that can, so the best path, ties included, is the pruned passes'.
+  not). It stores no moves, only the rows of every ``CHECKPOINT``-th frame.
+  States that cannot finish are computed too; none is a predecessor of a state
+  that can, so the best path, ties included, is the pruned passes'.
 * Backtrace: from the final state (the last blank unless the last token scores
-  strictly more), each frame's stored move.
+  strictly more), each frame's stored move; after the dense pass, each block of
+  frames between two kept rows is recomputed over the pairs the path can be on
+  (a triangle below its pair at the block's end), and each move is taken from
+  the predecessors' scores by the forward pass's comparisons.
 """
 
 from __future__ import annotations
