@@ -23,6 +23,7 @@ Run::
     python benchmarks/bench_stream.py --checkpoint runs/hw3p2/best.pt --data ROOT
     python benchmarks/bench_stream.py --posteriors dev_posteriors.npz
     python benchmarks/bench_stream.py --quick     # synthetic only, few utterances
+    python benchmarks/bench_stream.py --feed-cost # per-call costs on blank frames
 """
 
 from __future__ import annotations
@@ -95,6 +96,47 @@ def report(name: str, utts: list[np.ndarray], rounds: int) -> None:
             print(f"| {width} | {label} | {base / frames * 1e6:.3f} | " + " | ".join(cells) + " |")
 
 
+def feed_cost(loops: int = 9, feeds: int = 5000) -> None:
+    """Per-call costs of a stream on blank frames (V=41, float32), where the search itself
+    costs a few dozen nanoseconds: one ``feed`` of 4 and of 16 frames, ``partial()``, and a
+    short stream (``stream()``, one 4-frame feed, ``finish()``); best of ``loops`` loops,
+    calling thread's CPU time."""
+
+    def blank(frames: int) -> np.ndarray:
+        x = np.full((frames, 41), -30.0, np.float32)
+        x[:, 0] = 0.0
+        return x
+
+    four, sixteen = blank(4), blank(16)
+    print("\n## per-call costs (us), blank frames, V=41, one thread")
+    print("| beam 10 | feed of 4 frames | feed of 16 frames | partial() | short stream |")
+    print("|---|---:|---:|---:|---:|")
+    for label, opts in (("none", {}), ("pruned", PRUNED)):
+        decoder = BeamSearchDecoder(beam_width=10, num_threads=1, **opts)  # type: ignore[arg-type]
+        best = [float("inf")] * 4
+        for _ in range(loops):
+            for k, chunk in enumerate((four, sixteen)):
+                stream = decoder.stream()
+                stream.feed(chunk)
+                t = time.thread_time()
+                for _ in range(feeds):
+                    stream.feed(chunk)
+                best[k] = min(best[k], (time.thread_time() - t) / feeds)
+                if k == 0:
+                    t = time.thread_time()
+                    for _ in range(feeds // 10):
+                        stream.partial()
+                    best[2] = min(best[2], (time.thread_time() - t) / (feeds // 10))
+                stream.finish()
+            t = time.thread_time()
+            for _ in range(feeds // 10):
+                stream = decoder.stream()
+                stream.feed(four)
+                stream.finish()
+            best[3] = min(best[3], (time.thread_time() - t) / (feeds // 10))
+        print(f"| {label} | " + " | ".join(f"{b * 1e6:.2f}" for b in best) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path)
@@ -104,7 +146,13 @@ def main() -> None:
     parser.add_argument("--synthetic-utterances", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="synthetic, 3 utterances")
+    parser.add_argument(
+        "--feed-cost", action="store_true", help="only the per-call costs on blank frames"
+    )
     args = parser.parse_args()
+    if args.feed_cost:
+        feed_cost()
+        return
     if args.quick:
         args.synthetic_utterances, args.rounds = 3, 3
     if args.posteriors is not None:

@@ -187,8 +187,8 @@ def state_views(i32, f64, i64):  # type: ignore[no-untyped-def]
     # rows of one array are plain slices: a reshape is a call into Numba's helpers
     o = (6 + mi) * n
     model_int = i32[6 * n : o].reshape((mi, n))
-    trie_rows = (i32[:n], i32[n : 2 * n], i32[2 * n : 3 * n], i32[3 * n : 4 * n], i32[4 * n : 5 * n],
-            i32[5 * n : 6 * n])  # fmt: skip
+    trie_rows = (i32[:n], i32[n : 2 * n], i32[2 * n : 3 * n], i32[3 * n : 4 * n],
+                 i32[4 * n : 5 * n], i32[5 * n : 6 * n])  # fmt: skip
     rec_rows = (i32[o : o + 2 * n], i32[o + 2 * n : o + 4 * n], i32[o + 4 * n : o + 6 * n])
     o += 6 * n
     bi = i32[o : o + 12 * width].reshape((4, 3, width))
