@@ -228,20 +228,25 @@ def _step(blank_prev, token_prev, blank_cur, token_cur, lo, n, e_blank, emit, ju
     blank's up, bit 1 the token's up, bit 2 its skip (over the up)."""
     for i in range(n):
         k = np.uint64(lo + i)  # unsigned: indexing needs no wraparound, the loop vectorises
-        stay_blank = blank_prev[k]
-        token_below = token_prev[k]
-        stay_token = token_prev[k + 1]
-        blank_up = token_below > stay_blank
-        blank = (token_below if blank_up else stay_blank) + e_blank
-        token_up = stay_blank > stay_token
-        best = stay_blank if token_up else stay_token
-        skip = token_below + jump[k]
-        token_skip = skip > best
-        token = (skip if token_skip else best) + emit[k]
+        blank, token, move = _pair(blank_prev[k], token_prev[k], token_prev[k + 1], e_blank,
+                                   jump[k], emit[k])  # fmt: skip
         blank_cur[k] = blank
         token_cur[k + 1] = token
-        move = np.int8(blank_up) | np.int8(token_up) << 1 | np.int8(token_skip) << 2
         moves[np.uint64(base) + k - np.uint64(lo)] = move
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _pair(stay_blank, token_below, stay_token, e_blank, jump, e_token):  # type: ignore[no-untyped-def]
+    """Blank ``k``'s and token ``k``'s new scores from blank ``k`` (``stay_blank``) and
+    tokens ``k - 1`` and ``k``, and their moves as :func:`_step` stores them."""
+    blank_up = token_below > stay_blank
+    blank = (token_below if blank_up else stay_blank) + e_blank
+    token_up = stay_blank > stay_token
+    best = stay_blank if token_up else stay_token
+    skip = token_below + jump
+    token_skip = skip > best
+    token = (skip if token_skip else best) + e_token
+    return blank, token, np.int8(blank_up) | np.int8(token_up) << 1 | np.int8(token_skip) << 2
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -253,19 +258,12 @@ def _step_top(prev, cur, lo, n, frame, blank_col, cols, length, jump, moves, bas
     top = NEG_INF
     e_blank = frame[blank_col]
     for k in range(lo, lo + n):
-        stay_blank = prev[0, k]
-        token_below = prev[1, k]
-        stay_token = prev[1, k + 1]
-        blank_up = token_below > stay_blank
-        blank = (token_below if blank_up else stay_blank) + e_blank
-        token_up = stay_blank > stay_token
-        best = stay_blank if token_up else stay_token
-        skip = token_below + jump[k]
-        token_skip = skip > best
-        token = (skip if token_skip else best) + (frame[cols[k]] if k < length else NEG_INF)
+        e_token = frame[cols[k]] if k < length else NEG_INF
+        blank, token, move = _pair(prev[0, k], prev[1, k], prev[1, k + 1], e_blank, jump[k],
+                                   e_token)  # fmt: skip
         cur[0, k] = blank
         cur[1, k + 1] = token
-        moves[base + k - lo] = np.int8(blank_up) | np.int8(token_up) << 1 | np.int8(token_skip) << 2
+        moves[base + k - lo] = move
         top = max(top, max(blank, token))
     return top
 
