@@ -116,7 +116,8 @@ class DecoderStream:
 
     Threads: the decoder may be shared by streams on any number of threads; one stream
     may not be fed or read from two threads at once. A feed releases the GIL while it
-    searches.
+    searches. A finished stream leaves its (reset) buffers to the decoder's next stream
+    of its batch size; one stream takes them (a dictionary pop, atomic under the GIL).
 
     Args:
         decoder: The decoder whose options (beam width, pruning, LM, ``top_n``) the

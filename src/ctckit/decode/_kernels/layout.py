@@ -69,6 +69,6 @@ def flat_sizes(
 def state_bytes(
     width: int, vocab: int, nodes: int, model_int: int = 1, model_float: int = 1
 ) -> int:
-    """Bytes :func:`.state.new_state` allocates for these sizes."""
+    """Bytes :func:`.state.new_flat` allocates for one search state of these sizes."""
     ints, floats, longs = flat_sizes(width, vocab, nodes, model_int, model_float)
     return 4 * ints + 8 * (floats + longs)

@@ -152,8 +152,10 @@ _node_parts = njit(cache=True, nogil=True, inline="always")(node_parts)
 
 @njit(cache=True, nogil=True)
 def new_flat(count, width, vocab, nodes, model_int, model_float):  # type: ignore[no-untyped-def]
-    """``(ints, floats, longs)``: the flat buffers of ``count`` search states, one row each
-    (see :func:`.layout.flat_sizes`), with their headers written (no frame limit) and
+    """``(ints, floats, longs)``: the flat buffers of ``count`` search states with room for
+    ``nodes`` trie nodes and ``2 * nodes`` records each (a frame makes at most ``W`` nodes
+    and ``2 W`` records), one row each (see :func:`.layout.flat_sizes`; cut a state's
+    views with :func:`state_views`), with their headers written (no frame limit) and
     ``stamp`` and the counts cleared; the rest is written by
     :func:`ctckit.decode._kernels.search.reset` and the search. Only what a search touches
     of a large buffer is paged in."""
@@ -214,14 +216,6 @@ def state_views(i32, f64, i64):  # type: ignore[no-untyped-def]
     beams = Beams(bi[0], bf[0], bf[1], bf[2], bf[3], bf[4], bi[1], bi[2], bi[3], rank)
     work = Work(stamp, sel[0], sel[1], i64[o : o + 4 * width], toks[0], toks[1])
     return SearchState(trie, recs, beams, work, i64[N_HEADER:o], shift)
-
-
-@njit(cache=True, nogil=True)
-def new_state(width, vocab, nodes, model_int, model_float):  # type: ignore[no-untyped-def]
-    """A search state for ``nodes`` trie nodes (``2 * nodes`` records); at most ``W`` nodes
-    and ``2 W`` records are made per frame."""
-    i32, f64, i64 = new_flat(1, width, vocab, nodes, model_int, model_float)
-    return state_views(i32[0], f64[0], i64[0])
 
 
 @njit(cache=True, nogil=True)
