@@ -435,11 +435,16 @@ def test_kernel_functions_walk_a_sentence_like_score() -> None:
 
 @settings(max_examples=40)
 @given(data=st.data())
-def test_states_are_equal_exactly_when_kenlms_are(
+def test_states_are_equal_when_kenlms_are_and_merge_exactly(
     peer_arpa: Path, kenlm: ModuleType, data: st.DataObject
 ) -> None:
-    """The state design is KenLM's: two histories get equal (length, words[:length]) exactly
-    when KenLM's states compare equal (its right-state minimisation)."""
+    """The state design is KenLM's right-state minimisation: two histories whose KenLM states
+    compare equal get equal (length, words[:length]); where ours are equal and KenLM's are
+    not, KenLM scores every continuation of up to two words alike from both, so merging on
+    ours is exact. (KenLM minimises less in one case: with no ``<unk>`` in the file,
+    ``test_nounk.arpa``, it keeps ``</s>`` and ``baz``, whose backoff is an explicit
+    ``-0.0``, in its state, though no n-gram extends them; with ``<unk>`` present,
+    ``test.arpa``, it leaves ``</s>`` out as we do.)"""
     from ctckit.lm import _word_kernels as K
 
     lm, vocab = _peer_models(peer_arpa)
@@ -466,7 +471,19 @@ def test_states_are_equal_exactly_when_kenlms_are(
     if data.draw(st.booleans()):  # a shared recent past makes equal states likely
         b = [*b, *a[-2:]]
     (ours_a, theirs_a), (ours_b, theirs_b) = states(a), states(b)
-    assert (ours_a == ours_b) == (theirs_a == theirs_b)
+    if theirs_a == theirs_b:
+        assert ours_a == ours_b
+    elif ours_a == ours_b:  # we merged what KenLM keeps apart: the futures must agree
+        nexts = [*vocab, "</s>"]
+        for w in nexts:
+            after_a, after_b = kenlm.State(), kenlm.State()
+            first_a = model.BaseScore(theirs_a, w, after_a)
+            assert model.BaseScore(theirs_b, w, after_b) == pytest.approx(first_a, abs=1e-5)
+            for v in nexts:
+                score_a = model.BaseScore(after_a, v, kenlm.State())
+                assert model.BaseScore(after_b, v, kenlm.State()) == pytest.approx(
+                    score_a, abs=1e-5
+                )
     assert K.state_key(np.array(ours_a[1:], np.int32), ours_a[0]) == K.state_key(
         np.array(ours_a[1:], np.int32), ours_a[0]
     )
