@@ -65,6 +65,22 @@ def as_log_prob_array(log_probs: Any, blank: int) -> tuple[npt.NDArray[Any], boo
     return np.ascontiguousarray(arr), batched
 
 
+def kernel_log_prob_array(log_probs: Any, blank: int) -> tuple[npt.NDArray[Any], bool]:
+    """:func:`as_log_prob_array` for a decoder whose kernel checks the values itself: a
+    C-contiguous float32/float64 array of rank 2 or 3 with more than ``blank`` classes is
+    taken after a few attribute reads (the full check costs microseconds a call)."""
+    x = log_probs
+    if (
+        type(x) is np.ndarray
+        and x.dtype in _FLOATS
+        and x.flags.c_contiguous
+        and 2 <= x.ndim <= 3
+        and x.shape[-1] > blank
+    ):
+        return (x if x.ndim == 3 else x[None]), x.ndim == 3
+    return as_log_prob_array(log_probs, blank)
+
+
 def check_lengths(lengths: Any, batch: int, time: int, batched: bool) -> npt.NDArray[np.int64]:
     """Return ``lengths`` as an int64 ``(B,)`` array with values in ``[0, T]``."""
     if lengths is None:

@@ -12,12 +12,7 @@ import numpy.typing as npt
 
 from ctckit._checks import check_float, check_int
 from ctckit._threads import run_strided
-from ctckit.decode._input import (
-    _FLOATS,
-    as_log_prob_array,
-    check_lengths,
-    invalid_value_error,
-)
+from ctckit.decode._input import check_lengths, invalid_value_error, kernel_log_prob_array
 from ctckit.decode.stream import DecoderStream
 from ctckit.decode.types import Hypothesis, _new_hypothesis
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
@@ -392,18 +387,7 @@ class BeamSearchDecoder:
             >>> [h[0].tokens for h in BeamSearchDecoder(num_threads=1).decode(lp)]
             [(1,), ()]
         """
-        x = log_probs
-        if (  # a C-contiguous float array: checked here (as_log_prob_array checks the rest)
-            type(x) is np.ndarray
-            and x.dtype in _FLOATS
-            and x.flags.c_contiguous
-            and 2 <= x.ndim <= 3
-            and x.shape[-1] > self.blank
-        ):
-            batched = x.ndim == 3
-            arr = x if batched else x[None]
-        else:
-            arr, batched = as_log_prob_array(log_probs, self.blank)
+        arr, batched = kernel_log_prob_array(log_probs, self.blank)
         batch, time, vocab = arr.shape
         if lengths is None:
             lens = _ALL_FRAMES

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from ctckit._checks import check_float, check_int
 from ctckit._threads import default_threads, run_strided
-from ctckit.decode._input import _FLOATS, as_log_prob_array, check_lengths, invalid_value_error
+from ctckit.decode._input import check_lengths, invalid_value_error, kernel_log_prob_array
 from ctckit.decode._word_tables import (
     FlatTrie,
     build_trie,
@@ -831,17 +831,7 @@ class WordBeamSearchDecoder:
             >>> [hyps[0].text for hyps in dec.decode(np.log(probs), lengths=[4, 2])]
             ['hi', '']
         """
-        x = log_probs
-        if (  # a C-contiguous float array: checked here (as_log_prob_array checks the rest)
-            type(x) is np.ndarray
-            and x.dtype in _FLOATS
-            and x.flags.c_contiguous
-            and 2 <= x.ndim <= 3
-        ):
-            batched = x.ndim == 3
-            arr = x if batched else x[None]
-        else:
-            arr, batched = as_log_prob_array(log_probs, self.blank)
+        arr, batched = kernel_log_prob_array(log_probs, self.blank)
         batch, time, vocab = arr.shape
         if lengths is None:
             lens = _ALL_FRAMES
