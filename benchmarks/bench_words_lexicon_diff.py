@@ -19,7 +19,6 @@ import argparse
 import math
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -48,37 +47,8 @@ def ctc_log_prob(lp: np.ndarray, tokens: list[int], blank: int, best: bool) -> f
 
 def flashlight_results(p: peers.Posteriors, x: np.ndarray, args: argparse.Namespace,
                        lexicon: dict[str, list[list[str]]]) -> list[tuple[list[int], list[str]]]:  # fmt: skip
-    """flashlight's best tokens and words per utterance, built as ``bench_words_peers``."""
-    from flashlight.lib.text.decoder import (
-        CriterionType,
-        KenLM,
-        LexiconDecoder,
-        LexiconDecoderOptions,
-        SmearingMode,
-        Trie,
-    )
-    from flashlight.lib.text.dictionary import create_word_dict
-
-    index = {lab: i for i, lab in enumerate(p.labels) if lab}
-    sil = index[args.sil_token]
-    lex: dict[str, Any] = dict(lexicon)
-    lex.setdefault("<unk>", [])
-    word_dict = create_word_dict(lex)
-    lm = KenLM(str(args.arpa), word_dict)
-    trie = Trie(len(p.labels), sil)
-    start = lm.start(False)
-    for word, spellings in lexicon.items():
-        wid = word_dict.get_index(word)
-        _, score = lm.score(start, wid)
-        for sp in spellings:
-            trie.insert([index[t] for t in sp], wid, score)
-    trie.smear(SmearingMode.MAX)
-    opts = LexiconDecoderOptions(
-        beam_size=args.beam_width, beam_size_token=len(p.labels),
-        beam_threshold=-args.beam_prune_logp, lm_weight=args.alpha * LN10, word_score=0.0,
-        unk_score=-math.inf, sil_score=0.0, log_add=False, criterion_type=CriterionType.CTC,
-    )  # fmt: skip
-    dec = LexiconDecoder(opts, trie, lm, sil, p.blank, word_dict.get_index("<unk>"), [], False)
+    """flashlight's best tokens and words per utterance (``log_add=False``)."""
+    dec, word_dict = peers.flashlight_lexicon_decoder(p, args, lexicon, False, args.sil_token)
     out = []
     for b, n in enumerate(p.lengths.tolist()):
         r = dec.decode(x[b].ctypes.data, int(n), len(p.labels))[0]
@@ -107,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--beam-width", type=int, default=100)
     ap.add_argument("--token-min-logp", type=float, default=-5.0)
     ap.add_argument("--beam-prune-logp", type=float, default=-10.0)
+    ap.add_argument("--word-score", type=float, default=0.0)
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args(argv)
     from ctckit.decode.words import WordBeamSearchDecoder

@@ -220,9 +220,11 @@ def flashlight_free(p: Posteriors, x: np.ndarray, args: argparse.Namespace
     return lambda: _flashlight_run(dec, x, p.lengths, words)
 
 
-def flashlight_lexicon(p: Posteriors, x: np.ndarray, args: argparse.Namespace,
-                       lexicon: dict[str, list[list[str]]], log_add: bool, sil_name: str
-                       ) -> Callable[[], list[str]]:  # fmt: skip
+def flashlight_lexicon_decoder(p: Posteriors, args: argparse.Namespace,
+                               lexicon: dict[str, list[list[str]]], log_add: bool, sil_name: str
+                               ) -> tuple[Any, Any]:  # fmt: skip
+    """flashlight-text's ``LexiconDecoder`` on ``lexicon`` (with KenLM on ``args.arpa``, if
+    any) and its word dictionary."""
     from flashlight.lib.text.decoder import (
         CriterionType,
         KenLM,
@@ -255,6 +257,13 @@ def flashlight_lexicon(p: Posteriors, x: np.ndarray, args: argparse.Namespace,
         criterion_type=CriterionType.CTC,
     )  # fmt: skip
     dec = LexiconDecoder(opts, trie, lm, sil, p.blank, word_dict.get_index("<unk>"), [], False)
+    return dec, word_dict
+
+
+def flashlight_lexicon(p: Posteriors, x: np.ndarray, args: argparse.Namespace,
+                       lexicon: dict[str, list[list[str]]], log_add: bool, sil_name: str
+                       ) -> Callable[[], list[str]]:  # fmt: skip
+    dec, word_dict = flashlight_lexicon_decoder(p, args, lexicon, log_add, sil_name)
 
     def words(r: Any) -> str:
         return " ".join(word_dict.get_entry(w) for w in r.words if w >= 0)
