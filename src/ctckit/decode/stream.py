@@ -23,12 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ctckit._checks import check_int, is_tensor
-from ctckit.decode._input import (
-    _FLOATS,
-    as_log_prob_array,
-    check_lengths,
-    invalid_value_error,
-)
+from ctckit.decode._input import check_lengths, invalid_value_error, kernel_log_prob_array
 from ctckit.decode._kernels.layout import C_FRAMES, N_HEADER
 from ctckit.decode.greedy import greedy_decode
 from ctckit.decode.types import Hypothesis
@@ -246,18 +241,8 @@ class DecoderStream:
             raise _finished_error("stream")
         x = log_probs_chunk
         single = self._batch is None
-        if (  # a C-contiguous float array: checked here (as_log_prob_array checks the rest)
-            type(x) is np.ndarray
-            and x.dtype in _FLOATS
-            and x.flags.c_contiguous
-            and x.ndim == (2 if single else 3)
-            and x.shape[-1] > self._decoder.blank
-            and (single or x.shape[0] == self._count)
-        ):
-            arr = x[None] if single else x
-        else:
-            arr, _ = as_log_prob_array(x, self._decoder.blank)
-            _check_rank(tuple(x.shape), self._batch)
+        arr, _ = kernel_log_prob_array(x, self._decoder.blank)
+        _check_rank(tuple(x.shape), self._batch)
         batch, time, vocab = arr.shape
         if vocab != self._vocab and self._vocab >= 0:
             raise ShapeError(
