@@ -27,9 +27,9 @@ Lexicon mode (``--lexicon``, e.g. the phoneme model's posteriors with the corpus
 Here flashlight's pruned posteriors keep the blank column whole: flashlight ends a word
 on the first frame of its last token and can then only take blank or silence, so a last
 phoneme held two frames (common in a phoneme model's output) needs the blank that plain
-pruning sets to -inf. ctckit's ``token_min_logp`` prunes the blank too, so the row
-``ctckit lexicon, flashlight's input`` decodes flashlight's pruned copy itself, with no
-token pruning of its own: both search the same posteriors.
+pruning sets to -inf. ctckit's lexicon mode keeps the blank whole too (its default
+``prune_blank=False`` there), so both search the same posteriors; the row
+``ctckit lexicon, prune_blank=True`` prunes the blank like any token (pyctcdecode's rule).
 
 The LM weights correspond: ctckit's (and pyctcdecode's) ``alpha`` weighs
 natural-log LM scores and ``beta`` is a bonus per word; flashlight's
@@ -272,21 +272,18 @@ def flashlight_lexicon(p: Posteriors, x: np.ndarray, args: argparse.Namespace,
 
 
 def ctckit_lexicon(p: Posteriors, args: argparse.Namespace, lexicon: dict[str, list[list[str]]],
-                   threads: int, merge: str = "sum", pruned: np.ndarray | None = None
+                   threads: int, merge: str = "sum", prune_blank: bool | None = None
                    ) -> Callable[[], list[str]]:  # fmt: skip
-    """``pruned``: decode these posteriors (flashlight's pruned copy) without token
-    pruning of ctckit's own, so that both search the same input."""
     from ctckit.decode.words import WordBeamSearchDecoder
 
     dec = WordBeamSearchDecoder(
         p.labels, lexicon=lexicon, lm=str(args.arpa) if args.arpa else None,
         alpha=args.alpha if args.arpa else 0.0, beta=0.0, word_score=args.word_score,
-        sil_token=args.sil_token, beam_width=args.beam_width,
-        token_min_logp=args.token_min_logp if pruned is None else None,
+        sil_token=args.sil_token, beam_width=args.beam_width, token_min_logp=args.token_min_logp,
         beam_prune_logp=args.beam_prune_logp, num_threads=threads, blank=p.blank, merge=merge,
+        prune_blank=prune_blank,
     )  # fmt: skip
-    x = p.log_probs if pruned is None else pruned
-    return lambda: [h[0].text for h in dec.decode(x, p.lengths)]
+    return lambda: [h[0].text for h in dec.decode(p.log_probs, p.lengths)]
 
 
 def read_lexicon(path: Path) -> dict[str, list[list[str]]]:
@@ -368,8 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         fns = {"ctckit lexicon, 1 thread": ctckit_lexicon(p, args, lexicon, 1),
                "ctckit lexicon, 2 threads": ctckit_lexicon(p, args, lexicon, 2),
                "ctckit lexicon, merge=max": ctckit_lexicon(p, args, lexicon, 1, "max"),
-               "ctckit lexicon, flashlight's input": ctckit_lexicon(p, args, lexicon, 1,
-                                                                    pruned=x)}  # fmt: skip
+               "ctckit lexicon, prune_blank=True": ctckit_lexicon(p, args, lexicon, 1,
+                                                                  prune_blank=True)}  # fmt: skip
         for log_add in (False, True):
             fns[f"flashlight LexiconDecoder, log_add={log_add}"] = flashlight_lexicon(
                 p, x, args, lexicon, log_add, args.sil_token

@@ -18,6 +18,7 @@ from word_reference import (
     WordSpec,
     best_alignment_log_prob,
     brute_force_best,
+    ctc_log_prob,
     reference_word_search,
 )
 
@@ -99,26 +100,84 @@ def split(opts: dict) -> tuple[dict, dict]:
     width=st.integers(1, 12),
     top_n=st.integers(1, 3),
     prune=st.sampled_from([None, -3.0]),
-    tmin=st.sampled_from([None, -2.5]),
+    tmin=st.sampled_from([None, -2.5, -1.0]),
+    prune_blank=st.sampled_from([None, True, False]),
     opts=LEX_OPTIONS,
 )
 def test_the_kernel_equals_the_reference(
     seed: int, time: int, width: int, top_n: int, prune: float | None, tmin: float | None,
-    opts: dict,
+    prune_blank: bool | None, opts: dict,
 ) -> None:  # fmt: skip
+    """``prune_blank=None`` with a lexicon: the blank is not pruned."""
     dec_opts, ref_opts = split(opts)
     top_n = min(top_n, width)
     lp = log_probs(seed, time, len(PHONES))
     got = decoder(
         LEXICON, alpha=0.0, beam_width=width, top_n=top_n, token_min_logp=tmin,
-        beam_prune_logp=prune, **dec_opts,
+        beam_prune_logp=prune, prune_blank=prune_blank, **dec_opts,
     ).decode(lp)[0]  # fmt: skip
-    ref = reference_word_search(lp, spec(LEXICON, alpha=0.0, **ref_opts), width, top_n, tmin, prune)
+    ref = reference_word_search(lp, spec(LEXICON, alpha=0.0, **ref_opts), width, top_n, tmin, prune,
+                                prune_blank=bool(prune_blank))  # fmt: skip
     assert [as_tuple(h) for h in got] == [(r.tokens, r.words, r.word_spans) for r in ref]
     for h, r in zip(got, ref):
         assert h.score == pytest.approx(r.score, abs=1e-9)
         assert h.acoustic_score == pytest.approx(r.acoustic_score, abs=1e-9)
         assert h.lm_score == pytest.approx(r.lm_score, abs=1e-9)
+
+
+def non_blank_pruned(lp: np.ndarray, tmin: float, blank: int = 0) -> np.ndarray:
+    """``lp`` with each frame's non-blank entries below ``tmin`` set to ``-inf``, but the
+    frame's best entry (the first on ties) when none reaches ``tmin``."""
+    out = np.where(lp >= tmin, lp, -np.inf)
+    out[:, blank] = lp[:, blank]
+    none = ~(lp >= tmin).any(axis=1)
+    best = np.argmax(lp, axis=1)
+    out[none, best[none]] = lp[none, best[none]]
+    return out
+
+
+@given(
+    seed=st.integers(0, 10_000),
+    time=st.integers(1, 40),
+    width=st.sampled_from([1, 3, 10, 50]),
+    tmin=st.sampled_from([-0.3, -1.0, -2.0, -4.0]),
+    scale=st.sampled_from([2.0, 6.0]),
+    merge=st.sampled_from(["sum", "max"]),
+    opts=LEX_OPTIONS,
+)
+def test_keeping_the_blank_is_the_search_of_the_non_blank_pruned_input(
+    seed: int, time: int, width: int, tmin: float, scale: float, merge: str, opts: dict
+) -> None:
+    """The lexicon default: token pruning that keeps the blank whole decodes as the
+    unpruned search of the input whose other entries below ``tmin`` are ``-inf`` (blank
+    runs included: a frame where only the blank is kept takes the blank-run path)."""
+    dec_opts, _ = split(opts)
+    lp = log_probs(seed, time, len(PHONES), scale=scale)
+    common = {"alpha": 0.0, "beam_width": width, "top_n": min(3, width), "merge": merge,
+              "beam_prune_logp": -6.0, **dec_opts}  # fmt: skip
+    got = decoder(LEXICON, token_min_logp=tmin, **common).decode(lp)[0]
+    ref = decoder(LEXICON, token_min_logp=None, **common).decode(non_blank_pruned(lp, tmin))[0]
+    assert [as_tuple(h) for h in got] == [as_tuple(h) for h in ref]
+    for h, r in zip(got, ref):
+        assert h.score == pytest.approx(r.score, abs=1e-9)
+        assert h.acoustic_score == pytest.approx(r.acoustic_score, abs=1e-9)
+
+
+def test_the_blank_is_kept_by_default_with_a_lexicon_only() -> None:
+    """The phone "o" held two frames, then a frame whose blank is below ``token_min_logp`` (-5) but
+    "f" (no word's start) above it, then "o": only a kept blank lets "o" be read twice."""
+    lp = np.full((4, len(PHONES)), -9.0)
+    lp[0, 2] = lp[1, 2] = lp[3, 2] = 0.0  # o o _ o
+    lp[2, 1], lp[2, 0] = -1.0, -6.0  # f, and the blank below the threshold
+    lex = {"o": ["o"], "oo": ["o o"]}
+    kept = decoder(lex, alpha=0.0, beta=0.0, beam_width=10).decode(lp)[0][0]
+    pruned = decoder(lex, alpha=0.0, beta=0.0, beam_width=10, prune_blank=True).decode(lp)[0][0]
+    assert kept.tokens == (2, 2)
+    (summed,) = ctc_log_prob(non_blank_pruned(lp, -5.0), [(2, 2)], 0).tolist()
+    assert kept.acoustic_score == pytest.approx(summed, abs=1e-9)
+    assert pruned.score == -np.inf  # "o" pruned in frame 2, and "f" starts no word
+    assert WordBeamSearchDecoder(PHONES, lexicon=lex).prune_blank is False
+    assert WordBeamSearchDecoder(PHONES, word_delimiter="|").prune_blank is True
 
 
 @given(seed=st.integers(0, 10_000), opts=LEX_OPTIONS)
@@ -211,8 +270,11 @@ def test_a_silence_may_stand_between_words_and_pays_its_score() -> None:
     assert h.tokens == (2, 1, 4, 3, 2, 3)
     assert h.score == pytest.approx(h.acoustic_score - 0.25)
     assert [(s.start, s.end) for s in h.word_spans] == [(0, 2), (5, 8)]
-    # without a silence token "|" spells nothing: no hypothesis
+    # without a silence token "|" spells nothing: the two frames are read as (kept) blanks
     h = decoder(LEXICON, alpha=0.0, beta=0.0).decode(lp)[0][0]
+    assert (h.words, h.tokens, h.score) == (("of", "bob"), (2, 1, 3, 2, 3), -40.0)
+    # or, the blank pruned there too, not at all
+    h = decoder(LEXICON, alpha=0.0, beta=0.0, prune_blank=True).decode(lp)[0][0]
     assert h.score == -np.inf
 
 

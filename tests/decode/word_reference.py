@@ -389,9 +389,12 @@ def reference_word_search(
     top_n: int = 1,
     token_min_logp: float | None = None,
     beam_prune_logp: float | None = None,
+    prune_blank: bool = True,
 ) -> list[RefWordHyp]:
     """CTC prefix beam search over ``(token, event)`` prefixes, ranked by
-    ``acoustic + spec.rank_extra``; the N best by ``acoustic + final term``, distinct words."""
+    ``acoustic + spec.rank_extra``; the N best by ``acoustic + final term``, distinct words.
+    ``token_min_logp`` sets a frame's entries below it to ``-inf`` (not its best entry, nor
+    the blank unless ``prune_blank``)."""
     lp = np.asarray(lp, dtype=np.float64)
     time, vocab = lp.shape
     blank = spec.blank
@@ -401,7 +404,8 @@ def reference_word_search(
         row = lp[t].tolist()
         if token_min_logp is not None:
             amax = int(np.argmax(lp[t]))
-            row = [x if x >= token_min_logp or c == amax else NEG_INF for c, x in enumerate(row)]
+            row = [x if x >= token_min_logp or c == amax or (c == blank and not prune_blank)
+                   else NEG_INF for c, x in enumerate(row)]  # fmt: skip
         cands: dict[tuple[tuple[int, int], ...], _Beam] = {}
         for key, bm in beams.items():
             v, path = bm.best()

@@ -357,7 +357,7 @@ class CTCDecoder:
         x = _emission_array(emissions, len(self._groups))
         batch, time, _ = x.shape
         lens = check_lengths(lengths, batch, time, True)
-        shifted, offsets = _normalise(x, lens, self._beam_size_token)
+        shifted, offsets = _normalise(x, lens, self._beam_size_token, self.blank)
         found = self._search.decode(shifted, lens)
         rows: list[tuple[int, WordHypothesis]] = [
             (b, h)
@@ -411,15 +411,16 @@ def _emission_array(emissions: Any, vocab: int) -> npt.NDArray[np.floating[Any]]
 
 
 def _normalise(
-    x: npt.NDArray[np.floating[Any]], lens: npt.NDArray[np.int64], top_k: int | None
+    x: npt.NDArray[np.floating[Any]], lens: npt.NDArray[np.int64], top_k: int | None, blank: int
 ) -> tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.float64]]:
     """Emissions the log-probability decoder accepts, and what was taken off.
 
     Every hypothesis takes exactly one entry per frame, so subtracting a frame's
     maximum from its row shifts every score by the same amount and changes no
     decision; the maxima's sum per utterance is added back to the scores. Tokens
-    outside the ``top_k`` of a frame are set to ``-inf`` (flashlight's
-    ``beam_size_token``)."""
+    outside the ``top_k`` of a frame are set to ``-inf``, except the blank (flashlight's
+    ``beam_size_token`` limits the new tokens a hypothesis may take; it always tries the
+    blank, and also the repeat of a hypothesis's last token, which is pruned here)."""
     _, time, vocab = x.shape
     valid = np.arange(time)[None, :] < lens[:, None]
     bad = np.argwhere(valid[..., None] & (np.isnan(x) | (x == np.inf)))
@@ -431,7 +432,9 @@ def _normalise(
     y = np.where(valid[..., None], x, 0.0).astype(x.dtype)
     if top_k is not None and top_k < vocab:
         cut = np.partition(y, vocab - top_k, axis=2)[..., vocab - top_k : vocab - top_k + 1]
-        y = np.where(y >= cut, y, -np.inf).astype(x.dtype)
+        keep = y >= cut
+        keep[:, :, blank] = True
+        y = np.where(keep, y, -np.inf).astype(x.dtype)
     top = y.max(axis=2, keepdims=True)
     top[~np.isfinite(top)] = 0.0
     y = y - top
@@ -479,7 +482,8 @@ def ctc_decoder(
         lm_dict: Not supported (must be ``None``): ctckit's LMs carry their words.
         nbest: Hypotheses returned per utterance.
         beam_size: Hypotheses kept after each frame.
-        beam_size_token: Tokens considered per frame (the best); ``None``: all.
+        beam_size_token: Tokens considered per frame (the best, and the blank
+            always, as flashlight's); ``None``: all.
         beam_threshold: Hypotheses more than this below the best are dropped.
         lm_weight: Weight of the LM's log10 score.
         word_score: Added per word.

@@ -436,8 +436,14 @@ class WordBeamSearchDecoder:
         beam_width: Prefixes kept per frame (``W >= 1``).
         top_n: Hypotheses returned per utterance, in ``[1, beam_width]``.
         token_min_logp: Tokens below this log-probability in a frame are
-            ignored in that frame (the blank included; the frame's best token
-            is always kept); ``None``: none.
+            ignored in that frame (the frame's best token is always kept; the
+            blank as ``prune_blank`` says); ``None``: none.
+        prune_blank: Whether ``token_min_logp`` prunes the blank like any
+            token. ``None``: yes without a lexicon (pyctcdecode's rule), no
+            with one (flashlight's: only new tokens are pruned, so a word's
+            last token held for several frames can still be followed by the
+            blank). A frame in which no other token is kept is a blank frame
+            either way.
         beam_prune_logp: Candidates ranked below the frame's best plus this
             (``<= 0``) are dropped; ``None``: none.
         num_threads: Threads over the utterances of a batch; ``None``:
@@ -507,6 +513,7 @@ class WordBeamSearchDecoder:
         beam_prune_logp: float | None = -10.0,
         num_threads: int | None = None,
         lexicon: Any = None,
+        prune_blank: bool | None = None,
         word_score: float = 0.0,
         unk_word: str | None = None,
         sil_token: str | None = None,
@@ -549,6 +556,11 @@ class WordBeamSearchDecoder:
                 f"lm_score_boundary must be a bool, got {type(lm_score_boundary).__name__}"
             )
         self.lm_score_boundary = lm_score_boundary
+        if prune_blank is not None and not isinstance(prune_blank, bool):
+            raise InputTypeError(
+                f"prune_blank must be a bool or None, got {type(prune_blank).__name__}"
+            )
+        self.prune_blank = lexicon is None if prune_blank is None else prune_blank
         if merge not in ("sum", "max"):
             raise InputValueError(f"merge must be 'sum' or 'max', got {merge!r}")
         self.merge = merge
@@ -785,14 +797,14 @@ class WordBeamSearchDecoder:
                 weights, lm, arrays, t["node_partial"], kinds=t["kinds"],
                 tok_start=t["tok_start"], tok_chars=t["tok_chars"], node_word=t["node_word"],
                 node_flags=t["node_flags"], constrain=t["constrain"],
-                max_merge=self.merge == "max",
+                max_merge=self.merge == "max", keep_blank=not self.prune_blank,
             )  # fmt: skip
         else:
             scorer = word_scorer.lexicon_scorer(
                 weights, lm, arrays, t["node_partial"], word_start=t["word_start"],
                 word_ids=t["word_ids"], word_lm=t["word_lm"], word_hot=t["word_hot"],
                 sil=t["sil"], unk=self.unk_word is not None, unk_lm=t["unk_lm"],
-                max_merge=self.merge == "max",
+                max_merge=self.merge == "max", keep_blank=not self.prune_blank,
             )  # fmt: skip
         return _Kernel(opts, scorer, word_scorer.model_rows(lm))
 

@@ -69,6 +69,8 @@ class WordScorer(NamedTuple):
     whether the unknown word may end a partial pronunciation, and its LM id. ``p_max`` and
     ``w_max`` bound the partial term and what one token adds to a rank. ``max_merge``: a
     prefix's alignments merge by their maximum (Viterbi) instead of log-sum-exp.
+    ``keep_blank``: token pruning leaves the blank's log-prob whole (flashlight's: only
+    extensions are pruned); else the blank is pruned like any token (pyctcdecode's).
     """
 
     w: Weights
@@ -94,6 +96,7 @@ class WordScorer(NamedTuple):
     p_max: float
     w_max: float
     max_merge: bool
+    keep_blank: bool
 
 
 def model_rows(lm: LMView) -> tuple[int, int]:
@@ -113,7 +116,7 @@ _UNUSED: dict[str, Any] = {
 
 def _scorer(
     w: Weights, lm: LMView, lexicon: bool, trie: tuple[Any, Any, Any], node_partial: Any,
-    any_hot: bool, max_merge: bool, **tables: Any,
+    any_hot: bool, max_merge: bool, keep_blank: bool, **tables: Any,
 ) -> WordScorer:  # fmt: skip
     """The scorer of either mode, with its bounds: ``p_max`` of the partial term, ``w_max``
     of what one token adds (a completed word, a partial term, or with a lexicon a
@@ -126,19 +129,19 @@ def _scorer(
     return WordScorer(
         w=w, lm=lm, lexicon=lexicon, child_start=child_start, child_label=child_label,
         child_node=child_node, node_partial=node_partial, p_max=p_max, w_max=w_max,
-        max_merge=bool(max_merge), **{**_UNUSED, **tables},
+        max_merge=bool(max_merge), keep_blank=bool(keep_blank), **{**_UNUSED, **tables},
     )  # fmt: skip
 
 
 def free_scorer(
     w: Weights, lm: LMView, trie: tuple[Any, Any, Any], node_partial: Any, *, kinds: Any,
     tok_start: Any, tok_chars: Any, node_word: Any, node_flags: Any, constrain: bool,
-    max_merge: bool = False,
+    max_merge: bool = False, keep_blank: bool = False,
 ) -> WordScorer:  # fmt: skip
     """The scorer of words from the labels."""
     return _scorer(
         w, lm, False, trie, node_partial, bool((node_flags & FLAG_HOT).any()), max_merge,
-        kinds=kinds, tok_start=tok_start, tok_chars=tok_chars, node_word=node_word,
+        keep_blank, kinds=kinds, tok_start=tok_start, tok_chars=tok_chars, node_word=node_word,
         node_flags=node_flags, constrain=bool(constrain),
     )  # fmt: skip
 
@@ -146,11 +149,12 @@ def free_scorer(
 def lexicon_scorer(
     w: Weights, lm: LMView, trie: tuple[Any, Any, Any], node_partial: Any, *,
     word_start: Any, word_ids: Any, word_lm: Any, word_hot: Any, sil: int, unk: bool,
-    unk_lm: int, max_merge: bool = False,
+    unk_lm: int, max_merge: bool = False, keep_blank: bool = True,
 ) -> WordScorer:  # fmt: skip
     """The scorer of words through a lexicon."""
     return _scorer(
-        w, lm, True, trie, node_partial, bool(word_hot.any()), max_merge, word_start=word_start,
+        w, lm, True, trie, node_partial, bool(word_hot.any()), max_merge, keep_blank,
+        word_start=word_start,
         word_ids=word_ids, word_lm=word_lm, word_hot=word_hot, sil=int(sil), unk=bool(unk),
         unk_lm=int(unk_lm),
     )  # fmt: skip

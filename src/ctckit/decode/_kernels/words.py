@@ -382,6 +382,7 @@ def advance(state, opts, scorer, lp, frames, row):  # type: ignore[no-untyped-de
     shift = state.shift[0]
     tmin, high = thresholds(row, opts.token_min_logp)
     prune_tokens = opts.token_min_logp != NEG_INF
+    keep_blank = scorer.keep_blank
     bad = -1
     t = -1
     while n > 0:
@@ -410,6 +411,8 @@ def advance(state, opts, scorer, lp, frames, row):  # type: ignore[no-untyped-de
                 settled = True
                 continue
             nk = load_pruned_row(lp, t, blank, tmin, top, row, work.kept)
+            if keep_blank:  # (classify_pruned's "only the blank kept" holds as it is)
+                row[blank] = lp[t, blank]
         else:
             nk, bad = load_row(lp, t, blank, high, row, work.kept)
             if bad >= 0:
