@@ -906,13 +906,15 @@ class WordBeamSearchDecoder:
                 starts = w + 1
                 keys = starts + 2 * nw
                 texts = tuple(map(name, words[keys : keys + nw]))
+                text = None
                 if None in texts:  # a word outside the vocabulary: spelled from the tokens
                     bounds = words[keys + nw : keys + 3 * nw]
-                    texts = self._spell(texts, ints[tok : tok + n], bounds)
+                    texts, text = self._spell(texts, ints[tok : tok + n], bounds)
                 if len(hyps) < top_n and texts not in seen:
                     if top_n > 1:
                         seen.add(texts)
-                    text = " ".join(texts)
+                    if text is None:
+                        text = " ".join(texts)
                     ends = words[starts + nw : keys]
                     hyp = _new_word_hypothesis(text, texts, tuple(ints[tok : tok + n]), floats[f],
                                                floats[f + 1], floats[f + 2],
@@ -925,21 +927,23 @@ class WordBeamSearchDecoder:
 
     def _spell(
         self, texts: tuple[str | None, ...], tokens: list[int], bounds: list[int]
-    ) -> tuple[str, ...]:
+    ) -> tuple[tuple[str, ...], str | None]:
         """``texts`` with each ``None`` spelled from its word's tokens (``tokens``: the
-        hypothesis's; ``bounds``: the words' first tokens, then their last)."""
+        hypothesis's; ``bounds``: the words' first tokens, then their last), and their text
+        when the spelling gives it at once (else ``None``)."""
         nw = len(texts)
         spelling = self._spelling
         if spelling is not None:  # lexicon-free: every word at once, split at the boundaries
-            out = tuple("".join(map(spelling.__getitem__, tokens)).split())
-            if len(out) == nw:
-                return out
+            spelled = "".join(map(spelling.__getitem__, tokens)).strip()
+            out = tuple(spelled.split())
+            if len(out) == nw:  # (a space is the only whitespace a spelling holds)
+                return out, None if "  " in spelled else spelled
         pieces = self._labels.pieces
         return tuple(
             t if t is not None
             else "".join([pieces[c] for c in tokens[bounds[j] : bounds[nw + j] + 1]])
             for j, t in enumerate(texts)
-        )  # fmt: skip
+        ), None  # fmt: skip
 
 
 EVENT_UNK = -3  # the kernels' event of the unknown word (besides a word id >= 0)

@@ -37,7 +37,7 @@ def _has_children(scorer, node):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _event(scorer, v, variants):  # type: ignore[no-untyped-def]
+def variant_event(scorer, v, variants):  # type: ignore[no-untyped-def]
     """The event of variant ``v`` (see the module docstring)."""
     child, w0, nw, silence = variants
     if silence:
@@ -82,7 +82,7 @@ def variants(scorer, ctx, token):  # type: ignore[no-untyped-def]
 @njit(cache=True, nogil=True, inline="always")
 def extra(scorer, trie, ctx, token, v, variants):  # type: ignore[no-untyped-def]
     node, _, _, words, hot, sil, lm10, b = ctx
-    event = _event(scorer, v, variants)
+    event = variant_event(scorer, v, variants)
     if event == EVENT_SIL:
         return base(scorer, lm10, words, hot, sil + 1), event
     if event == EVENT_CONT:

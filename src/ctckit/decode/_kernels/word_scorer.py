@@ -14,7 +14,8 @@ The search (:mod:`.words`) calls:
 * :func:`w_variants` -- ``(count, variants)`` of the extension by a token: with a lexicon
   the token may continue a word, end one of the words ending there, end the unknown word,
   or be a silence; without one there is one variant;
-* :func:`w_extra` -- ``(extra, event)`` of variant ``v``;
+* :func:`w_extra` -- ``(extra, event)`` of variant ``v``; :func:`w_variant_event` its
+  event alone;
 * :func:`w_init` -- the rows and rank term of a new node (what :func:`w_extra` promised);
 * :func:`w_event` -- a node's event (always 0 without a lexicon);
 * :func:`w_final` -- ``(extra, lm)`` at the end of the input (``extra = -inf``: no
@@ -188,6 +189,14 @@ def w_extra(scorer, trie, context, token, v, variants):  # type: ignore[no-untyp
     if scorer.lexicon:
         return lex.extra(scorer, trie, context, token, v, variants)
     return free.extra(scorer, trie, context, token), 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def w_variant_event(scorer, variants, v):  # type: ignore[no-untyped-def]
+    """The event of variant ``v``: :func:`w_extra`'s without scoring it (no LM lookup)."""
+    if scorer.lexicon:
+        return lex.variant_event(scorer, v, variants)
+    return 0
 
 
 @njit(cache=True, nogil=True, inline="always")

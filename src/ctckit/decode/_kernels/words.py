@@ -64,6 +64,7 @@ from ctckit.decode._kernels.word_scorer import (
     w_final,
     w_init,
     w_root,
+    w_variant_event,
     w_variants,
     w_words,
 )
@@ -329,7 +330,7 @@ def _commit(  # type: ignore[no-untyped-def]
             if scorer.lexicon:
                 _, context = w_context(scorer, trie, p)
                 _, variants = w_variants(scorer, context, c)
-                _, event = w_extra(scorer, trie, context, c, var, variants)
+                event = w_variant_event(scorer, variants, var)
             nd, n_nodes = _child_node(trie, scorer, p, c, event, n_nodes)
             v = row[c]
             repeat = c == trie.token[p]
