@@ -226,6 +226,47 @@ def bench_batch(name: str, data: dict, args: argparse.Namespace) -> list[str]:
     return lines
 
 
+def bench_thread_sweep(sources: dict[str, dict], args: argparse.Namespace) -> list[str]:
+    """Two threads against one (wall time, interleaved, best call) on the first ``n`` rows of
+    each source, with the cells threshold off (every call may use both threads), and what
+    the threshold picks; then the pool's hand-off cost (a share that does nothing)."""
+    from ctckit._threads import run_strided
+    from ctckit.align import forced
+
+    threshold = forced.MIN_CELLS_PER_THREAD
+    lines = ["\n### Two threads against one by batch size (wall time, threshold off)\n",
+             "| posteriors | rows | cells | 1 thread ms | 2 threads ms | speed-up | threshold picks |",
+             "|:--|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
+    forced.MIN_CELLS_PER_THREAD = 1
+    try:
+        for name, data in sources.items():
+            for n in [int(x) for x in args.sweep_rows.split(",")]:
+                batch = tuple(data[k][:n] for k in ("lp", "tg", "lens", "tlens"))
+                cells = int(np.sum(batch[2] * (2 * batch[3] + 1)))
+                best = {1: float("inf"), 2: float("inf")}
+                for r in range(args.rounds * 2):
+                    for th in (1, 2) if r % 2 == 0 else (2, 1):
+                        for _ in range(max(args.repeats, 64 // n)):
+                            w0 = time.perf_counter()
+                            forced_align(*batch, num_threads=th)
+                            best[th] = min(best[th], time.perf_counter() - w0)
+                picks = max(1, min(2, cells // threshold))
+                lines.append(f"| {name.split()[0]} | {n} | {cells:,} | {best[1] * 1e3:.3f} | "
+                             f"{best[2] * 1e3:.3f} | {best[1] / best[2]:.2f}x | {picks} |")  # fmt: skip
+    finally:
+        forced.MIN_CELLS_PER_THREAD = threshold
+    for threads in (1, 2):
+        run_strided(lambda share: None, 2, threads)
+        costs = []
+        for _ in range(2000):
+            w0 = time.perf_counter()
+            run_strided(lambda share: None, 2, threads)
+            costs.append(time.perf_counter() - w0)
+        lines.append(f"\nrun_strided of two empty shares on {threads} thread(s): best "
+                     f"{min(costs) * 1e6:.1f} us, median {np.median(costs) * 1e6:.1f} us")  # fmt: skip
+    return lines
+
+
 LONG_SCRIPT = textwrap.dedent(
     """
     import json, sys, time
@@ -305,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bands", default="4096,16384")
     p.add_argument("--skip-batch", action="store_true", help="only the hour of frames")
     p.add_argument("--sources", default="model,peaky,flat", help="batch posteriors to time")
+    p.add_argument("--thread-sweep", action="store_true",
+                   help="only two threads against one by batch size (needs a free core)")  # fmt: skip
+    p.add_argument("--sweep-rows", default="1,2,4,8,16,32", help="batch sizes of --thread-sweep")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     load = os.getloadavg()
@@ -319,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         sources = {"model (dev outputs)": model_batch(post), **sources}
     wanted = args.sources.split(",")
     sources = {k: v for k, v in sources.items() if k.split()[0] in wanted}
+    if args.thread_sweep:
+        print("\n".join(bench_thread_sweep(sources, args)), flush=True)
+        args.skip_batch = True
     for name, data in {} if args.skip_batch else sources.items():
         print("\n".join(bench_batch(name, data, args)), flush=True)
     if args.long:

@@ -377,3 +377,155 @@ def test_dense_backtrace_across_checkpoint_blocks_gives_the_torch_paths(
     np.testing.assert_array_equal(labels, ref.numpy())
     np.testing.assert_array_equal(scores, ref_scores.numpy())
     assert dense[np.array(lengths) > 0].all()
+
+
+@given(prob=problems(max_time=30), scale=st.sampled_from([1.0, 8.0]))
+def test_float32_input_read_in_place_gives_the_torch_paths_in_every_search(prob, scale) -> None:
+    """float32 input without the wildcard is searched on its own frames (no float64 copy;
+    its check and bound in the input's dtype): log-probs in steps of 0.5 (exact in
+    float32, many ties; scale 8 makes the first pass prune) give the torch backend's
+    float64 paths in the dense, pruned and automatic searches."""
+    from ctckit.align import _viterbi
+
+    lp = np.round(prob["lp"] * scale * 2) / 2
+    args = (prob["padded"], prob["lengths"], prob["target_lengths"], prob["blank"])
+    ref, ref_scores = forced_align(torch.from_numpy(lp), *args, backend="torch")
+    for mode in (_viterbi.DENSE, _viterbi.PRUNED, _viterbi.AUTO):
+        labels, scores, _ = kernel_align(lp.astype(np.float32), *args, mode)
+        assert scores.dtype == np.float32
+        np.testing.assert_array_equal(labels, ref.numpy())
+        np.testing.assert_array_equal(scores.astype(np.float64), ref_scores.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("wildcard", [None, 9])
+def test_a_non_finite_entry_is_reported_where_it_is(dtype, wildcard) -> None:
+    """The check finds NaN and +inf at the first and last valid frame and column, in both
+    dtypes, on the input's own frames and on the wildcard's copy; -inf is allowed, and
+    entries beyond an utterance's length are never read."""
+    lp = log_softmax(np.random.default_rng(7).normal(size=(2, 6, 5))).astype(dtype)
+    targets = [[1, 2], [3, 9 if wildcard else 4]]
+    lengths = [6, 4]
+    for b, t, v in ((0, 0, 0), (1, 3, 4), (1, 0, 2), (0, 5, 4)):
+        for bad in (np.nan, np.inf):
+            x = lp.copy()
+            x[b, t, v] = bad
+            with pytest.raises(InputValueError, match=rf"got {bad} at log_probs\[{b}, {t}, {v}\]"):
+                forced_align(x, targets, lengths, wildcard=wildcard)
+    x = lp.copy()
+    x[1, 4:] = np.nan  # beyond utterance 1's 4 frames
+    x[0, :, 4] = -np.inf
+    labels, scores = forced_align(x, targets, lengths, wildcard=wildcard)
+    ref, ref_scores = forced_align(
+        torch.from_numpy(x.astype(np.float64)), targets, lengths, wildcard=wildcard,
+        backend="torch",
+    )  # fmt: skip
+    np.testing.assert_array_equal(labels, ref.numpy())
+    np.testing.assert_allclose(scores, ref_scores.numpy(), rtol=1e-6)
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    vocab=st.integers(1, 45),
+    n_frames=st.integers(1, 40),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
+def test_the_pruning_bound_sums_the_later_frames_best_used_emission(
+    seed, vocab, n_frames, dtype
+) -> None:
+    """The in-place bound (``_viterbi._bound``): at frame t, the sum over the frames after
+    t of each frame's best log-probability among the used columns (a numpy oracle), with
+    ``-inf`` entries; and the first non-finite entry's flat position."""
+    from ctckit.align import _viterbi
+
+    rng = np.random.default_rng(seed)
+    lp = rng.normal(size=(n_frames + 3, vocab)).astype(dtype) * 5
+    lp[rng.random(lp.shape) < 0.2] = -np.inf
+    used_mask = rng.random(vocab) < 0.7
+    used_mask[rng.integers(vocab)] = True
+    used = np.where(used_mask, 0.0, -np.inf).astype(dtype)
+    upper = np.full(n_frames + 3, np.nan)
+    bad, scale = _viterbi._bound(lp, n_frames, used, upper)
+    best = np.where(used_mask, lp[:n_frames].astype(np.float64), -np.inf).max(1)
+    want = [sum(best[t + 1 :]) for t in range(n_frames)]
+    assert bad == -1
+    np.testing.assert_allclose(upper[:n_frames], want, rtol=1e-12)
+    assert scale == pytest.approx(np.abs(best).sum())  # inf where a frame has no used value
+    t, v = int(rng.integers(n_frames)), int(rng.integers(vocab))
+    lp[t, v] = np.nan if seed % 2 else np.inf
+    lp[n_frames:] = np.nan  # beyond the frames: never read
+    assert _viterbi._bound(lp, n_frames, used, upper)[0] == t * vocab + v
+
+
+def test_a_call_uses_a_thread_per_min_cells_and_at_least_one() -> None:
+    from ctckit.align import forced
+
+    per = forced.MIN_CELLS_PER_THREAD
+    assert forced.threads_for(0, 4) == 1
+    assert forced.threads_for(2 * per - 1, 4) == 1
+    assert forced.threads_for(2 * per, 4) == 2
+    assert forced.threads_for(10 * per, 4) == 4
+    assert forced.threads_for(10 * per, 1) == 1
+
+
+def test_the_cells_threshold_picks_the_threads_and_both_give_one_result(monkeypatch) -> None:
+    """A batch below the threshold runs on the calling thread alone, one above it on the
+    pool too (spied on ``run_strided``); the results are the same."""
+    from ctckit.align import forced
+
+    rng = np.random.default_rng(8)
+    lp = log_softmax(rng.normal(size=(6, 120, 12)) * 3).astype(np.float32)
+    targets = rng.integers(1, 12, size=(6, 30))
+    lengths = rng.integers(90, 121, size=6)
+    cells = int((lengths * 61).sum())
+    used: list[int] = []
+
+    def spy(work, count, threads):
+        used.append(threads)
+        return run_strided(work, count, threads)
+
+    from ctckit._threads import run_strided
+
+    monkeypatch.setattr(forced, "run_strided", spy)
+    monkeypatch.setattr(forced, "MIN_CELLS_PER_THREAD", cells // 2 + 1)
+    one = forced_align(lp, targets, lengths, num_threads=2)
+    monkeypatch.setattr(forced, "MIN_CELLS_PER_THREAD", cells // 2)
+    two = forced_align(lp, targets, lengths, num_threads=2)
+    assert used == [1, 2]
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
+
+
+def test_calls_from_two_threads_at_once_each_get_their_own_result(monkeypatch) -> None:
+    """Two Python threads aligning different batches (shapes, dtypes, one with the
+    wildcard) at once, each over two kernel threads, get what one call at a time gets."""
+    import threading
+
+    from ctckit.align import forced
+
+    monkeypatch.setattr(forced, "MIN_CELLS_PER_THREAD", 1)
+    rng = np.random.default_rng(9)
+    jobs = []
+    for batch, time, vocab, dtype, wildcard in ((5, 70, 9, np.float32, None),
+                                                 (4, 110, 6, np.float64, 6)):  # fmt: skip
+        lp = log_softmax(rng.normal(size=(batch, time, vocab)) * 3).astype(dtype)
+        targets = rng.integers(1, vocab + (wildcard is not None), size=(batch, 20))
+        jobs.append((lp, targets, wildcard))
+    want = [forced_align(lp, tg, wildcard=w, num_threads=1) for lp, tg, w in jobs]
+    got: list[list] = [[], []]
+
+    def run(i: int) -> None:
+        lp, tg, w = jobs[i]
+        for _ in range(20):
+            got[i].append(forced_align(lp, tg, wildcard=w, num_threads=2))
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for i in range(2):
+        assert len(got[i]) == 20
+        for labels, scores in got[i]:
+            np.testing.assert_array_equal(labels, want[i][0])
+            np.testing.assert_array_equal(scores, want[i][1])

@@ -8,6 +8,9 @@ between two different tokens; ties keep the first of stay, up, skip.
   among the labels the utterance uses, bounds what any path can still gain. A
   state whose score plus ``upper[t]`` is below the score ``G`` of some complete
   path lies on no best path, and is pruned.
+* Frames: the passes read the input's own frames (float32 or float64; no copy),
+  checked in one loop over the utterance; an utterance with the wildcard reads a
+  float64 copy whose column ``V`` holds the wildcard's score.
 * Forward: two score rows per frame, blanks and tokens apart (``blank[k]``;
   ``token[k + 1]`` is token ``k``, ``token[0]`` a ``-inf`` guard), over a range
   of blank/token pairs: those reachable from the previous frame's range that can
@@ -38,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ctckit.align._common import NEG_INF, NO_PATH, NON_FINITE, OK, label
+from ctckit.align._common import NEG_INF, NO_PATH, NON_FINITE, OK, label, maxnum
 
 BEAM = 15.0  # nats below the frame's best bound that the first pass keeps
 # a pruned pass gives way to the dense one past this share of the frames' pairs (a
@@ -88,14 +91,16 @@ def viterbi_many(  # type: ignore[no-untyped-def]
     rows = np.empty((2, 2, width), np.float64)
     regions = np.empty((max_t, 3), np.int64)
     moves = np.empty(max_t * (max_l + 1), np.int8)
-    frames = np.empty((max_t, vocab + 1), np.float64)
+    frames = np.empty((0, vocab + 1), np.float64)  # the wildcard's copy, made when needed
     upper = np.empty(max_t, np.float64)
     used = np.empty(vocab + 1, np.float64)
     cols = np.empty(width, np.uint32)  # unsigned: indexing it needs no wraparound
     jump = np.empty(width, np.float64)
     emit = np.empty(width, np.float64)
-    checkpoints = np.empty((0, 2, width), np.float64)  # the dense pass's, made when needed
-    block = np.empty((0, 2, width), np.float64)
+    used_src = np.empty(vocab, lp.dtype)
+    checkpoints = np.empty((0, 2, width), np.float64)  # the dense pass's, made below
+    block = np.empty((CHECKPOINT, 2, width), np.float64)
+    block[:, 1, 0] = NEG_INF  # token 0's guard
     for b in utts:
         n_frames = lengths[b]
         length = target_lengths[b]
@@ -106,42 +111,67 @@ def viterbi_many(  # type: ignore[no-untyped-def]
             status[b] = OK
             continue
         has_wild = _columns(targets, b, length, vocab, opts, cols, jump, emit, used)
-        bad, scale = _frames(lp, b, n_frames, opts, has_wild, used, frames, upper)
+        if has_wild:  # a float64 copy with the wildcard's column
+            if frames.shape[0] < max_t:
+                frames = np.empty((max_t, vocab + 1), np.float64)
+            bad, scale = _frames(lp, b, n_frames, opts, used, frames, upper)
+        else:  # the input's own frames
+            for v in range(vocab):
+                used_src[v] = used[v]
+            bad, scale = _bound(lp[b], n_frames, used_src, upper)
         if bad >= 0:
             bad_pos[b, 0] = bad // vocab
             bad_pos[b, 1] = bad % vocab
             status[b] = NON_FINITE
             continue
-        args = (frames, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper)
-        share = np.inf if mode == PRUNED else DENSE_SHARE
-        dense = mode == DENSE
-        if not dense:
-            score, pruned, last, dense = _forward(args, NEG_INF, BEAM, share)
-        if not dense:
-            margin = _ROUNDING * 4.0 * (scale + abs(score))
-            if not pruned < score - margin:
-                floor = score - margin if score > NEG_INF else NEG_INF
-                score, pruned, last, dense = _forward(args, floor, np.inf, share)
-                if not dense and score == NEG_INF and floor > NEG_INF:  # rounding beyond the margin
-                    dense = True
-        searched[b] = dense
-        if dense:
-            if checkpoints.shape[0] == 0:
-                checkpoints = np.empty((max_t // CHECKPOINT + 1, 2, width), np.float64)
-                block = np.empty((CHECKPOINT, 2, width), np.float64)
-                block[:, 1, 0] = NEG_INF  # token 0's guard
-            score, last = _dense_forward(frames, n_frames, length, opts.blank, rows,
-                                         checkpoints, cols, jump, emit)  # fmt: skip
-        if score == NEG_INF:
-            status[b] = NO_PATH
-        elif dense:
-            _dense_backtrace(frames, b, n_frames, length, opts, rows, last, checkpoints, block,
-                             cols, jump, emit, out_align, out_scores)  # fmt: skip
-            status[b] = OK
+        if mode != PRUNED and checkpoints.shape[0] < max_t // CHECKPOINT + 1:
+            checkpoints = np.empty((max_t // CHECKPOINT + 1, 2, width), np.float64)
+        if has_wild:
+            found, dense = _align_one(frames, vocab, b, n_frames, length, opts, mode, scale, rows,
+                                      regions, moves, cols, jump, emit, upper, checkpoints, block,
+                                      out_align, out_scores)  # fmt: skip
         else:
-            _backtrace(frames, b, n_frames, length, opts, rows, last, regions, moves, cols,
-                       out_align, out_scores)  # fmt: skip
-            status[b] = OK
+            found, dense = _align_one(lp[b], vocab, b, n_frames, length, opts, mode, scale, rows,
+                                      regions, moves, cols, jump, emit, upper, checkpoints, block,
+                                      out_align, out_scores)  # fmt: skip
+        searched[b] = dense
+        status[b] = OK if found else NO_PATH
+
+
+@njit(cache=True, nogil=True)
+def _align_one(  # type: ignore[no-untyped-def]
+    src, vocab, b, n_frames, length, opts, mode, scale, rows, regions, moves, cols, jump, emit,
+    upper, checkpoints, block, out_align, out_scores,
+):  # fmt: skip
+    """One utterance's search and backtrace over its frames ``src`` (``(T, V)`` of the
+    input's dtype, or the ``(T, V + 1)`` float64 copy with the wildcard's column). Returns
+    whether a path exists and whether the dense pass found it."""
+    args = (src, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper)
+    share = np.inf if mode == PRUNED else DENSE_SHARE
+    dense = mode == DENSE
+    score = NEG_INF
+    last = 0
+    if not dense:
+        score, pruned, last, dense = _forward(args, NEG_INF, BEAM, share)
+    if not dense:
+        margin = _ROUNDING * 4.0 * (scale + abs(score))
+        if not pruned < score - margin:
+            floor = score - margin if score > NEG_INF else NEG_INF
+            score, pruned, last, dense = _forward(args, floor, np.inf, share)
+            if not dense and score == NEG_INF and floor > NEG_INF:  # rounding beyond the margin
+                dense = True
+    if dense:
+        score, last = _dense_forward(src, n_frames, length, opts.blank, rows, checkpoints, cols,
+                                     jump, emit)  # fmt: skip
+    if score == NEG_INF:
+        return False, dense
+    if dense:
+        _dense_backtrace(src, vocab, b, n_frames, length, opts, rows, last, checkpoints, block,
+                         cols, jump, emit, out_align, out_scores)  # fmt: skip
+    else:
+        _backtrace(src, vocab, b, n_frames, length, opts, rows, last, regions, moves, cols,
+                   out_align, out_scores)  # fmt: skip
+    return True, dense
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -190,8 +220,8 @@ def _max4(frames, t, n, used, masked):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _frames(lp, b, n_frames, opts, has_wild, used, frames, upper):  # type: ignore[no-untyped-def]
-    """The utterance's frames as float64 (the wildcard's score in column ``V``) and the
+def _frames(lp, b, n_frames, opts, used, frames, upper):  # type: ignore[no-untyped-def]
+    """The utterance's frames as float64 with the wildcard's score in column ``V``, and the
     bound ``upper``. Returns ``t * V + v`` of the first non-finite entry (or -1) and the
     sum of the bound's terms' magnitudes (what its rounding margin scales with)."""
     vocab = lp.shape[2]
@@ -206,17 +236,47 @@ def _frames(lp, b, n_frames, opts, has_wild, used, frames, upper):  # type: igno
             for v in range(vocab):
                 if not frames[t, v] < np.inf:
                     return t * vocab + v, 0.0
-        frames[t, vocab] = NEG_INF
-        if has_wild:
-            frames[t, vocab] = _max4(frames, t, vocab, used, False) + opts.wildcard_penalty
+        frames[t, vocab] = _max4(frames, t, vocab, used, False) + opts.wildcard_penalty
         best = _max4(frames, t, vocab + 1, used, True)
         upper[t] = best  # for now the frame's own term
         scale += abs(best)
+    _suffix_sums(upper, n_frames)
+    return -1, scale
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _suffix_sums(upper, n_frames):  # type: ignore[no-untyped-def]
+    """``upper[t]``: the sum of the frames' terms after ``t`` (in place)."""
     total = 0.0
-    for t in range(n_frames - 1, -1, -1):  # the terms after t
+    for t in range(n_frames - 1, -1, -1):
         best = upper[t]
         upper[t] = total
         total += best
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bound(src, n_frames, used, upper):  # type: ignore[no-untyped-def]
+    """:func:`_frames`'s check and bound on the input's own frames ``src`` (``(T, V)``;
+    ``used`` in its dtype), without a copy: the check is one loop over the utterance and
+    each frame's masked maximum one vectorised loop (``maxnum``)."""
+    vocab = src.shape[1]
+    flat = src[:n_frames].reshape(n_frames * vocab)
+    finite = True
+    for i in range(flat.size):
+        finite &= flat[i] < np.inf  # NaN compares false
+    if not finite:
+        for i in range(flat.size):
+            if not flat[i] < np.inf:
+                return i, 0.0
+    scale = 0.0
+    for t in range(n_frames):
+        row = src[t]
+        best = row[0] + used[0]
+        for v in range(1, vocab):
+            best = maxnum(best, row[v] + used[v])
+        upper[t] = best
+        scale += abs(float(best))
+    _suffix_sums(upper, n_frames)
     return -1, scale
 
 
@@ -383,7 +443,7 @@ def _dense_forward(frames, n_frames, length, blank, rows, checkpoints, cols, jum
 
 @njit(cache=True, nogil=True, inline="always")
 def _dense_backtrace(  # type: ignore[no-untyped-def]
-    frames, b, n_frames, length, opts, rows, last, checkpoints, block, cols, jump, emit,
+    frames, vocab, b, n_frames, length, opts, rows, last, checkpoints, block, cols, jump, emit,
     out_align, out_scores,
 ):  # fmt: skip
     """The best path of :func:`_dense_forward`: back from each checkpoint to the one
@@ -391,7 +451,6 @@ def _dense_backtrace(  # type: ignore[no-untyped-def]
     checkpoint's frame first) over the pairs the path can still be on (at most one pair
     per frame below its pair at the block's end), then each frame's move taken from its
     predecessors' scores by :func:`_step`'s comparisons (so ties go alike)."""
-    vocab = frames.shape[1] - 1
     t = n_frames - 1
     # the last blank unless the last token scores strictly more
     state = 2 * length
@@ -455,8 +514,9 @@ def _final(rows, slot, regions, t, s):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True, inline="always")
 def _backtrace(  # type: ignore[no-untyped-def]
-    frames, b, n_frames, length, opts, rows, last, regions, moves, cols, out_align, out_scores
-):
+    frames, vocab, b, n_frames, length, opts, rows, last, regions, moves, cols, out_align,
+    out_scores,
+):  # fmt: skip
     n_states = 2 * length + 1
     t = n_frames - 1
     # the last blank unless the last token scores strictly more
@@ -465,7 +525,6 @@ def _backtrace(  # type: ignore[no-untyped-def]
         rows, last, regions, t, n_states - 1
     ):
         state = n_states - 2
-    vocab = frames.shape[1] - 1
     while True:
         k = state >> 1
         token = state & 1

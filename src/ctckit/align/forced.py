@@ -17,6 +17,18 @@ __all__ = ["forced_align"]
 
 _BACKENDS = ("auto", "numba", "torch")
 
+# below this many trellis cells per thread a call runs on fewer threads: handing a share
+# to the pool costs about 30-55 us (measured, loaded machine), the work about 0.3-0.8 ns
+# per cell (docs/benchmarks/align.md); provisional until a quiet-machine sweep
+# (benchmarks/bench_align.py --thread-sweep) confirms it
+MIN_CELLS_PER_THREAD = 500_000
+
+
+def threads_for(cells: int, threads: int) -> int:
+    """The threads a call of ``cells`` trellis cells uses when ``threads`` are allowed: at
+    least :data:`MIN_CELLS_PER_THREAD` cells per thread, and at least one thread."""
+    return max(1, min(threads, cells // MIN_CELLS_PER_THREAD))
+
 
 @dataclass(frozen=True)
 class _Prepared:
@@ -91,7 +103,8 @@ def _align_numba(
     opts = p.options()
     # largest trellis first: every thread's share of this order (every n-th) holds about
     # as many cells as the others'
-    order = np.argsort(-(p.lengths * (2 * p.target_lengths + 1)), kind="stable")
+    cells = p.lengths * (2 * p.target_lengths + 1)
+    order = np.argsort(-cells, kind="stable")
 
     def work(share: npt.NDArray[np.int64]) -> None:
         _kernels.viterbi_many(
@@ -99,7 +112,7 @@ def _align_numba(
             out_scores, status, bad, searched,
         )  # fmt: skip
 
-    run_strided(work, batch, num_threads)
+    run_strided(work, batch, threads_for(int(cells.sum()), num_threads))
     _raise_status(p, status, bad, arr)
     return out_align, out_scores
 
