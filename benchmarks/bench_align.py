@@ -233,11 +233,11 @@ def bench_thread_sweep(sources: dict[str, dict], args: argparse.Namespace) -> li
     from ctckit._threads import run_strided
     from ctckit.align import forced
 
-    threshold = forced.MIN_CELLS_PER_THREAD
+    threshold = forced._MIN_CELLS_PER_THREAD
     lines = ["\n### Two threads against one by batch size (wall time, threshold off)\n",
              "| posteriors | rows | cells | 1 thread ms | 2 threads ms | speed-up | threshold picks |",
              "|:--|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
-    forced.MIN_CELLS_PER_THREAD = 1
+    forced._MIN_CELLS_PER_THREAD = 1
     try:
         for name, data in sources.items():
             for n in [int(x) for x in args.sweep_rows.split(",")]:
@@ -254,7 +254,7 @@ def bench_thread_sweep(sources: dict[str, dict], args: argparse.Namespace) -> li
                 lines.append(f"| {name.split()[0]} | {n} | {cells:,} | {best[1] * 1e3:.3f} | "
                              f"{best[2] * 1e3:.3f} | {best[1] / best[2]:.2f}x | {picks} |")  # fmt: skip
     finally:
-        forced.MIN_CELLS_PER_THREAD = threshold
+        forced._MIN_CELLS_PER_THREAD = threshold
     for threads in (1, 2):
         run_strided(lambda share: None, 2, threads)
         costs = []

@@ -460,12 +460,12 @@ def test_the_pruning_bound_sums_the_later_frames_best_used_emission(
 def test_a_call_uses_a_thread_per_min_cells_and_at_least_one() -> None:
     from ctckit.align import forced
 
-    per = forced.MIN_CELLS_PER_THREAD
-    assert forced.threads_for(0, 4) == 1
-    assert forced.threads_for(2 * per - 1, 4) == 1
-    assert forced.threads_for(2 * per, 4) == 2
-    assert forced.threads_for(10 * per, 4) == 4
-    assert forced.threads_for(10 * per, 1) == 1
+    per = forced._MIN_CELLS_PER_THREAD
+    assert forced._threads_for(0, 4) == 1
+    assert forced._threads_for(2 * per - 1, 4) == 1
+    assert forced._threads_for(2 * per, 4) == 2
+    assert forced._threads_for(10 * per, 4) == 4
+    assert forced._threads_for(10 * per, 1) == 1
 
 
 def test_the_cells_threshold_picks_the_threads_and_both_give_one_result(monkeypatch) -> None:
@@ -487,9 +487,9 @@ def test_the_cells_threshold_picks_the_threads_and_both_give_one_result(monkeypa
     from ctckit._threads import run_strided
 
     monkeypatch.setattr(forced, "run_strided", spy)
-    monkeypatch.setattr(forced, "MIN_CELLS_PER_THREAD", cells // 2 + 1)
+    monkeypatch.setattr(forced, "_MIN_CELLS_PER_THREAD", cells // 2 + 1)
     one = forced_align(lp, targets, lengths, num_threads=2)
-    monkeypatch.setattr(forced, "MIN_CELLS_PER_THREAD", cells // 2)
+    monkeypatch.setattr(forced, "_MIN_CELLS_PER_THREAD", cells // 2)
     two = forced_align(lp, targets, lengths, num_threads=2)
     assert used == [1, 2]
     np.testing.assert_array_equal(one[0], two[0])
@@ -503,7 +503,7 @@ def test_calls_from_two_threads_at_once_each_get_their_own_result(monkeypatch) -
 
     from ctckit.align import forced
 
-    monkeypatch.setattr(forced, "MIN_CELLS_PER_THREAD", 1)
+    monkeypatch.setattr(forced, "_MIN_CELLS_PER_THREAD", 1)
     rng = np.random.default_rng(9)
     jobs = []
     for batch, time, vocab, dtype, wildcard in ((5, 70, 9, np.float32, None),

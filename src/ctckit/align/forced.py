@@ -21,13 +21,13 @@ _BACKENDS = ("auto", "numba", "torch")
 # to the pool costs about 30-55 us (measured, loaded machine), the work about 0.3-0.8 ns
 # per cell (docs/benchmarks/align.md); provisional until a quiet-machine sweep
 # (benchmarks/bench_align.py --thread-sweep) confirms it
-MIN_CELLS_PER_THREAD = 500_000
+_MIN_CELLS_PER_THREAD = 500_000
 
 
-def threads_for(cells: int, threads: int) -> int:
+def _threads_for(cells: int, threads: int) -> int:
     """The threads a call of ``cells`` trellis cells uses when ``threads`` are allowed: at
-    least :data:`MIN_CELLS_PER_THREAD` cells per thread, and at least one thread."""
-    return max(1, min(threads, cells // MIN_CELLS_PER_THREAD))
+    least ``_MIN_CELLS_PER_THREAD`` cells per thread, and at least one thread."""
+    return max(1, min(threads, cells // _MIN_CELLS_PER_THREAD))
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def _align_numba(
             out_scores, status, bad, searched,
         )  # fmt: skip
 
-    run_strided(work, batch, threads_for(int(cells.sum()), num_threads))
+    run_strided(work, batch, _threads_for(int(cells.sum()), num_threads))
     _raise_status(p, status, bad, arr)
     return out_align, out_scores
 
@@ -211,7 +211,9 @@ def forced_align(
         blank: The blank's index.
         wildcard: The wildcard's id, or ``None`` for no wildcard.
         wildcard_penalty: Added to the wildcard's frame score; ``<= 0``.
-        num_threads: Threads over the utterances on the CPU path;
+        num_threads: Threads over the utterances on the CPU path, at most one
+            per 500,000 trellis cells (frames times ``2L + 1`` states, summed
+            over the batch; a smaller batch runs on the calling thread);
             ``None``: ``os.cpu_count()``.
         backend: ``"auto"`` (Numba for CPU input, torch otherwise),
             ``"numba"`` or ``"torch"``.
