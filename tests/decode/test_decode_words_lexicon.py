@@ -125,6 +125,30 @@ def test_the_kernel_equals_the_reference(
         assert h.lm_score == pytest.approx(r.lm_score, abs=1e-9)
 
 
+WIDE = ["", *(f"x{i}" for i in range(66)), "f", "o", "b", "|"]  # the phones' ids above 64
+
+
+@given(seed=st.integers(0, 10_000), time=st.integers(1, 10), width=st.integers(1, 12),
+       opts=LEX_OPTIONS)  # fmt: skip
+def test_labels_from_64_on_find_trie_children_by_search(
+    seed: int, time: int, width: int, opts: dict
+) -> None:
+    """Labels below 64 find a trie node's child from a bit mask, more by a binary search:
+    both against the reference."""
+    dec_opts, ref_opts = split(opts)
+    ref_opts["sil"] = WIDE.index("|") if ref_opts["sil"] is not None else None
+    lp = log_probs(seed, time, len(WIDE))
+    dec = WordBeamSearchDecoder(WIDE, lexicon=LEXICON, alpha=0.0, beam_width=width,
+                                top_n=min(2, width), num_threads=1,
+                                **dec_opts)  # type: ignore[arg-type]  # fmt: skip
+    assert dec._kernel(len(WIDE)).scorer.child_mask.shape == (0,)
+    got = dec.decode(lp)[0]
+    wide = WordSpec(labels=WIDE, blank=0, lm=None, lexicon=token_lexicon(LEXICON, WIDE),
+                    alpha=0.0, **ref_opts)  # type: ignore[arg-type]  # fmt: skip
+    ref = reference_word_search(lp, wide, width, min(2, width), -5.0, -10.0, prune_blank=False)
+    assert [as_tuple(h) for h in got] == [(r.tokens, r.words, r.word_spans) for r in ref]
+
+
 def non_blank_pruned(lp: np.ndarray, tmin: float, blank: int = 0) -> np.ndarray:
     """``lp`` with each frame's non-blank entries below ``tmin`` set to ``-inf``, but the
     frame's best entry (the first on ties) when none reaches ``tmin``."""

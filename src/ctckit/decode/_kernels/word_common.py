@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 LN10 = math.log(10.0)
@@ -74,3 +75,34 @@ def put_word(out, nw, starts, ends, p0, first, last, key):  # type: ignore[no-un
     out[3, nw] = first
     out[4, nw] = last
     return nw + 1
+
+
+_M1 = np.uint64(0x5555555555555555)
+_M2 = np.uint64(0x3333333333333333)
+_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+_H01 = np.uint64(0x0101010101010101)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _popcount(x):  # type: ignore[no-untyped-def]
+    """The set bits of the uint64 ``x`` (the SWAR count, which LLVM makes one ``popcnt``)."""
+    x = x - ((x >> np.uint64(1)) & _M1)
+    x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
+    x = (x + (x >> np.uint64(4))) & _M4
+    return (x * _H01) >> np.uint64(56)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def token_child(scorer, node, token):  # type: ignore[no-untyped-def]
+    """:func:`trie_child` for a token id: with ``scorer.child_mask`` (labels below 64: bit
+    ``c`` of a node's mask says it has a child by label ``c``) the child is found without a
+    search, as the node's children sorted by label are counted by the bits below."""
+    masks = scorer.child_mask
+    if masks.shape[0] == 0:
+        return trie_child(scorer, node, token)
+    m = masks[node]
+    bit = np.uint64(1) << np.uint64(token)
+    if (m & bit) == np.uint64(0):
+        return -1
+    rank = np.int64(_popcount(m & (bit - np.uint64(1))))
+    return scorer.child_node[scorer.child_start[node] + rank]

@@ -26,7 +26,7 @@ from ctckit.decode._kernels.word_common import (
     node_words,
     put_word,
     set_node,
-    trie_child,
+    token_child,
 )
 from ctckit.decode._kernels.word_lm import copy_lm, lm_end, lm_word
 
@@ -65,7 +65,7 @@ def context(scorer, trie, node):  # type: ignore[no-untyped-def]
 def variants(scorer, ctx, token):  # type: ignore[no-untyped-def]
     tnode = ctx[1]
     silence = token == scorer.sil and tnode == 0
-    child = int(trie_child(scorer, tnode, token))
+    child = int(token_child(scorer, tnode, token))
     count = 1 if silence else 0
     w0 = 0
     nw = 0
@@ -104,7 +104,7 @@ def init(scorer, trie, parent, token, event, node):  # type: ignore[no-untyped-d
         sil += 1
     elif event == EVENT_CONT:
         copy_lm(trie, R_LM, parent, node)
-        tnode = trie_child(scorer, trie.model_int[R_NODE, parent], token)
+        tnode = token_child(scorer, trie.model_int[R_NODE, parent], token)
     elif event == EVENT_UNK:
         lm10 += lm_word(scorer.lm, trie, R_LM, parent, node, scorer.unk_lm) + scorer.w.unk
         words += 1

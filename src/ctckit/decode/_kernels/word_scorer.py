@@ -72,6 +72,8 @@ class WordScorer(NamedTuple):
     prefix's alignments merge by their maximum (Viterbi) instead of log-sum-exp.
     ``keep_blank``: token pruning leaves the blank's log-prob whole (flashlight's: only
     extensions are pruned); else the blank is pruned like any token (pyctcdecode's).
+    ``child_mask``: lexicon, labels below 64: per trie node the bits of the labels of its
+    children (:func:`.word_common.token_child`); else empty.
     """
 
     w: Weights
@@ -98,6 +100,7 @@ class WordScorer(NamedTuple):
     w_max: float
     max_merge: bool
     keep_blank: bool
+    child_mask: Any
 
 
 def model_rows(lm: LMView) -> tuple[int, int]:
@@ -112,7 +115,20 @@ _UNUSED: dict[str, Any] = {
     "kinds": _I8, "tok_start": np.zeros(2, np.int32), "tok_chars": _I32, "node_word": _I32,
     "node_flags": _I8, "constrain": False, "word_start": np.zeros(2, np.int32),
     "word_ids": _I32, "word_lm": _I32, "word_hot": _I8, "sil": -1, "unk": False, "unk_lm": -1,
+    "child_mask": np.zeros(0, np.uint64),
 }  # fmt: skip
+
+
+def child_masks(child_start: Any, child_label: Any) -> Any:
+    """Per trie node the bits of its children's labels, or an empty array when a label is
+    64 or more."""
+    if child_label.size and int(child_label.max()) >= 64:
+        return np.zeros(0, np.uint64)
+    n = child_start.shape[0] - 1
+    owner = np.repeat(np.arange(n), np.diff(child_start))
+    masks = np.zeros(n, np.uint64)
+    np.bitwise_or.at(masks, owner, np.left_shift(np.uint64(1), child_label.astype(np.uint64)))
+    return masks
 
 
 def _scorer(
@@ -150,12 +166,15 @@ def free_scorer(
 def lexicon_scorer(
     w: Weights, lm: LMView, trie: tuple[Any, Any, Any], node_partial: Any, *,
     word_start: Any, word_ids: Any, word_lm: Any, word_hot: Any, sil: int, unk: bool,
-    unk_lm: int, max_merge: bool = False, keep_blank: bool = True,
+    unk_lm: int, max_merge: bool = False, keep_blank: bool = True, child_mask: Any = None,
 ) -> WordScorer:  # fmt: skip
-    """The scorer of words through a lexicon."""
+    """The scorer of words through a lexicon; ``child_mask``: ``None`` makes it when the
+    labels allow (see :class:`WordScorer`)."""
+    if child_mask is None:
+        child_mask = child_masks(trie[0], trie[1])
     return _scorer(
         w, lm, True, trie, node_partial, bool(word_hot.any()), max_merge, keep_blank,
-        word_start=word_start,
+        child_mask=child_mask, word_start=word_start,
         word_ids=word_ids, word_lm=word_lm, word_hot=word_hot, sil=int(sil), unk=bool(unk),
         unk_lm=int(unk_lm),
     )  # fmt: skip
