@@ -18,9 +18,9 @@ __all__ = ["forced_align"]
 _BACKENDS = ("auto", "numba", "torch")
 
 # below this many trellis cells per thread a call runs on fewer threads: handing a share
-# to the pool costs about 30-55 us (measured, loaded machine), the work about 0.3-0.8 ns
-# per cell (docs/benchmarks/align.md); provisional until a quiet-machine sweep
-# (benchmarks/bench_align.py --thread-sweep) confirms it
+# to the pool costs about 36-69 us, the work 0.3-1.1 ns per cell; the quiet sweep
+# (benchmarks/bench_align.py --thread-sweep, docs/benchmarks/align.md) shows two threads
+# losing below about 1.2M cells, and that cells alone do not tell when they gain
 _MIN_CELLS_PER_THREAD = 500_000
 
 
