@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ctckit.align import forced_align
@@ -529,3 +529,113 @@ def test_calls_from_two_threads_at_once_each_get_their_own_result(monkeypatch) -
         for labels, scores in got[i]:
             np.testing.assert_array_equal(labels, want[i][0])
             np.testing.assert_array_equal(scores, want[i][1])
+
+
+@st.composite
+def batches_to_check(draw: st.DrawFn) -> dict:
+    """Targets and lengths as arrays or tensors: valid ids and lengths, short frames now
+    and then, and sometimes one id or length out of its range."""
+    vocab = draw(st.integers(2, 5))
+    batch = draw(st.integers(1, 4))
+    width = draw(st.integers(0, 5))
+    time = draw(st.integers(0, 8))
+    blank = draw(st.integers(0, vocab - 1))
+    wildcard = draw(st.sampled_from([None, -1, vocab, vocab + 1]))
+    good = [v for v in range(vocab) if v != blank] + ([] if wildcard is None else [wildcard])
+    size = batch * width
+    targets = np.array(draw(st.lists(st.sampled_from(good), min_size=size, max_size=size)),
+                       np.int64).reshape(batch, width)  # fmt: skip
+    lengths = np.array(draw(st.lists(st.integers(0, time), min_size=batch, max_size=batch)))
+    target_lengths = np.array(draw(st.lists(st.integers(0, width), min_size=batch,
+                                            max_size=batch)))  # fmt: skip
+    flaw = draw(st.sampled_from(["none", "none", "id", "length", "target_length"]))
+    row = draw(st.integers(0, batch - 1))
+    if flaw == "id" and width:
+        targets[row, draw(st.integers(0, width - 1))] = draw(st.sampled_from(
+            [-2, -1, blank, vocab, vocab + 1]))  # fmt: skip
+    elif flaw == "length":
+        lengths[row] = draw(st.sampled_from([-1, time + 1]))
+    elif flaw == "target_length":
+        target_lengths[row] = draw(st.sampled_from([-1, width + 1]))
+    return {
+        "targets": targets,
+        "lengths": lengths.astype(np.int64),
+        "target_lengths": target_lengths.astype(np.int64),
+        "time": time,
+        "vocab": vocab,
+        "blank": blank,
+        "wildcard": wildcard,
+        "tensor": draw(st.booleans()),
+        "dtype": draw(st.sampled_from([np.int64, np.int32])),
+    }
+
+
+def naive_check(b: dict):
+    """Columns, or None where a length, an id or the fit fails (a plain loop)."""
+    cols = np.zeros_like(b["targets"])
+    for i, (row, n, m) in enumerate(zip(b["targets"], b["lengths"], b["target_lengths"])):
+        if not (0 <= n <= b["time"] and 0 <= m <= len(row)):
+            return None
+        for k, v in enumerate(row[:m]):
+            if b["wildcard"] is not None and v == b["wildcard"]:
+                cols[i, k] = b["vocab"]
+            elif 0 <= v < b["vocab"] and v != b["blank"]:
+                cols[i, k] = v
+            else:
+                return None
+        if m + sum(cols[i, k] == cols[i, k - 1] for k in range(1, m)) > n:
+            return None
+    return cols
+
+
+@settings(max_examples=300)  # cheap: a few ms each
+@given(b=batches_to_check())
+def test_the_one_pass_checks_pass_what_the_checks_pass_and_give_their_columns(b) -> None:
+    """The Numba pass over arrays (``checked_batch``) passes exactly the batches that a
+    plain loop and the step-by-step checks pass, with the same columns; the rest go to the
+    step-by-step checks (``None``)."""
+    from ctckit.align import _input
+
+    conv = (lambda a: torch.from_numpy(a.astype(b["dtype"]))) if b["tensor"] else (
+        lambda a: a.astype(b["dtype"]))  # fmt: skip
+    args = (conv(b["lengths"]), conv(b["targets"]), conv(b["target_lengths"]),
+            len(b["lengths"]), b["time"], True, b["vocab"], b["blank"], b["wildcard"])  # fmt: skip
+    got = _input.checked_batch(*args)
+    want = naive_check(b)
+    try:
+        lengths = _input.check_lengths(args[0], "input_lengths", args[3], b["time"], True)
+        cols, lens = _input.check_targets(args[1], args[2], args[3], True, b["vocab"],
+                                          b["blank"], b["wildcard"])  # fmt: skip
+        _input.check_fit(cols, lens, lengths, True)
+        stepwise = cols
+    except InputValueError:
+        stepwise = None
+    assert (got is None) == (want is None) == (stepwise is None)
+    if got is not None:
+        assert np.array_equal(got[1], want)
+        assert np.array_equal(got[1], stepwise)
+        assert np.array_equal(got[0], b["lengths"])
+        assert np.array_equal(got[2], b["target_lengths"])
+
+
+def test_array_and_tensor_arguments_raise_the_errors_lists_do() -> None:
+    lp = log_softmax(np.random.default_rng(6).normal(size=(2, 5, 4)))
+    cases = [
+        (([[1, 2], [1, 1, 2, 3]], [5, 4]), r"utterance 1: its 4 target token\(s\) with 1 repeat"),
+        (([[1, 0], [1, 1]], None), r"targets\[0, 1\]=0, which is the blank"),
+        (([[1, 2], [4, 1]], None), r"targets\[1, 0\]=4, which is outside \[0, V=4\)"),
+        (([[1], [1]], [5, 6]), r"input_lengths must lie in \[0, 5\], got input_lengths\[1\]=6"),
+        (([[1], [1]], [5, -1]), r"input_lengths must lie in \[0, 5\], got input_lengths\[1\]=-1"),
+    ]
+    for (targets, lengths), message in cases:
+        for conv in (np.array, torch.tensor):
+            with pytest.raises(InputValueError, match=message):
+                forced_align(lp, conv(targets) if len({len(t) for t in targets}) == 1 else targets,
+                             None if lengths is None else conv(lengths))  # fmt: skip
+    for conv in (np.array, torch.tensor):
+        with pytest.raises(InputValueError, match=r"target_lengths must lie in \[0, 2\]"):
+            forced_align(lp, conv([[1, 2], [3, 1]]), target_lengths=conv([2, 3]))
+        with pytest.raises(InputValueError, match=r"targets\[1\]=2, which is the blank"):
+            forced_align(lp[0], conv([1, 2]), blank=2)
+        with pytest.raises(InputValueError, match=r"the utterance: its 2 target token\(s\) with 1"):
+            forced_align(lp[0, :2], conv([1, 1]))

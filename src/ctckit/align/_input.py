@@ -129,6 +129,59 @@ def check_targets(
     return arr, lens
 
 
+def _int_array_or_none(x: Any, ndims: tuple[int, ...]) -> npt.NDArray[np.int64] | None:
+    """``x`` as int64 when it is an integer array or tensor of one of ``ndims`` dimensions,
+    else ``None`` (for :func:`checked_batch`'s fallback)."""
+    if is_tensor(x):
+        x = x.detach().cpu().numpy()
+    if not isinstance(x, np.ndarray) or x.dtype.kind not in "iu" or x.ndim not in ndims:
+        return None
+    out: npt.NDArray[np.int64] = x.astype(np.int64, copy=False)
+    return out
+
+
+def checked_batch(
+    input_lengths: Any,
+    targets: Any,
+    target_lengths: Any,
+    batch: int,
+    time: int,
+    batched: bool,
+    vocab: int,
+    blank: int,
+    wildcard: int | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+    """The input lengths, the target columns and the target lengths, as
+    :func:`check_lengths`, :func:`check_targets` and :func:`check_fit` give them, when the
+    arguments are arrays or tensors (or ``None``) that pass them all: checked in one Numba
+    pass. ``None`` when they do not (a list, a wrong shape, a failing check): the caller
+    then runs those checks, which raise the errors."""
+    if not batched and getattr(targets, "ndim", None) == 1:
+        targets = targets[None]
+    arr = _int_array_or_none(targets, (2,))
+    if arr is None or arr.shape[0] != batch:
+        return None
+    lengths = (
+        np.full(batch, time, dtype=np.int64)
+        if input_lengths is None
+        else _int_array_or_none(input_lengths, (1,))
+    )
+    lens = (
+        np.full(batch, arr.shape[1], dtype=np.int64)
+        if target_lengths is None
+        else _int_array_or_none(target_lengths, (1,))
+    )
+    if lengths is None or lens is None or lengths.shape != (batch,) or lens.shape != (batch,):
+        return None
+    from ctckit.align._input_kernel import targets_fit
+
+    cols = np.empty(arr.shape, np.int64)
+    wild = -1 if wildcard is None else wildcard
+    if not targets_fit(arr, lens, lengths, time, vocab, blank, wild, wildcard is not None, cols):
+        return None
+    return lengths, cols, lens
+
+
 def check_wildcard(wildcard: object, vocab: int) -> int | None:
     """The wildcard id: ``None`` or an int outside ``[0, V)`` (a column log_probs lacks)."""
     if wildcard is None:

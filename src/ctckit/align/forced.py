@@ -66,11 +66,16 @@ def _prepare(
     blank_id = check_int(blank, "blank", 0, vocab - 1)
     wild = _input.check_wildcard(wildcard, vocab)
     penalty = check_float(wildcard_penalty, "wildcard_penalty", high=0.0)
-    lengths = _input.check_lengths(input_lengths, "input_lengths", batch, time, batched)
-    cols, lens = _input.check_targets(
-        targets, target_lengths, batch, batched, vocab, blank_id, wild
-    )
-    _input.check_fit(cols, lens, lengths, batched)
+    checked = _input.checked_batch(input_lengths, targets, target_lengths, batch, time, batched,
+                                   vocab, blank_id, wild)  # fmt: skip
+    if checked is None:  # the checks one by one, which say what is wrong
+        lengths = _input.check_lengths(input_lengths, "input_lengths", batch, time, batched)
+        cols, lens = _input.check_targets(
+            targets, target_lengths, batch, batched, vocab, blank_id, wild
+        )
+        _input.check_fit(cols, lens, lengths, batched)
+    else:
+        lengths, cols, lens = checked
     return _Prepared(x, batched, lengths, cols, lens, blank_id, wild, penalty)
 
 
@@ -79,6 +84,8 @@ def _raise_status(
 ) -> None:
     from ctckit.align._kernels import NO_PATH, NON_FINITE
 
+    if not status.any():  # all OK
+        return
     if (status == NON_FINITE).any():
         b = int(np.flatnonzero(status == NON_FINITE)[0])
         t, v = int(bad[b, 0]), int(bad[b, 1])
