@@ -1,27 +1,29 @@
-"""One process-wide thread pool for the Numba kernels that release the GIL (private).
+"""Persistent worker threads for the Numba kernels that release the GIL (private).
 
-Starting a pool costs about 1 ms, more than decoding or aligning a small batch,
-so pools are made once per size and kept. A forked child (whose copy of the
-parent's pool has no threads) gets its own.
+Starting a thread costs about 0.1 ms and a ``ThreadPoolExecutor`` hand-off (a
+future, its condition, the pool's queue) tens of microseconds, a sizeable share of
+aligning or decoding a small batch. So workers are made once and kept idle, each
+woken by its own lock: the caller hands a worker its share and releases the
+worker's ``go`` lock; the worker releases its ``done`` lock when the share is run.
+A call takes as many idle workers as it needs (making more when another call holds
+them), so calls from several threads at once never wait on each other. A forked
+child, whose copy of the parent's workers has no threads, makes its own.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["default_threads", "pool", "run_strided"]
+__all__ = ["default_threads", "run_strided"]
 
 _R = TypeVar("_R")
-
-_pools: dict[int, tuple[int, ThreadPoolExecutor]] = {}
-_pools_lock = threading.Lock()
 
 
 def default_threads() -> int:
@@ -29,21 +31,82 @@ def default_threads() -> int:
     return os.cpu_count() or 1
 
 
-def pool(workers: int) -> ThreadPoolExecutor:
-    """The process-wide pool of ``workers`` threads, made on first use."""
-    with _pools_lock:
-        entry = _pools.get(workers)
-        if entry is None or entry[0] != os.getpid():
-            executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ctckit")
-            entry = _pools[workers] = (os.getpid(), executor)
-        return entry[1]
+class _Worker:
+    """A daemon thread that runs one share at a time, handed over by two locks."""
+
+    def __init__(self, name: str) -> None:
+        self._go = threading.Lock()
+        self._go.acquire()
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._job: tuple[Callable[[Any], Any], Any] | None = None
+        self._result: Any = None
+        self._error: BaseException | None = None
+        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self._go.acquire()
+            assert self._job is not None
+            work, share = self._job
+            self._job = None
+            try:
+                self._result, self._error = work(share), None
+            except BaseException as error:  # re-raised in the caller
+                self._result, self._error = None, error
+            del work, share
+            self._done.release()
+
+    def start(self, work: Callable[[Any], Any], share: Any) -> None:
+        """Run ``work(share)`` on this worker's thread."""
+        self._job = (work, share)
+        self._go.release()
+
+    def join(self) -> tuple[Any, BaseException | None]:
+        """Wait for the share started last: its result and the exception it raised."""
+        self._done.acquire()
+        out = self._result, self._error
+        self._result = self._error = None
+        return out
+
+
+_idle: list[_Worker] = []
+_idle_lock = threading.Lock()
+_names = itertools.count()
+_pid = os.getpid()
+
+
+def _forget_workers() -> None:
+    """In a forked child: the parent's workers have no threads here."""
+    global _idle_lock, _pid
+    _idle.clear()
+    _idle_lock = threading.Lock()
+    _pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_workers)
+
+
+def _take(count: int) -> list[_Worker]:
+    """``count`` idle workers, made when too few are idle."""
+    with _idle_lock:
+        if _pid != os.getpid():  # forked without the hook
+            _idle.clear()
+        taken = [_idle.pop() for _ in range(min(count, len(_idle)))]
+    while len(taken) < count:
+        taken.append(_Worker(f"ctckit-{next(_names)}"))
+    return taken
 
 
 def run_strided(work: Callable[[npt.NDArray[np.int64]], _R], count: int, threads: int) -> list[_R]:
     """Run ``work`` on ``threads`` shares of ``range(count)``, every ``threads``-th item each.
 
     Lengths in a batch are often sorted, so striding balances the shares. The
-    calling thread runs the first share and the pool the others.
+    calling thread runs the first share and idle workers the others. An exception
+    raised by a share is raised here, once every share has finished (the first
+    share's first, then the workers' in share order).
 
     Returns:
         The results of the shares, in share order (share ``k`` holds items
@@ -52,10 +115,18 @@ def run_strided(work: Callable[[npt.NDArray[np.int64]], _R], count: int, threads
     threads = max(1, min(threads, count))
     if threads == 1:
         return [work(np.arange(count, dtype=np.int64))]
-    executor = pool(threads - 1)
-    futures = [
-        executor.submit(work, np.arange(s, count, threads, dtype=np.int64))
-        for s in range(1, threads)
-    ]
-    first = work(np.arange(0, count, threads, dtype=np.int64))
-    return [first] + [f.result() for f in futures]
+    helpers = _take(threads - 1)
+    for s, helper in enumerate(helpers, 1):
+        helper.start(work, np.arange(s, count, threads, dtype=np.int64))
+    try:
+        first = work(np.arange(0, count, threads, dtype=np.int64))
+    finally:
+        outcomes = [helper.join() for helper in helpers]
+        with _idle_lock:
+            _idle.extend(helpers)
+    results: list[_R] = [first]
+    for result, error in outcomes:
+        if error is not None:
+            raise error
+        results.append(result)
+    return results
