@@ -80,6 +80,18 @@ def variants(scorer, ctx, token):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
+def word_ends(scorer, variants):  # type: ignore[no-untyped-def]
+    """How many of the variants complete a word: the words ending at the child, or the
+    unknown word (the last variants, see the module docstring)."""
+    child, _, nw, _ = variants
+    if child < 0:
+        return 0
+    if nw == 0:
+        return 1 if scorer.unk else 0
+    return nw
+
+
+@njit(cache=True, nogil=True, inline="always")
 def extra(scorer, trie, ctx, token, v, variants):  # type: ignore[no-untyped-def]
     node, _, _, words, hot, sil, lm10, b = ctx
     event = variant_event(scorer, v, variants)

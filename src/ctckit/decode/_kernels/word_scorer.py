@@ -73,7 +73,9 @@ class WordScorer(NamedTuple):
     ``keep_blank``: token pruning leaves the blank's log-prob whole (flashlight's: only
     extensions are pruned); else the blank is pruned like any token (pyctcdecode's).
     ``child_mask``: lexicon, labels below 64: per trie node the bits of the labels of its
-    children (:func:`.word_common.token_child`); else empty.
+    children (:func:`.word_common.token_child`); else empty. ``end_max``: lexicon, an
+    upper bound of what completing a word (or the unknown word) adds to the rank term
+    (less the completed words' term: ``w_max``'s word part).
     """
 
     w: Weights
@@ -101,6 +103,7 @@ class WordScorer(NamedTuple):
     max_merge: bool
     keep_blank: bool
     child_mask: Any
+    end_max: float
 
 
 def model_rows(lm: LMView) -> tuple[int, int]:
@@ -145,7 +148,7 @@ def _scorer(
     child_start, child_label, child_node = trie
     return WordScorer(
         w=w, lm=lm, lexicon=lexicon, child_start=child_start, child_label=child_label,
-        child_node=child_node, node_partial=node_partial, p_max=p_max, w_max=w_max,
+        child_node=child_node, node_partial=node_partial, p_max=p_max, w_max=w_max, end_max=word,
         max_merge=bool(max_merge), keep_blank=bool(keep_blank), **{**_UNUSED, **tables},
     )  # fmt: skip
 
@@ -200,6 +203,14 @@ def w_variants(scorer, context, token):  # type: ignore[no-untyped-def]
     if scorer.lexicon:
         return lex.variants(scorer, context, token)
     return 1, (0, 0, 0, False)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def w_word_ends(scorer, variants):  # type: ignore[no-untyped-def]
+    """How many of the variants (the last ones) complete a word (0 without a lexicon)."""
+    if scorer.lexicon:
+        return lex.word_ends(scorer, variants)
+    return 0
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -66,6 +66,7 @@ from ctckit.decode._kernels.word_scorer import (
     w_root,
     w_variant_event,
     w_variants,
+    w_word_ends,
     w_words,
 )
 
@@ -113,10 +114,39 @@ def _merge(scorer, a, b):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _stays(beams, cur, stay, n, trie, recs, n_rec, scorer, row, lb, t, stamp, mark, vocab):  # type: ignore[no-untyped-def]
+def _keep_context(scorer, trie, nd, j, ctx_i, ctx_f):  # type: ignore[no-untyped-def]
+    """Keep beam ``j``'s :func:`.word_scorer.w_context` (of node ``nd``) for the frame's
+    selection and commit, which read it from these small arrays instead of the node's
+    model rows. Returns its bound."""
+    bound, ctx = w_context(scorer, trie, nd)
+    ctx_i[0, j] = ctx[0]
+    ctx_i[1, j] = ctx[1]
+    ctx_i[2, j] = ctx[2]
+    ctx_i[3, j] = ctx[3]
+    ctx_i[4, j] = ctx[4]
+    ctx_i[5, j] = ctx[5]
+    ctx_f[0, j] = ctx[6]
+    ctx_f[1, j] = ctx[7]
+    ctx_f[2, j] = bound
+    return bound
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _context_of(ctx_i, ctx_f, i):  # type: ignore[no-untyped-def]
+    """Beam ``i``'s kept ``(bound, context)`` (see :func:`_keep_context`)."""
+    ctx = (ctx_i[0, i], ctx_i[1, i], ctx_i[2, i], ctx_i[3, i], ctx_i[4, i], ctx_i[5, i],
+           ctx_f[0, i], ctx_f[1, i])  # fmt: skip
+    return ctx_f[2, i], ctx
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _stays(  # type: ignore[no-untyped-def]
+    beams, cur, stay, n, trie, recs, n_rec, scorer, row, lb, t, stamp, mark, vocab, ctx_i, ctx_f
+):
     """The stays of the ``n`` beams of slot ``cur`` into slot ``stay``, ranked (as the
     token search's): ``(best, worst, gmax, n_rec)`` with ``gmax`` an upper bound of any
-    extension's rank without the token's log-prob."""
+    extension's rank without the token's log-prob; each beam's context is kept
+    (:func:`_keep_context`)."""
     best = NEG_INF
     worst = np.inf
     gmax = NEG_INF
@@ -183,8 +213,7 @@ def _stays(beams, cur, stay, n, trie, recs, n_rec, scorer, row, lb, t, stamp, ma
             best = r
         if r < worst:
             worst = r
-        bound, _ = w_context(scorer, trie, nd)
-        bnd = beams.tot[cur, j] + bound
+        bnd = beams.tot[cur, j] + _keep_context(scorer, trie, nd, j, ctx_i, ctx_f)
         if bnd > gmax:
             gmax = bnd
     return best, worst, gmax, n_rec
@@ -210,7 +239,7 @@ def _in_beam(trie, beams, cur, n, nd):  # type: ignore[no-untyped-def]
 @njit(cache=True, nogil=True, inline="always")
 def _select(  # type: ignore[no-untyped-def]
     beams, cur, n, trie, scorer, row, toks, nt, stamp, mark, vocab, width, best, thr,
-    beam_prune_logp, bs, bid, tmp,
+    beam_prune_logp, bs, bid, tmp, ctx_i, ctx_f,
 ):  # fmt: skip
     """The ``W`` best of the stays (ranked in ``beams.rank``) and the variants of the
     extensions of the ``n`` beams of slot ``cur`` by the ``nt`` tokens ``toks``, into
@@ -235,8 +264,9 @@ def _select(  # type: ignore[no-untyped-def]
         base = beams.tot[cur, i]
         if base == NEG_INF:
             continue
-        bound, context = w_context(scorer, trie, nd)
+        bound, context = _context_of(ctx_i, ctx_f, i)
         bnd = base + bound
+        ends_max = context[7] + scorer.end_max + SLACK  # what a word end adds at most
         last = trie.token[nd]
         pb = beams.pb[cur, i]
         off = i * vocab
@@ -250,7 +280,10 @@ def _select(  # type: ignore[no-untyped-def]
                 continue
             ac = (pb if c == last else base) + v
             count, variants = w_variants(scorer, context, c)
+            first_end = count - w_word_ends(scorer, variants)
             for var in range(count):
+                if var >= first_end and ac + ends_max <= thr:
+                    break  # no word end of this extension can enter: no LM lookup
                 extra, event = w_extra(scorer, trie, context, c, var, variants)
                 if stamped and _in_beam(trie, beams, cur, n, _find_child(trie, scorer, nd, c,
                                                                          event)):  # fmt: skip
@@ -302,8 +335,9 @@ def _child_node(trie, scorer, p, c, event, n_nodes):  # type: ignore[no-untyped-
 
 @njit(cache=True, nogil=True, inline="always")
 def _commit(  # type: ignore[no-untyped-def]
-    beams, cur, stay, nxt, trie, recs, scorer, row, bs, bid, nb, cut, t, n_nodes, n_rec
-):
+    beams, cur, stay, nxt, trie, recs, scorer, row, bs, bid, nb, cut, t, n_nodes, n_rec, ctx_i,
+    ctx_f,
+):  # fmt: skip
     """The survivors ``bs[:nb]``/``bid[:nb]`` that pass ``cut`` become slot ``nxt`` (as
     the token search's commit). Returns the beam, node and record counts."""
     m = 0
@@ -328,7 +362,7 @@ def _commit(  # type: ignore[no-untyped-def]
             p = beams.node[cur, i]
             event = 0
             if scorer.lexicon:
-                _, context = w_context(scorer, trie, p)
+                _, context = _context_of(ctx_i, ctx_f, i)
                 _, variants = w_variants(scorer, context, c)
                 event = w_variant_event(scorer, variants, var)
             nd, n_nodes = _child_node(trie, scorer, p, c, event, n_nodes)
@@ -363,11 +397,12 @@ _NO_REFCOUNTS: dict[str, Any] = {"_nrt": False}
 
 
 @njit(cache=True, nogil=True, **_NO_REFCOUNTS)
-def advance(state, opts, scorer, lp, frames, row):  # type: ignore[no-untyped-def]
+def advance(state, opts, scorer, lp, frames, row, ctx_i, ctx_f):  # type: ignore[no-untyped-def]
     """Search frames ``lp[:frames]`` from ``state`` (the token search's frame loop, with the
     word stays, selection and commit); ``row`` is a scratch array of ``V`` entries of
-    ``lp``'s dtype. Returns the flat index ``t * V + v`` of the first entry that is not a
-    log-probability (the search stops there), or -1."""
+    ``lp``'s dtype; ``ctx_i``/``ctx_f`` scratch of ``(6, W)`` int64 and ``(3, W)`` float64
+    (the beams' contexts, :func:`_keep_context`). Returns the flat index ``t * V + v`` of
+    the first entry that is not a log-probability (the search stops there), or -1."""
     trie, recs, beams, work, counts = state.trie, state.recs, state.beams, state.work, state.counts
     vocab = lp.shape[1]
     width = opts.beam_width
@@ -426,13 +461,14 @@ def advance(state, opts, scorer, lp, frames, row):  # type: ignore[no-untyped-de
         if no_stay_possible(beams, cur, n, trie, row, lb):
             for j in range(n):
                 beams.rank[j] = NEG_INF
+                _keep_context(scorer, trie, beams.node[cur, j], j, ctx_i, ctx_f)
             best = NEG_INF
             worst = NEG_INF
             gmax = np.inf
         else:
             best, worst, gmax, n_rec = _stays(
                 beams, cur, stay, n, trie, recs, n_rec, scorer, row, lb, t0 + t, work.stamp,
-                mark, vocab,
+                mark, vocab, ctx_i, ctx_f,
             )  # fmt: skip
         thr = entry_threshold(best, worst, n, width, prune)
         nt = candidate_tokens(row, work.kept, nk, thr, gmax, work.toks)
@@ -442,11 +478,11 @@ def advance(state, opts, scorer, lp, frames, row):  # type: ignore[no-untyped-de
         else:
             nb, best = _select(
                 beams, cur, n, trie, scorer, row, work.toks, nt, work.stamp, mark, vocab,
-                width, best, thr, prune, work.bs, work.bid, work.tmp,
+                width, best, thr, prune, work.bs, work.bid, work.tmp, ctx_i, ctx_f,
             )  # fmt: skip
             n, n_nodes, n_rec = _commit(
                 beams, cur, stay, nxt, trie, recs, scorer, row, work.bs, work.bid, nb,
-                best + prune, t0 + t, n_nodes, n_rec,
+                best + prune, t0 + t, n_nodes, n_rec, ctx_i, ctx_f,
             )  # fmt: skip
             cur, nxt = nxt, cur
     if bad >= 0:
@@ -607,6 +643,8 @@ def decode_words(arr, lens, first, step, opts, scorer, rows, want, bufs):  # typ
         i32, f64, i64 = new_flat(1, opts.beam_width, vocab, nodes, rows[0], rows[1])
     state = state_views(i32[0], f64[0], i64[0])
     row = np.empty(max(vocab, 2), arr.dtype)  # the frame, copied (see advance)
+    ctx_i = np.empty((6, opts.beam_width), np.int64)  # the beams' contexts (see advance)
+    ctx_f = np.empty((3, opts.beam_width), np.float64)
     no_values = np.empty(0, np.float64)  # (the word search returns no per-token values)
     empty_count = np.zeros(1, np.int64)
     empty_words = np.empty((5, 0), np.int32)
@@ -617,7 +655,7 @@ def decode_words(arr, lens, first, step, opts, scorer, rows, want, bufs):  # typ
             words, nw = _append_words(words, nw, empty_count, empty_words)
             continue
         _reset(state, scorer)
-        bad = advance(state, opts, scorer, arr[b], length, row)
+        bad = advance(state, opts, scorer, arr[b], length, row, ctx_i, ctx_f)
         if bad >= 0:
             return ints[:ni], floats[:nf], words[:nw], bad, b, i32, f64, i64
         k, sizes, scores, tokens, starts, ends, word_counts, found = n_best(state, scorer, want)
