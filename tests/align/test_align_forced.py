@@ -639,3 +639,19 @@ def test_array_and_tensor_arguments_raise_the_errors_lists_do() -> None:
             forced_align(lp[0], conv([1, 2]), blank=2)
         with pytest.raises(InputValueError, match=r"the utterance: its 2 target token\(s\) with 1"):
             forced_align(lp[0, :2], conv([1, 1]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_best_path_the_beam_pruned_is_found_by_the_bounded_pass(dtype, oracles) -> None:
+    """The best path (1 1 1 1 2 2) lies 20 nats below the best pair at frame 1, beyond the
+    first pass's beam, which finds 1 2 2 2 2 2 (-60); the bound of what it pruned (-20)
+    says that path may not be the best, so the bounded pass runs and finds it (-20)."""
+    lp = np.full((6, 3), -30.0)
+    lp[0, 1:] = 0.0
+    lp[1, 1], lp[1, 2] = -20.0, 0.0
+    lp[2:4, 1] = 0.0
+    lp[4:, 2] = 0.0
+    labels, scores = forced_align(lp.astype(dtype), np.array([1, 2]), num_threads=1)
+    assert labels.tolist() == [1, 1, 1, 1, 2, 2]
+    assert float(scores.sum()) == -20.0
+    assert oracles.brute_force_best(lp, (1, 2), 0).paths == [(1, 1, 1, 1, 2, 2)]

@@ -18,7 +18,8 @@ between two different tokens; ties keep the first of stay, up, skip.
   per frame). Each computed pair's moves go to one byte (blank up; token up;
   token skip), per frame after the last.
 * Passes: first a beam (pairs more than ``BEAM`` below the frame's best are
-  pruned), which is exact when everything it pruned is below the path it found;
+  pruned; it does not read the bound, which is made after it, and only when it has
+  not gone dense), which is exact when everything it pruned is below the path it found;
   otherwise again with ``G`` = that path's score (exact by the bound); a pass that
   finds no path is followed by one without pruning. Ties: a pruned state never
   ties a best path's, so the moves, and the path, are those of the full trellis.
@@ -93,6 +94,7 @@ def viterbi_many(  # type: ignore[no-untyped-def]
     moves = np.empty(max_t * (max_l + 1), np.int8)
     frames = np.empty((0, vocab + 1), np.float64)  # the wildcard's copy, made when needed
     upper = np.empty(max_t, np.float64)
+    cut = np.empty(max_t, np.float64)  # the first pass's best pruned score per frame
     used = np.empty(vocab + 1, np.float64)
     cols = np.empty(width, np.uint32)  # unsigned: indexing it needs no wraparound
     jump = np.empty(width, np.float64)
@@ -115,10 +117,11 @@ def viterbi_many(  # type: ignore[no-untyped-def]
             if frames.shape[0] < max_t:
                 frames = np.empty((max_t, vocab + 1), np.float64)
             bad, scale = _frames(lp, b, n_frames, opts, used, frames, upper)
-        else:  # the input's own frames
+        else:  # the input's own frames; the bound once the first pass needs it
             for v in range(vocab):
                 used_src[v] = used[v]
-            bad, scale = _bound(lp[b], n_frames, used_src, upper)
+            bad = _first_non_finite(lp[b], n_frames)
+            scale = -1.0
         if bad >= 0:
             bad_pos[b, 0] = bad // vocab
             bad_pos[b, 1] = bad % vocab
@@ -128,12 +131,12 @@ def viterbi_many(  # type: ignore[no-untyped-def]
             checkpoints = np.empty((max_t // CHECKPOINT + 1, 2, width), np.float64)
         if has_wild:
             found, dense = _align_one(frames, vocab, b, n_frames, length, opts, mode, scale, rows,
-                                      regions, moves, cols, jump, emit, upper, checkpoints, block,
-                                      out_align, out_scores)  # fmt: skip
+                                      regions, moves, cols, jump, emit, upper, cut, used,
+                                      checkpoints, block, out_align, out_scores)  # fmt: skip
         else:
             found, dense = _align_one(lp[b], vocab, b, n_frames, length, opts, mode, scale, rows,
-                                      regions, moves, cols, jump, emit, upper, checkpoints, block,
-                                      out_align, out_scores)  # fmt: skip
+                                      regions, moves, cols, jump, emit, upper, cut, used_src,
+                                      checkpoints, block, out_align, out_scores)  # fmt: skip
         searched[b] = dense
         status[b] = OK if found else NO_PATH
 
@@ -141,12 +144,14 @@ def viterbi_many(  # type: ignore[no-untyped-def]
 @njit(cache=True, nogil=True)
 def _align_one(  # type: ignore[no-untyped-def]
     src, vocab, b, n_frames, length, opts, mode, scale, rows, regions, moves, cols, jump, emit,
-    upper, checkpoints, block, out_align, out_scores,
+    upper, cut, used, checkpoints, block, out_align, out_scores,
 ):  # fmt: skip
     """One utterance's search and backtrace over its frames ``src`` (``(T, V)`` of the
-    input's dtype, or the ``(T, V + 1)`` float64 copy with the wildcard's column). Returns
-    whether a path exists and whether the dense pass found it."""
-    args = (src, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper)
+    input's dtype, or the ``(T, V + 1)`` float64 copy with the wildcard's column). ``scale``
+    < 0: the bound ``upper`` is still to be made (by :func:`_bound`, from ``used``), once
+    the first pass has not gone dense. Returns whether a path exists and whether the dense
+    pass found it."""
+    args = (src, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper, cut)
     share = np.inf if mode == PRUNED else DENSE_SHARE
     dense = mode == DENSE
     score = NEG_INF
@@ -154,6 +159,9 @@ def _align_one(  # type: ignore[no-untyped-def]
     if not dense:
         score, pruned, last, dense = _forward(args, NEG_INF, BEAM, share)
     if not dense:
+        if scale < 0.0:
+            scale = _bound_terms(src, n_frames, used, upper)
+        pruned = _pruned_bound(cut, upper, n_frames) if score > NEG_INF else NEG_INF
         margin = _ROUNDING * 4.0 * (scale + abs(score))
         if not pruned < score - margin:
             floor = score - margin if score > NEG_INF else NEG_INF
@@ -255,19 +263,36 @@ def _suffix_sums(upper, n_frames):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _bound(src, n_frames, used, upper):  # type: ignore[no-untyped-def]
-    """:func:`_frames`'s check and bound on the input's own frames ``src`` (``(T, V)``;
-    ``used`` in its dtype), without a copy: the check is one loop over the utterance and
-    each frame's masked maximum one vectorised loop (``maxnum``)."""
-    vocab = src.shape[1]
-    flat = src[:n_frames].reshape(n_frames * vocab)
+def _first_non_finite(src, n_frames):  # type: ignore[no-untyped-def]
+    """:func:`_frames`'s check on the input's own frames ``src`` (``(T, V)``), one loop
+    over the utterance: ``t * V + v`` of the first NaN or ``+inf``, or -1."""
+    flat = src[:n_frames].reshape(n_frames * src.shape[1])
     finite = True
     for i in range(flat.size):
         finite &= flat[i] < np.inf  # NaN compares false
     if not finite:
         for i in range(flat.size):
             if not flat[i] < np.inf:
-                return i, 0.0
+                return i
+    return -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bound(src, n_frames, used, upper):  # type: ignore[no-untyped-def]
+    """:func:`_frames`'s check and bound on the input's own frames ``src`` (``(T, V)``;
+    ``used`` in its dtype), without a copy: :func:`_first_non_finite`, then
+    :func:`_bound_terms` (the kernel runs the second only where the first pass needs it)."""
+    bad = _first_non_finite(src, n_frames)
+    if bad >= 0:
+        return bad, 0.0
+    return -1, _bound_terms(src, n_frames, used, upper)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bound_terms(src, n_frames, used, upper):  # type: ignore[no-untyped-def]
+    """The bound ``upper`` on finite frames ``src``, each frame's masked maximum one
+    vectorised loop (``maxnum``). Returns the sum of its terms' magnitudes."""
+    vocab = src.shape[1]
     scale = 0.0
     for t in range(n_frames):
         row = src[t]
@@ -277,7 +302,17 @@ def _bound(src, n_frames, used, upper):  # type: ignore[no-untyped-def]
         upper[t] = best
         scale += abs(float(best))
     _suffix_sums(upper, n_frames)
-    return -1, scale
+    return scale
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _pruned_bound(cut, upper, n_frames):  # type: ignore[no-untyped-def]
+    """The highest score plus bound of a pair the first pass pruned: ``cut[t]`` is the best
+    score it pruned at frame ``t`` (``-inf``: none)."""
+    pruned = NEG_INF
+    for t in range(1, n_frames - 1):
+        pruned = max(pruned, cut[t] + upper[t])
+    return pruned
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -333,12 +368,15 @@ def _forward(args, floor, beam, share):  # type: ignore[no-untyped-def]
     """The forward pass over two rows, the moves of each frame's region (the pairs it
     computes: ``regions[t]`` = first pair, count, offset in ``moves``), pruning the pairs
     at the ends of the range whose best score plus ``upper[t]`` is below ``floor`` and
-    below the frame's best plus ``upper[t]`` less ``beam``. Returns the best final score
-    (``-inf``: none), the highest score plus bound of a pruned pair, the last frame's
-    row slot, and whether it stopped because it computed more than ``share`` of the
-    pairs (the dense pass is cheaper then). ``args``: the utterance's frames, its frame
-    and token counts, the options and the buffers."""
-    frames, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper = args
+    below the frame's best plus ``upper[t]`` less ``beam``; with a beam (the first pass,
+    ``floor`` is ``-inf`` then) that is the pairs more than ``beam`` below the frame's
+    best, so the bound is not read: ``cut[t]`` gets the best score pruned at frame ``t``.
+    Returns the best final score (``-inf``: none), the highest score plus bound of a
+    pruned pair (without a beam), the last frame's row slot, and whether it stopped
+    because it computed more than ``share`` of the pairs (the dense pass is cheaper
+    then). ``args``: the utterance's frames, its frame and token counts, the options and
+    the buffers."""
+    frames, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper, cut = args
     for k in range(rows.shape[2]):
         rows[0, 0, k] = NEG_INF
         rows[0, 1, k] = NEG_INF
@@ -375,17 +413,24 @@ def _forward(args, floor, beam, share):  # type: ignore[no-untyped-def]
         regions[t, 2] = offset
         offset += n
         if t < n_frames - 1:
-            bound = upper[t]
-            keep = floor
-            if beam < np.inf:
-                keep = max(floor, top + bound - beam)
             # at most one pair off each end per frame, without branches (the range moves
             # by one pair a frame at most; one left in costs less than a mispredicted exit)
-            low = max(rows[new, 0, lo], rows[new, 1, lo + 1]) + bound
-            high = max(rows[new, 0, hi], rows[new, 1, hi + 1]) + bound
+            low = max(rows[new, 0, lo], rows[new, 1, lo + 1])
+            high = max(rows[new, 0, hi], rows[new, 1, hi + 1])
+            if beam < np.inf:
+                keep = top - beam
+            else:
+                bound = upper[t]
+                low += bound
+                high += bound
+                keep = floor
             drop_low = low < keep
             drop_high = high < keep
-            pruned = max(pruned, max(low if drop_low else NEG_INF, high if drop_high else NEG_INF))
+            dropped = max(low if drop_low else NEG_INF, high if drop_high else NEG_INF)
+            if beam < np.inf:
+                cut[t] = dropped
+            else:
+                pruned = max(pruned, dropped)
             lo += drop_low
             hi -= drop_high
             if lo > hi:
