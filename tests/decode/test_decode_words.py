@@ -489,6 +489,24 @@ def test_word_spans_are_made_on_first_access_and_the_hypothesis_is_the_same() ->
         _ = got[0].spans
 
 
+@given(tokens=st.lists(st.integers(1, 6), max_size=30))
+def test_a_character_spelling_by_bytes_is_the_joined_one(tokens: list[int]) -> None:
+    """One-character labels spell a hypothesis with one ``bytes.translate``: the same text
+    as joining the labels' spellings (the blank spells nothing, the delimiter a space)."""
+    from ctckit.decode.words import _byte_spelling
+
+    spelling = ("", "a", "é", " ", "'", "ÿ", "")
+    table = _byte_spelling(spelling)
+    assert table is not None
+    joined = "".join(spelling[c] for c in tokens)
+    assert bytes(tokens).translate(*table).decode("latin-1") == joined
+    # a longer piece, a character past Latin-1 or more than 256 labels: joined instead
+    assert _byte_spelling(("", "ab")) is None
+    assert _byte_spelling(("", "\u0101")) is None
+    assert _byte_spelling(("a",) * 257) is None
+    assert _byte_spelling(None) is None
+
+
 def test_input_errors() -> None:
     dec = decoder(CHARS)
     with pytest.raises(ShapeError, match="V=5"):

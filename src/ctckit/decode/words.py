@@ -180,6 +180,19 @@ def _spelling(labels: _Labels) -> tuple[str, ...] | None:
     return tuple(out)
 
 
+def _byte_spelling(spelling: tuple[str, ...] | None) -> tuple[bytes, bytes] | None:
+    """``bytes.translate``'s ``(table, delete)`` that spell a hypothesis's token ids (as
+    bytes) in Latin-1 when there are at most 256 labels and each spells at most one
+    Latin-1 character (a character model's); else ``None``."""
+    if spelling is None or len(spelling) > 256 or any(len(t) > 1 or t > "\xff" for t in spelling):
+        return None
+    table = bytearray(range(256))
+    for c, t in enumerate(spelling):
+        if t:
+            table[c] = ord(t)
+    return bytes(table), bytes(c for c, t in enumerate(spelling) if not t)
+
+
 def _spellable(word: str, pieces: Iterable[str]) -> int:
     """-1 if ``word`` is a concatenation of ``pieces``, else the first position no
     segmentation gets past."""
@@ -532,6 +545,7 @@ class WordBeamSearchDecoder:
         self.word_delimiter = word_delimiter
         self._labels = _analyse_labels(label_list, self.blank, word_delimiter, lexicon is not None)
         self._spelling = _spelling(self._labels)
+        self._byte_spelling = _byte_spelling(self._spelling)
         self.alpha = check_float(alpha, "alpha", 0.0)
         self.beta = check_float(beta, "beta")
         self.unk_score_offset = check_float(unk_score_offset, "unk_score_offset", high=0.0)
@@ -934,7 +948,11 @@ class WordBeamSearchDecoder:
         nw = len(texts)
         spelling = self._spelling
         if spelling is not None:  # lexicon-free: every word at once, split at the boundaries
-            spelled = "".join(map(spelling.__getitem__, tokens)).strip()
+            by_bytes = self._byte_spelling
+            if by_bytes is not None:  # (one translate instead of a join over the tokens)
+                spelled = bytes(tokens).translate(*by_bytes).decode("latin-1").strip()
+            else:
+                spelled = "".join(map(spelling.__getitem__, tokens)).strip()
             out = tuple(spelled.split())
             if len(out) == nw:  # (a space is the only whitespace a spelling holds)
                 return out, None if "  " in spelled else spelled
