@@ -635,6 +635,12 @@ def test_array_and_tensor_arguments_raise_the_errors_lists_do() -> None:
     for conv in (np.array, torch.tensor):
         with pytest.raises(InputValueError, match=r"target_lengths must lie in \[0, 2\]"):
             forced_align(lp, conv([[1, 2], [3, 1]]), target_lengths=conv([2, 3]))
+        # Row 0 too long while the ids after its row (row 1's) are valid and fit its frames:
+        # only the width check can refuse it.
+        with pytest.raises(
+            InputValueError, match=r"target_lengths must lie in \[0, 2\], got target_lengths\[0\]=3"
+        ):
+            forced_align(lp, conv([[1, 2], [3, 1]]), target_lengths=conv([3, 2]))
         with pytest.raises(InputValueError, match=r"targets\[1\]=2, which is the blank"):
             forced_align(lp[0], conv([1, 2]), blank=2)
         with pytest.raises(InputValueError, match=r"the utterance: its 2 target token\(s\) with 1"):
