@@ -433,9 +433,10 @@ def test_a_non_finite_entry_is_reported_where_it_is(dtype, wildcard) -> None:
 def test_the_pruning_bound_sums_the_later_frames_best_used_emission(
     seed, vocab, n_frames, dtype
 ) -> None:
-    """The in-place bound (``_viterbi._bound``): at frame t, the sum over the frames after
-    t of each frame's best log-probability among the used columns (a numpy oracle), with
-    ``-inf`` entries; and the first non-finite entry's flat position."""
+    """The in-place bound (``_viterbi._bound_terms``): at frame t, the sum over the frames
+    after t of each frame's best log-probability among the used columns (a numpy oracle),
+    with ``-inf`` entries; and the first non-finite entry's flat position
+    (``_viterbi._first_non_finite``)."""
     from ctckit.align import _viterbi
 
     rng = np.random.default_rng(seed)
@@ -445,7 +446,8 @@ def test_the_pruning_bound_sums_the_later_frames_best_used_emission(
     used_mask[rng.integers(vocab)] = True
     used = np.where(used_mask, 0.0, -np.inf).astype(dtype)
     upper = np.full(n_frames + 3, np.nan)
-    bad, scale = _viterbi._bound(lp, n_frames, used, upper)
+    bad = _viterbi._first_non_finite(lp, n_frames)
+    scale = _viterbi._bound_terms(lp, n_frames, used, upper)
     best = np.where(used_mask, lp[:n_frames].astype(np.float64), -np.inf).max(1)
     want = [sum(best[t + 1 :]) for t in range(n_frames)]
     assert bad == -1
@@ -454,7 +456,7 @@ def test_the_pruning_bound_sums_the_later_frames_best_used_emission(
     t, v = int(rng.integers(n_frames)), int(rng.integers(vocab))
     lp[t, v] = np.nan if seed % 2 else np.inf
     lp[n_frames:] = np.nan  # beyond the frames: never read
-    assert _viterbi._bound(lp, n_frames, used, upper)[0] == t * vocab + v
+    assert _viterbi._first_non_finite(lp, n_frames) == t * vocab + v
 
 
 def test_a_call_uses_a_thread_per_min_cells_and_at_least_one() -> None:

@@ -148,7 +148,7 @@ def _align_one(  # type: ignore[no-untyped-def]
 ):  # fmt: skip
     """One utterance's search and backtrace over its frames ``src`` (``(T, V)`` of the
     input's dtype, or the ``(T, V + 1)`` float64 copy with the wildcard's column). ``scale``
-    < 0: the bound ``upper`` is still to be made (by :func:`_bound`, from ``used``), once
+    < 0: the bound ``upper`` is still to be made (by :func:`_bound_terms`, from ``used``), once
     the first pass has not gone dense. Returns whether a path exists and whether the dense
     pass found it."""
     args = (src, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper, cut)
@@ -275,17 +275,6 @@ def _first_non_finite(src, n_frames):  # type: ignore[no-untyped-def]
             if not flat[i] < np.inf:
                 return i
     return -1
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _bound(src, n_frames, used, upper):  # type: ignore[no-untyped-def]
-    """:func:`_frames`'s check and bound on the input's own frames ``src`` (``(T, V)``;
-    ``used`` in its dtype), without a copy: :func:`_first_non_finite`, then
-    :func:`_bound_terms` (the kernel runs the second only where the first pass needs it)."""
-    bad = _first_non_finite(src, n_frames)
-    if bad >= 0:
-        return bad, 0.0
-    return -1, _bound_terms(src, n_frames, used, upper)
 
 
 @njit(cache=True, nogil=True, inline="always")
