@@ -31,6 +31,13 @@ def default_threads() -> int:
     return os.cpu_count() or 1
 
 
+def _no_work(share: Any) -> None:
+    """The job of a worker that holds none."""
+
+
+_NO_JOB: tuple[Callable[[Any], Any], Any] = (_no_work, None)
+
+
 class _Worker:
     """A daemon thread that runs one share at a time, handed over by two locks."""
 
@@ -39,7 +46,7 @@ class _Worker:
         self._go.acquire()
         self._done = threading.Lock()
         self._done.acquire()
-        self._job: tuple[Callable[[Any], Any], Any] | None = None
+        self._job: tuple[Callable[[Any], Any], Any] = _NO_JOB
         self._result: Any = None
         self._error: BaseException | None = None
         self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
@@ -48,9 +55,8 @@ class _Worker:
     def _loop(self) -> None:
         while True:
             self._go.acquire()
-            assert self._job is not None
             work, share = self._job
-            self._job = None
+            self._job = _NO_JOB  # (holds no reference to the share's arrays)
             try:
                 self._result, self._error = work(share), None
             except BaseException as error:  # re-raised in the caller
