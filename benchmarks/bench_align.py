@@ -17,11 +17,19 @@ aligner runs ``--repeats`` times in turn; each aligner's best call counts.
   the same trellis summed instead of maximised;
 * ``ctckit torch backend``: the torch implementation on the CPU (one thread);
 * ``torchaudio``: ``torchaudio.functional.forced_align`` looped over the
-  batch (batch 1 only), in its own environment (it needs torch 2.9.1) on the
-  same arrays saved to disk, timed there the same way, one round per
-  subprocess between ctckit's rounds;
+  batch (batch 1 only), in its own environment (it needs torch 2.9.1): one
+  persistent subprocess per peer and source loads the same arrays (saved to
+  disk) once, warms up, and then times one call (its own CPU time) each time it
+  is asked over a pipe; ``--peer-repeats`` calls per round;
 * ``ctc-segmentation``: ``ctc_segmentation.ctc_segmentation`` looped over the
   batch, likewise in its own environment.
+
+Each peer call is paired: ctckit (1 thread), the peer, ctckit again, within a
+few tens of milliseconds. ``paired median`` is the median over all peer calls of
+(peer call) / (mean of the two ctckit calls around it). This machine has
+stretches of seconds in which load/store-heavy code runs about 1.5x slower
+(``bench_align_phases.py``); best-vs-best ratios can take the two bests from
+different stretches, the paired ratios are taken within one.
 
 Posterior sources: ``peaky`` (each token a 1-3 frame spike among blanks, with
 noise), ``flat`` (untrained-like: near-uniform), and ``model`` (dev
@@ -58,7 +66,7 @@ PEER_SCRIPT = textwrap.dedent(
     """
     import json, sys, time
     import numpy as np
-    peer, path, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    peer, path = sys.argv[1], sys.argv[2]
     z = np.load(path)
     lp, tg, lens, tlens = z["lp"], z["tg"], z["lens"], z["tlens"]
     if peer == "torchaudio":
@@ -89,14 +97,42 @@ PEER_SCRIPT = textwrap.dedent(
     import warnings
     warnings.simplefilter("ignore")
     scores = run()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter(); c0 = time.process_time()
+    print("@@" + json.dumps({"scores": scores}), flush=True)
+    for line in sys.stdin:  # one request, one timed call
+        c0 = time.process_time()
         run()
-        best = min(best, time.process_time() - c0)
-    print(json.dumps({"cpu": best, "scores": scores}))
+        print("@@" + json.dumps({"cpu": time.process_time() - c0}), flush=True)
     """
 )
+
+
+class Peer:
+    """A peer aligner in its own interpreter, kept for a whole batch: it loads the
+    arrays once and times one call per :meth:`call`."""
+
+    def __init__(self, python: str, name: str, path: str) -> None:
+        self.proc = subprocess.Popen([python, "-c", PEER_SCRIPT, name, path], text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+        self.scores = np.array(self._reply()["scores"])
+
+    def _reply(self) -> dict:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith("@@"):
+                return json.loads(line[2:])
+        raise RuntimeError(f"peer exited with status {self.proc.wait()}")
+
+    def call(self) -> float:
+        """CPU seconds of one call, timed in the peer's process."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        return float(self._reply()["cpu"])
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
 def log_softmax(x: np.ndarray) -> np.ndarray:
@@ -159,12 +195,6 @@ def timed(fn, repeats: int) -> tuple[float, float]:
     return cpu, wall
 
 
-def peer(python: str, name: str, path: str, repeats: int) -> dict:
-    out = subprocess.run([python, "-c", PEER_SCRIPT, name, path, str(repeats)],
-                         capture_output=True, text=True, check=True)  # fmt: skip
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def bench_batch(name: str, data: dict, args: argparse.Namespace) -> list[str]:
     lp, tg = data["lp"], data["tg"]
     lens, tlens = data["lens"], data["tlens"]
@@ -189,37 +219,49 @@ def bench_batch(name: str, data: dict, args: argparse.Namespace) -> list[str]:
     peers = {k: v for k, v in (("torchaudio", args.torchaudio_python),
                                ("ctc-segmentation", args.ctcseg_python)) if v}  # fmt: skip
     peer_cpu = {k: float("inf") for k in peers}
-    peer_scores = {}
+    paired: dict[str, list[float]] = {k: [] for k in peers}
+    one_thread = runs["ctckit 1 thread"]
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "batch.npz")
         np.savez(path, lp=lp, tg=tg, lens=lens, tlens=tlens)
-        for _ in range(args.rounds):
-            for key, fn in runs.items():
-                cpu, wall = timed(fn, args.repeats)
-                best[key] = (min(best[key][0], cpu), min(best[key][1], wall))
-            for key, python in peers.items():
-                res = peer(python, "torchaudio" if key == "torchaudio" else "ctcseg", path,
-                           args.peer_repeats)  # fmt: skip
-                peer_cpu[key] = min(peer_cpu[key], res["cpu"])
-                peer_scores[key] = np.array(res["scores"])
+        servers = {k: Peer(python, "torchaudio" if k == "torchaudio" else "ctcseg", path)
+                   for k, python in peers.items()}  # fmt: skip
+        try:
+            for _ in range(args.rounds):
+                for key, fn in runs.items():
+                    cpu, wall = timed(fn, args.repeats)
+                    best[key] = (min(best[key][0], cpu), min(best[key][1], wall))
+                for key, server in servers.items():
+                    for _ in range(args.peer_repeats):
+                        before = timed(one_thread, 1)[0]
+                        cpu = server.call()
+                        after = timed(one_thread, 1)[0]
+                        peer_cpu[key] = min(peer_cpu[key], cpu)
+                        paired[key].append(cpu / ((before + after) / 2))
+        finally:
+            for server in servers.values():
+                server.close()
+    peer_scores = {k: server.scores for k, server in servers.items()}
     one_cpu, one_wall = best["ctckit 1 thread"]
     ctc_cpu = best["ctc_loss forward"][0]
     cells = float(np.sum(lens * (2 * tlens + 1)))
     lines = [f"\n### {name}: {BATCH} utterances, T <= {lp.shape[1]} (mean {lens.mean():.0f}), "
              f"tokens mean {tlens.mean():.0f}, V={lp.shape[2]}\n",
-             "| aligner | CPU ms | wall ms | ns per cell (CPU) | vs ctckit 1 thread (CPU) |",
-             "|:--|--:|--:|--:|--:|"]  # fmt: skip
+             "| aligner | CPU ms | wall ms | ns per cell (CPU) | vs ctckit 1 thread (CPU) "
+             "| paired median |",
+             "|:--|--:|--:|--:|--:|--:|"]  # fmt: skip
     for key, (cpu, wall) in best.items():
         lines.append(f"| {key} | {cpu * 1e3:.1f} | {wall * 1e3:.1f} | {cpu / cells * 1e9:.2f} | "
-                     f"{cpu / one_cpu:.2f}x |")  # fmt: skip
+                     f"{cpu / one_cpu:.2f}x | - |")  # fmt: skip
     for key, cpu in peer_cpu.items():
         lines.append(f"| {key} (batch looped) | {cpu * 1e3:.1f} | - | {cpu / cells * 1e9:.2f} | "
-                     f"{cpu / one_cpu:.1f}x |")  # fmt: skip
+                     f"{cpu / one_cpu:.1f}x | {np.median(paired[key]):.1f}x |")  # fmt: skip
     lines.append("")
     lines.append(f"ctckit 1 thread / ctc_loss forward (CPU): **{one_cpu / ctc_cpu:.3f}x**; "
                  f"two threads: **{one_wall / best['ctckit 2 threads'][1]:.2f}x** one (wall)")  # fmt: skip
     for key, cpu in peer_cpu.items():
-        lines.append(f"; {key} / ctckit: **{cpu / one_cpu:.1f}x**")
+        lines.append(f"; {key} / ctckit: **{cpu / one_cpu:.1f}x** (paired median "
+                     f"{np.median(paired[key]):.1f}x of {len(paired[key])})")  # fmt: skip
     if "torchaudio" in peer_scores:
         diff = np.abs(peer_scores["torchaudio"] - ref).max()
         lines.append(f"\n\ntorchaudio's best-path scores vs ctckit's: max |difference| {diff:.2e}")
@@ -341,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ctcseg-python", default=None, help="python of a venv with ctc-segmentation")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--peer-repeats", type=int, default=2)
+    p.add_argument("--peer-repeats", type=int, default=4, help="paired peer calls per round")
     p.add_argument("--long", action="store_true", help="also an hour of frames (minutes)")
     p.add_argument("--bands", default="4096,16384")
     p.add_argument("--skip-batch", action="store_true", help="only the hour of frames")
