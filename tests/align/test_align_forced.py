@@ -459,6 +459,57 @@ def test_the_pruning_bound_sums_the_later_frames_best_used_emission(
     assert _viterbi._first_non_finite(lp, n_frames) == t * vocab + v
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_guessed_floor_pass_is_taken_only_when_it_proves_its_path(seed) -> None:
+    """The single floor pass that a row tries with the gap of the row before
+    (``_viterbi._guessed_pass``): with a clean row's gap on a noisy row its floor is too
+    high and it claims no path; with the noisy row's own gap it finds the best path (the
+    torch backend's score). In a batch clean, noisy, noisy (the guess fails, then holds)
+    every mode gives the torch backend's paths and scores."""
+    from ctckit.align import _viterbi
+    from ctckit.align._common import Options
+
+    rng = np.random.default_rng(seed)
+    time, vocab, length = 200, 8, 40
+    targets = rng.integers(1, vocab, size=(3, length))
+    spikes = np.zeros((3, time), np.int64)
+    for b in range(3):
+        spikes[b, 2 : 2 + 4 * length : 4] = targets[b]
+    noise = np.array([0.1, 1.5, 1.5])[:, None, None]
+    lp = log_softmax(np.eye(vocab)[spikes] * 3.0 + rng.normal(size=(3, time, vocab)) * noise)
+    lengths, tlens = np.full(3, time), np.full(3, length)
+    ref, ref_scores = forced_align(torch.from_numpy(lp), targets, backend="torch")
+    best = ref_scores.numpy().astype(np.float64).sum(1)
+
+    width = length + 3
+    cols = np.empty(width, np.uint32)
+    jump, emit, used = np.empty(width), np.empty(width), np.empty(vocab + 1)
+    upper, cut = np.empty(time), np.empty(time)
+    buffers = (np.empty((2, 2, width)), np.empty((time, 3), np.int64),
+               np.empty(time * (length + 1), np.int8), cols, jump, emit, upper, cut)  # fmt: skip
+    opts = Options(0, vocab, 0.0)
+
+    def guess(b, gap):
+        _viterbi._columns(targets.astype(np.int64), b, length, vocab, opts, cols, jump, emit, used)
+        scale = _viterbi._bound_terms(lp[b], time, used[:vocab].astype(lp.dtype), upper)
+        args = (lp[b], time, length, opts, *buffers)
+        score, _, dense, found = _viterbi._guessed_pass(args, scale, np.inf, gap)
+        assert not dense
+        total = _viterbi._total_bound(lp[b], length, opts, cols, upper)
+        return score, found, (total - best[b]) / time
+
+    _, _, clean_gap = guess(0, 0.0)
+    score, found, noisy_gap = guess(1, clean_gap)
+    assert not found, (clean_gap, noisy_gap)
+    score, found, _ = guess(1, noisy_gap)
+    assert found
+    assert score == pytest.approx(best[1], rel=1e-12)
+    for mode in (_viterbi.AUTO, _viterbi.PRUNED, _viterbi.DENSE):
+        labels, scores, _ = kernel_align(lp, targets, lengths, tlens, 0, mode)
+        np.testing.assert_array_equal(labels, ref.numpy())
+        np.testing.assert_array_equal(scores, ref_scores.numpy())
+
+
 def test_a_call_uses_a_thread_per_min_cells_and_at_least_one() -> None:
     from ctckit.align import forced
 

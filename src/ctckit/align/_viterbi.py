@@ -21,7 +21,10 @@ between two different tokens; ties keep the first of stay, up, skip.
   pruned; it does not read the bound, which is made after it, and only when it has
   not gone dense), which is exact when everything it pruned is below the path it found;
   otherwise again with ``G`` = that path's score (exact by the bound); a pass that
-  finds no path is followed by one without pruning. Ties: a pruned state never
+  finds no path is followed by one without pruning. A row after one the pruned passes
+  solved first tries one pass with a floor guessed from that row's gap between bound
+  and best score (:func:`_guessed_pass`; exact when its path is above the floor), and
+  takes the two passes only when the guess was too high. Ties: a pruned state never
   ties a best path's, so the moves, and the path, are those of the full trellis.
 * Dense: a pruned pass that has computed more than ``DENSE_SHARE`` of the pairs
   so far (where pruning removes little, e.g. untrained output) stops, and the
@@ -50,6 +53,11 @@ BEAM = 15.0  # nats below the frame's best bound that the first pass keeps
 DENSE_SHARE = 0.25
 DENSE_SLACK = 8
 CHECKPOINT = 16  # the dense pass keeps the rows of every this many frames
+# a row after one whose best path the pruned passes found first tries a single floor
+# pass, the floor below the row's bound by GUESS_FACTOR times that row's per-frame gap
+# between bound and best score, per frame, plus GUESS_NATS
+GUESS_FACTOR = 1.2
+GUESS_NATS = 2.0
 # viterbi_many's modes
 AUTO = 0
 PRUNED = 1  # never dense (tests)
@@ -103,6 +111,7 @@ def viterbi_many(  # type: ignore[no-untyped-def]
     checkpoints = np.empty((0, 2, width), np.float64)  # the dense pass's, made below
     block = np.empty((CHECKPOINT, 2, width), np.float64)
     block[:, 1, 0] = NEG_INF  # token 0's guard
+    gap = np.full(1, -1.0)  # the last pruned row's (bound - best score) per frame (-1: none)
     for b in utts:
         n_frames = lengths[b]
         length = target_lengths[b]
@@ -132,11 +141,11 @@ def viterbi_many(  # type: ignore[no-untyped-def]
         if has_wild:
             found, dense = _align_one(frames, vocab, b, n_frames, length, opts, mode, scale, rows,
                                       regions, moves, cols, jump, emit, upper, cut, used,
-                                      checkpoints, block, out_align, out_scores)  # fmt: skip
+                                      checkpoints, block, out_align, out_scores, gap)  # fmt: skip
         else:
             found, dense = _align_one(lp[b], vocab, b, n_frames, length, opts, mode, scale, rows,
                                       regions, moves, cols, jump, emit, upper, cut, used_src,
-                                      checkpoints, block, out_align, out_scores)  # fmt: skip
+                                      checkpoints, block, out_align, out_scores, gap)  # fmt: skip
         searched[b] = dense
         status[b] = OK if found else NO_PATH
 
@@ -144,21 +153,28 @@ def viterbi_many(  # type: ignore[no-untyped-def]
 @njit(cache=True, nogil=True)
 def _align_one(  # type: ignore[no-untyped-def]
     src, vocab, b, n_frames, length, opts, mode, scale, rows, regions, moves, cols, jump, emit,
-    upper, cut, used, checkpoints, block, out_align, out_scores,
+    upper, cut, used, checkpoints, block, out_align, out_scores, gap,
 ):  # fmt: skip
     """One utterance's search and backtrace over its frames ``src`` (``(T, V)`` of the
     input's dtype, or the ``(T, V + 1)`` float64 copy with the wildcard's column). ``scale``
     < 0: the bound ``upper`` is still to be made (by :func:`_bound_terms`, from ``used``), once
-    the first pass has not gone dense. Returns whether a path exists and whether the dense
-    pass found it."""
+    the first pass has not gone dense. ``gap[0]``: the per-frame gap between bound and
+    best score of the last row the pruned passes solved (-1: none yet); with one, a
+    single floor pass goes first (:func:`_guessed_pass`), and this row's gap replaces it.
+    Returns whether a path exists and whether the dense pass found it."""
     args = (src, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper, cut)
     share = np.inf if mode == PRUNED else DENSE_SHARE
     dense = mode == DENSE
     score = NEG_INF
     last = 0
-    if not dense:
+    guessed = False
+    if not dense and gap[0] >= 0.0:
+        if scale < 0.0:
+            scale = _bound_terms(src, n_frames, used, upper)
+        score, last, dense, guessed = _guessed_pass(args, scale, share, gap[0])
+    if not dense and not guessed:
         score, pruned, last, dense = _forward(args, NEG_INF, BEAM, share)
-    if not dense:
+    if not dense and not guessed:
         if scale < 0.0:
             scale = _bound_terms(src, n_frames, used, upper)
         pruned = _pruned_bound(cut, upper, n_frames) if score > NEG_INF else NEG_INF
@@ -168,6 +184,8 @@ def _align_one(  # type: ignore[no-untyped-def]
             score, pruned, last, dense = _forward(args, floor, np.inf, share)
             if not dense and score == NEG_INF and floor > NEG_INF:  # rounding beyond the margin
                 dense = True
+    if not dense and score > NEG_INF:  # the bound is made: this row's gap for the next
+        gap[0] = (_total_bound(src, length, opts, cols, upper) - score) / n_frames
     if dense:
         score, last = _dense_forward(src, n_frames, length, opts.blank, rows, checkpoints, cols,
                                      jump, emit)  # fmt: skip
@@ -180,6 +198,31 @@ def _align_one(  # type: ignore[no-untyped-def]
         _backtrace(src, vocab, b, n_frames, length, opts, rows, last, regions, moves, cols,
                    out_align, out_scores)  # fmt: skip
     return True, dense
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _total_bound(src, length, opts, cols, upper):  # type: ignore[no-untyped-def]
+    """An upper bound on any path's score: frame 0's best first state plus ``upper[0]``."""
+    first = src[0, opts.blank]
+    if length > 0:
+        first = max(first, src[0, cols[0]])
+    return first + upper[0]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _guessed_pass(args, scale, share, gap):  # type: ignore[no-untyped-def]
+    """One floor pass (:func:`_forward` without a beam) with the floor guessed from the
+    bound: ``GUESS_FACTOR * gap`` per frame plus ``GUESS_NATS`` below the row's total bound. A
+    path it finds at least the rounding margin above the floor is the best path (every
+    pruned pair's bound is below it); else the guess was too high and the row takes
+    the two passes. Returns the score, the last row slot, whether it went dense and
+    whether its path is the best."""
+    src, n_frames, length, opts = args[0], args[1], args[2], args[3]
+    total = _total_bound(src, length, opts, args[7], args[10])
+    floor = total - GUESS_FACTOR * gap * n_frames - GUESS_NATS
+    score, _, last, dense = _forward(args, floor, np.inf, share)
+    found = score > NEG_INF and score - _ROUNDING * 4.0 * (scale + abs(score)) >= floor
+    return score, last, dense, found or dense
 
 
 @njit(cache=True, nogil=True, inline="always")
