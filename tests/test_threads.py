@@ -116,3 +116,36 @@ def test_a_forked_child_makes_its_own_workers() -> None:
     assert ready
     assert os.read(read, 1) == b"1"
     assert np.array_equal(run_strided(lambda idx: idx, 3, 2)[1], [1])
+
+
+def test_run_together_runs_the_work_on_that_many_threads_at_once() -> None:
+    """Each run waits for the others to start: fewer threads would wait forever. The
+    calling thread's result comes first."""
+    from ctckit._threads import run_together
+
+    barrier = threading.Barrier(3, timeout=10)
+
+    def work() -> str:
+        barrier.wait()
+        return threading.current_thread().name
+
+    names = run_together(work, 3)
+    assert names[0] == threading.current_thread().name
+    assert len(set(names)) == 3
+    assert run_together(lambda: 7, 0) == [7]  # at least the calling thread
+
+
+def test_run_together_raises_a_workers_exception_after_every_run() -> None:
+    from ctckit._threads import run_together
+
+    finished = []
+
+    def work() -> None:
+        if threading.current_thread().name.startswith("ctckit"):
+            raise Boom("worker")
+        threading.Event().wait(0.05)
+        finished.append(1)
+
+    with pytest.raises(Boom, match="worker"):
+        run_together(work, 2)
+    assert finished == [1]

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["default_threads", "run_strided"]
+__all__ = ["default_threads", "run_strided", "run_together"]
 
 _R = TypeVar("_R")
 
@@ -119,13 +119,28 @@ def run_strided(work: Callable[[npt.NDArray[np.int64]], _R], count: int, threads
         ``k, k + threads, ...``).
     """
     threads = max(1, min(threads, count))
-    if threads == 1:
-        return [work(np.arange(count, dtype=np.int64))]
-    helpers = _take(threads - 1)
-    for s, helper in enumerate(helpers, 1):
-        helper.start(work, np.arange(s, count, threads, dtype=np.int64))
+    shares = [np.arange(s, count, threads, dtype=np.int64) for s in range(threads)]
+    return _run_shares(work, shares)
+
+
+def run_together(work: Callable[[], _R], threads: int) -> list[_R]:
+    """Run ``work()`` on ``threads`` threads at once: for kernels whose threads take
+    their items from one shared counter (``ctckit._atomic.fetch_add``), so that a thread
+    slowed by its item or its core leaves the rest to the others. Exceptions as in
+    :func:`run_strided`; the results in thread order (the calling thread's first)."""
+    return _run_shares(lambda _: work(), [None] * max(1, threads))
+
+
+def _run_shares(work: Callable[[Any], _R], shares: list[Any]) -> list[_R]:
+    """``work(share)`` for each share: the first on the calling thread, the others on
+    idle workers."""
+    if len(shares) == 1:
+        return [work(shares[0])]
+    helpers = _take(len(shares) - 1)
+    for helper, share in zip(helpers, shares[1:]):
+        helper.start(work, share)
     try:
-        first = work(np.arange(0, count, threads, dtype=np.int64))
+        first = work(shares[0])
     finally:
         outcomes = [helper.join() for helper in helpers]
         with _idle_lock:

@@ -523,7 +523,7 @@ def test_a_call_uses_a_thread_per_min_cells_and_at_least_one() -> None:
 
 def test_the_cells_threshold_picks_the_threads_and_both_give_one_result(monkeypatch) -> None:
     """A batch below the threshold runs on the calling thread alone, one above it on the
-    pool too (spied on ``run_strided``); the results are the same."""
+    pool too (spied on ``run_together``); the results are the same."""
     from ctckit.align import forced
 
     rng = np.random.default_rng(8)
@@ -533,13 +533,13 @@ def test_the_cells_threshold_picks_the_threads_and_both_give_one_result(monkeypa
     cells = int((lengths * 61).sum())
     used: list[int] = []
 
-    def spy(work, count, threads):
+    def spy(work, threads):
         used.append(threads)
-        return run_strided(work, count, threads)
+        return run_together(work, threads)
 
-    from ctckit._threads import run_strided
+    from ctckit._threads import run_together
 
-    monkeypatch.setattr(forced, "run_strided", spy)
+    monkeypatch.setattr(forced, "run_together", spy)
     monkeypatch.setattr(forced, "_MIN_CELLS_PER_THREAD", cells // 2 + 1)
     one = forced_align(lp, targets, lengths, num_threads=2)
     monkeypatch.setattr(forced, "_MIN_CELLS_PER_THREAD", cells // 2)
@@ -547,6 +547,48 @@ def test_the_cells_threshold_picks_the_threads_and_both_give_one_result(monkeypa
     assert used == [1, 2]
     np.testing.assert_array_equal(one[0], two[0])
     np.testing.assert_array_equal(one[1], two[1])
+
+
+def test_kernel_threads_sharing_a_counter_align_every_utterance_once() -> None:
+    """Two threads running the kernel on one batch with one counter: each takes the next
+    utterance when done with one; together they align every utterance once, and the
+    paths are one thread's."""
+    import threading
+
+    from ctckit.align import _viterbi
+    from ctckit.align._common import Options
+
+    rng = np.random.default_rng(11)
+    batch, time, vocab = 24, 160, 9
+    lp = log_softmax(rng.normal(size=(batch, time, vocab)) * 2)
+    lengths = np.full(batch, time, np.int64)
+    lengths[1:] = 40  # the first utterance is four times the others' work
+    tlens = np.full(batch, 12, np.int64)
+    cols = rng.integers(1, vocab, size=(batch, 12)).astype(np.int64)
+    order = np.arange(batch, dtype=np.int64)
+
+    def outputs():
+        return (np.full((batch, time), -7, np.int64), np.zeros((batch, time)),
+                np.full(batch, -1, np.int64), np.zeros((batch, 2), np.int64),
+                np.zeros(batch, np.bool_))  # fmt: skip
+
+    opts = Options(0, vocab, 0.0)
+    alone = outputs()
+    _viterbi.viterbi_many(lp, lengths, cols, tlens, order, opts, *alone)
+    shared, taken = outputs(), np.zeros(1, np.int64)
+
+    def run() -> None:
+        _viterbi.viterbi_many(lp, lengths, cols, tlens, order, opts, *shared, _viterbi.AUTO, taken)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert taken[0] == batch + 2  # every utterance taken once, and one failed take each
+    assert (shared[2] == 0).all()  # every status written (OK)
+    for got, want in zip(shared, alone):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_calls_from_two_threads_at_once_each_get_their_own_result(monkeypatch) -> None:

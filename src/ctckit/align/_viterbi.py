@@ -45,6 +45,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ctckit._atomic import fetch_add
 from ctckit.align._common import NEG_INF, NO_PATH, NON_FINITE, OK, label, maxnum
 
 BEAM = 15.0  # nats below the frame's best bound that the first pass keeps
@@ -69,7 +70,7 @@ _ROUNDING = 1e-9
 @njit(cache=True, nogil=True)
 def viterbi_many(  # type: ignore[no-untyped-def]
     lp, lengths, targets, target_lengths, utts, opts, out_align, out_scores, status, bad_pos,
-    searched, mode=AUTO,
+    searched, mode=AUTO, taken=None,
 ):  # fmt: skip
     """Best path of each utterance in ``utts``.
 
@@ -87,6 +88,9 @@ def viterbi_many(  # type: ignore[no-untyped-def]
         searched: ``(B,)`` bool out: whether the dense pass found the path.
         mode: ``AUTO`` (pruned, dense where pruning keeps too much), ``PRUNED`` or
             ``DENSE`` (one path only, for tests).
+        taken: ``(1,)`` int64, how many of ``utts`` the threads running this call on
+            the same arrays have taken: each takes the next (``fetch_add``) when it
+            finishes one, so the threads end together. ``None``: all of ``utts`` here.
     """
     vocab = lp.shape[2]
     max_t = 1
@@ -112,7 +116,14 @@ def viterbi_many(  # type: ignore[no-untyped-def]
     block = np.empty((CHECKPOINT, 2, width), np.float64)
     block[:, 1, 0] = NEG_INF  # token 0's guard
     gap = np.full(1, -1.0)  # the last pruned row's (bound - best score) per frame (-1: none)
-    for b in utts:
+    counter = np.zeros(1, np.int64)
+    if taken is not None:
+        counter = taken
+    while True:
+        i = fetch_add(counter, 1)
+        if i >= utts.shape[0]:
+            break
+        b = utts[i]
         n_frames = lengths[b]
         length = target_lengths[b]
         for t in range(n_frames, out_align.shape[1]):

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ctckit._checks import check_float, check_int, is_tensor
-from ctckit._threads import default_threads, run_strided
+from ctckit._threads import default_threads, run_together
 from ctckit.align import _input
 from ctckit.errors import InputValueError
 
@@ -98,6 +98,7 @@ def _align_numba(
     p: _Prepared, num_threads: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]:
     from ctckit.align import _kernels
+    from ctckit.align._viterbi import AUTO
 
     arr = p.x.detach().cpu().numpy() if is_tensor(p.x) else p.x
     arr = np.ascontiguousarray(arr)
@@ -108,18 +109,19 @@ def _align_numba(
     bad = np.zeros((batch, 2), np.int64)
     searched = np.zeros(batch, np.bool_)
     opts = p.options()
-    # largest trellis first: every thread's share of this order (every n-th) holds about
-    # as many cells as the others'
+    # the threads take the utterances in this order, each the next when it is done with
+    # one: largest trellis first, so that they end within a small one of each other
     cells = p.lengths * (2 * p.target_lengths + 1)
     order = np.argsort(-cells, kind="stable")
+    taken = np.zeros(1, np.int64)
 
-    def work(share: npt.NDArray[np.int64]) -> None:
+    def work() -> None:
         _kernels.viterbi_many(
-            arr, p.lengths, p.cols, p.target_lengths, order[share], opts, out_align,
-            out_scores, status, bad, searched,
+            arr, p.lengths, p.cols, p.target_lengths, order, opts, out_align, out_scores,
+            status, bad, searched, AUTO, taken,
         )  # fmt: skip
 
-    run_strided(work, batch, _threads_for(int(cells.sum()), num_threads))
+    run_together(work, min(batch, _threads_for(int(cells.sum()), num_threads)))
     _raise_status(p, status, bad, arr)
     return out_align, out_scores
 
