@@ -17,6 +17,7 @@ trees, run it with ``PYTHONPATH=OTHER_TREE/src`` and without, one after the othe
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 import os
 import sys
@@ -39,6 +40,17 @@ def kernel_call(dec: Any, lp: np.ndarray, lens: np.ndarray) -> Any:
         utts = np.arange(lp.shape[0], dtype=np.int64)
         return lambda: kernels.decode_words(lp, lens, utts, kern.opts, kern.scorer, kern.rows, 1)
     bufs = [kern.take_buffers()]
+    if "taken" in inspect.signature(kernels.decode_words.py_func).parameters:  # shared counter
+        order = np.arange(lp.shape[0], dtype=np.int64)
+
+        def call() -> Any:
+            taken = np.zeros(1, np.int64)
+            out = kernels.decode_words(lp, lens, order, taken, kern.opts, kern.scorer,
+                                       kern.rows, 1, bufs[0])  # fmt: skip
+            bufs[0] = tuple(out[6:])
+            return out
+
+        return call
 
     def call() -> Any:
         out = kernels.decode_words(lp, lens, 0, 1, kern.opts, kern.scorer, kern.rows, 1, bufs[0])

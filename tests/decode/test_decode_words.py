@@ -527,6 +527,22 @@ def test_non_finite_entries_are_refused() -> None:
 
 
 @pytest.mark.usefixtures("words_kernel")
+@pytest.mark.parametrize("with_lengths", [False, True])
+def test_the_invalid_utterance_reported_does_not_depend_on_the_threads(with_lengths) -> None:
+    """Threads take utterances as they finish others; of several invalid ones the error
+    names the first in their order (longest first when lengths are given) however many
+    threads ran: utterance 4 (9 frames) before utterance 1 (6 frames)."""
+    lp = np.stack([log_probs(k, 9, 4) for k in range(6)])
+    lp[1, 2, 1] = np.nan
+    lp[4, 5, 3] = np.inf
+    lengths = [9, 6, 9, 9, 9, 9] if with_lengths else None
+    want = r"log_probs\[4, 5\]" if with_lengths else r"log_probs\[1, 2\]"
+    for threads in (1, 2, 3):
+        with pytest.raises(InputValueError, match=want):
+            decoder(CHARS, num_threads=threads).decode(lp, lengths)
+
+
+@pytest.mark.usefixtures("words_kernel")
 def test_empty_utterances() -> None:
     hyps = decoder(CHARS).decode(np.zeros((2, 0, 4)))
     assert hyps == [[WordHypothesis("", (), (), (), 0.0, 0.0, 0.0)]] * 2

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ctckit._checks import check_float, check_int
-from ctckit._threads import default_threads, run_strided
+from ctckit._threads import default_threads, run_together
 from ctckit.decode._input import check_lengths, invalid_value_error, kernel_log_prob_array
 from ctckit.decode._word_tables import (
     FlatTrie,
@@ -867,30 +867,30 @@ class WordBeamSearchDecoder:
         threads = max(min(self.num_threads, batch), 1)
         opts, scorer, rows = kernel.opts, kernel.scorer, kernel.rows
         want = self.top_n if self.top_n == 1 else min(self.beam_width, 4 * self.top_n)
-        bufs = kernel.take_buffers()
-        args = (arr, lens, 0, threads, opts, scorer, rows, want, bufs)
-        fn = kernel.entry(args, (arr.dtype.char, arr.flags.aligned, arr.flags.writeable))
+        # the threads take the utterances in this order, each the next when done with one
+        order = np.arange(batch) if lens is _ALL_FRAMES else np.argsort(-lens, kind="stable")
+        taken = np.zeros(1, np.int64)
+        args = (arr, lens, order, taken, opts, scorer, rows, want)
+        fn = kernel.entry((*args, _no_buffers()), (arr.dtype.char, arr.flags.aligned,
+                                                   arr.flags.writeable))  # fmt: skip
 
-        def run(first: int, bufs: tuple[npt.NDArray[Any], ...]) -> list[list[WordHypothesis]]:
-            ints, floats, words, bad, where, *bufs_out = fn(
-                arr, lens, first, threads, opts, scorer, rows, want, bufs
-            )
-            kernel.keep_buffers(tuple(bufs_out), threads)
-            if bad >= 0:
-                value = float(arr[where].flat[bad])
-                raise invalid_value_error(where if batched else None, bad // vocab, value)
-            return self._results(ints.tolist(), floats.tolist(), words.tolist())
+        def run() -> tuple[Any, ...]:  # on each thread, with its own search buffers
+            utts, ints, floats, words, bad, where, *bufs = fn(*args, kernel.take_buffers())
+            kernel.keep_buffers(tuple(bufs), threads)
+            return utts, ints, floats, words, bad, where
 
-        if threads == 1:
-            return run(0, bufs)
-        # the process-wide pool (ctckit._threads); each thread its own search buffers
-        parts = run_strided(
-            lambda utts: run(int(utts[0]), bufs if utts[0] == 0 else kernel.take_buffers()),
-            batch, threads,
-        )  # fmt: skip
+        parts = run_together(run, threads)  # the process-wide pool (ctckit._threads)
+        failed = [(where, bad) for *_, bad, where in parts if bad >= 0]
+        if failed:  # the first invalid utterance in the order, whatever the threads
+            rank = np.argsort(order)
+            where, bad = min(failed, key=lambda found: rank[found[0]])
+            value = float(arr[where].flat[bad])
+            raise invalid_value_error(where if batched else None, bad // vocab, value)
         out: list[list[WordHypothesis]] = [[] for _ in range(batch)]
-        for start, part in enumerate(parts):
-            out[start::threads] = part
+        for utts, ints, floats, words, *_ in parts:
+            found = self._results(ints.tolist(), floats.tolist(), words.tolist())
+            for b, hyps in zip(utts.tolist(), found):
+                out[b] = hyps
         return out
 
     def _results(

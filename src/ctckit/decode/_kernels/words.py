@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from ctckit._atomic import fetch_add
 from ctckit.decode._kernels.backtrace import _room, append_empty, append_n_best
 from ctckit.decode._kernels.candidates import candidate_tokens, entry_threshold
 from ctckit.decode._kernels.frames import (
@@ -603,10 +604,12 @@ def _append_words(out, no, word_counts, words):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def decode_words(arr, lens, first, step, opts, scorer, rows, want, bufs):  # type: ignore[no-untyped-def]
-    """Decode utterances ``b = first, first + step, ...`` of ``arr`` (``(B, T, V)``), frames
-    ``arr[b, :lens[b]]`` (``lens`` empty: ``T`` each), one after another (one call from
-    Python per thread), keeping the ``want`` best hypotheses of each.
+def decode_words(arr, lens, order, taken, opts, scorer, rows, want, bufs):  # type: ignore[no-untyped-def]
+    """Decode utterances ``order[i]`` of ``arr`` (``(B, T, V)``), frames ``arr[b, :lens[b]]``
+    (``lens`` empty: ``T`` each), one after another, ``i = fetch_add(taken, 1)`` each: the
+    threads running this call on the same ``taken`` (one call from Python per thread)
+    each take the next utterance when done with one, so that they end together. Keeps
+    the ``want`` best hypotheses of each.
 
     ``rows``: the scorer's ``(model_int, model_float)`` row counts. ``bufs``: the flat
     buffers ``(i32, f64, i64)`` of a search state (:func:`.state.new_flat`, one row) to
@@ -614,25 +617,27 @@ def decode_words(arr, lens, first, step, opts, scorer, rows, want, bufs):  # typ
     that keeps them between calls pays the first touch of their pages once).
 
     Returns:
-        ``(ints, floats, words, bad, where, i32, f64, i64)``: the N best of each utterance
-        in order, packed as the token search's (:mod:`.backtrace`, without per-token
-        values; ``k`` is 0 when no hypothesis is left), and their words (see
-        :func:`_append_words`; a word's first and last token counted within its
-        hypothesis); ``bad``: the flat index ``t * V + v`` of the first invalid entry in
-        a valid frame of utterance ``where``, or -1 (and ``where`` -1) if none (the call
-        stops there); the state buffers searched in.
+        ``(utts, ints, floats, words, bad, where, i32, f64, i64)``: the utterances this
+        thread decoded, in turn, and their N best, packed as the token search's
+        (:mod:`.backtrace`, without per-token values; ``k`` is 0 when no hypothesis is
+        left), and their words (see :func:`_append_words`; a word's first and last token
+        counted within its hypothesis); ``bad``: the flat index ``t * V + v`` of the
+        first invalid entry in a valid frame of utterance ``where``, or -1 (and
+        ``where`` -1) if none (this thread stops there); the state buffers searched in.
     """
-    batch, time, vocab = arr.shape
+    _, time, vocab = arr.shape
     all_frames = lens.shape[0] == 0
     longest = 0
-    cap = 0
-    for b in range(first, batch, step):
-        length = time if all_frames else lens[b]
+    cap = 0  # room for all of them (pages this thread does not fill are never touched)
+    for i in range(order.shape[0]):
+        length = time if all_frames else lens[order[i]]
         longest = max(longest, length)
         cap += 2 + want * (1 + 3 * min(length, 64))
+    utts = np.empty(order.shape[0], np.int64)
     ints = np.empty(cap, np.int64)
     floats = np.empty(3 * cap // 4 + 3, np.float64)
     words = np.empty(cap, np.int64)
+    nu = 0
     ni = 0
     nf = 0
     nw = 0
@@ -648,7 +653,13 @@ def decode_words(arr, lens, first, step, opts, scorer, rows, want, bufs):  # typ
     no_values = np.empty(0, np.float64)  # (the word search returns no per-token values)
     empty_count = np.zeros(1, np.int64)
     empty_words = np.empty((5, 0), np.int32)
-    for b in range(first, batch, step):
+    while True:
+        i = fetch_add(taken, 1)
+        if i >= order.shape[0]:
+            break
+        b = order[i]
+        utts[nu] = b
+        nu += 1
         length = time if all_frames else lens[b]
         if length == 0:  # the empty labelling, score 0
             ints, floats, ni, nf = append_empty(ints, floats, ni, nf)
@@ -657,10 +668,10 @@ def decode_words(arr, lens, first, step, opts, scorer, rows, want, bufs):  # typ
         _reset(state, scorer)
         bad = advance(state, opts, scorer, arr[b], length, row, ctx_i, ctx_f)
         if bad >= 0:
-            return ints[:ni], floats[:nf], words[:nw], bad, b, i32, f64, i64
+            return utts[: nu - 1], ints[:ni], floats[:nf], words[:nw], bad, b, i32, f64, i64
         k, sizes, scores, tokens, starts, ends, word_counts, found = n_best(state, scorer, want)
         ints, floats, ni, nf = append_n_best(
             ints, floats, ni, nf, (k, sizes, scores, tokens, starts, ends, no_values)
         )
         words, nw = _append_words(words, nw, word_counts, found)
-    return ints[:ni], floats[:nf], words[:nw], -1, -1, i32, f64, i64
+    return utts[:nu], ints[:ni], floats[:nf], words[:nw], -1, -1, i32, f64, i64
