@@ -271,8 +271,8 @@ def bench_batch(name: str, data: dict, args: argparse.Namespace) -> list[str]:
 def bench_thread_sweep(sources: dict[str, dict], args: argparse.Namespace) -> list[str]:
     """Two threads against one (wall time, interleaved, best call) on the first ``n`` rows of
     each source, with the cells threshold off (every call may use both threads), and what
-    the threshold picks; then the pool's hand-off cost (a share that does nothing)."""
-    from ctckit._threads import run_strided
+    the threshold picks; then the pool's hand-off cost (a job that does nothing)."""
+    from ctckit._threads import run_together
     from ctckit.align import forced
 
     threshold = forced._MIN_CELLS_PER_THREAD
@@ -298,13 +298,13 @@ def bench_thread_sweep(sources: dict[str, dict], args: argparse.Namespace) -> li
     finally:
         forced._MIN_CELLS_PER_THREAD = threshold
     for threads in (1, 2):
-        run_strided(lambda share: None, 2, threads)
+        run_together(lambda: None, threads)
         costs = []
         for _ in range(2000):
             w0 = time.perf_counter()
-            run_strided(lambda share: None, 2, threads)
+            run_together(lambda: None, threads)
             costs.append(time.perf_counter() - w0)
-        lines.append(f"\nrun_strided of two empty shares on {threads} thread(s): best "
+        lines.append(f"\nrun_together of an empty job on {threads} thread(s): best "
                      f"{min(costs) * 1e6:.1f} us, median {np.median(costs) * 1e6:.1f} us")  # fmt: skip
     return lines
 

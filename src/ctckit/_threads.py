@@ -3,8 +3,8 @@
 Starting a thread costs about 0.1 ms and a ``ThreadPoolExecutor`` hand-off (a
 future, its condition, the pool's queue) tens of microseconds, a sizeable share of
 aligning or decoding a small batch. So workers are made once and kept idle, each
-woken by its own lock: the caller hands a worker its share and releases the
-worker's ``go`` lock; the worker releases its ``done`` lock when the share is run.
+woken by its own lock: the caller hands a worker its job and releases the
+worker's ``go`` lock; the worker releases its ``done`` lock when the job is run.
 A call takes as many idle workers as it needs (making more when another call holds
 them), so calls from several threads at once never wait on each other. A forked
 child, whose copy of the parent's workers has no threads, makes its own.
@@ -18,10 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import numpy as np
-import numpy.typing as npt
-
-__all__ = ["default_threads", "run_strided", "run_together"]
+__all__ = ["default_threads", "run_together"]
 
 _R = TypeVar("_R")
 
@@ -31,22 +28,19 @@ def default_threads() -> int:
     return os.cpu_count() or 1
 
 
-def _no_work(share: Any) -> None:
+def _no_work() -> None:
     """The job of a worker that holds none."""
 
 
-_NO_JOB: tuple[Callable[[Any], Any], Any] = (_no_work, None)
-
-
 class _Worker:
-    """A daemon thread that runs one share at a time, handed over by two locks."""
+    """A daemon thread that runs one job at a time, handed over by two locks."""
 
     def __init__(self, name: str) -> None:
         self._go = threading.Lock()
         self._go.acquire()
         self._done = threading.Lock()
         self._done.acquire()
-        self._job: tuple[Callable[[Any], Any], Any] = _NO_JOB
+        self._job: Callable[[], Any] = _no_work
         self._result: Any = None
         self._error: BaseException | None = None
         self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
@@ -55,22 +49,22 @@ class _Worker:
     def _loop(self) -> None:
         while True:
             self._go.acquire()
-            work, share = self._job
-            self._job = _NO_JOB  # (holds no reference to the share's arrays)
+            work = self._job
+            self._job = _no_work  # (holds no reference to the job's arrays)
             try:
-                self._result, self._error = work(share), None
+                self._result, self._error = work(), None
             except BaseException as error:  # re-raised in the caller
                 self._result, self._error = None, error
-            del work, share
+            del work
             self._done.release()
 
-    def start(self, work: Callable[[Any], Any], share: Any) -> None:
-        """Run ``work(share)`` on this worker's thread."""
-        self._job = (work, share)
+    def start(self, work: Callable[[], Any]) -> None:
+        """Run ``work()`` on this worker's thread."""
+        self._job = work
         self._go.release()
 
     def join(self) -> tuple[Any, BaseException | None]:
-        """Wait for the share started last: its result and the exception it raised."""
+        """Wait for the job started last: its result and the exception it raised."""
         self._done.acquire()
         out = self._result, self._error
         self._result = self._error = None
@@ -106,41 +100,25 @@ def _take(count: int) -> list[_Worker]:
     return taken
 
 
-def run_strided(work: Callable[[npt.NDArray[np.int64]], _R], count: int, threads: int) -> list[_R]:
-    """Run ``work`` on ``threads`` shares of ``range(count)``, every ``threads``-th item each.
+def run_together(work: Callable[[], _R], threads: int) -> list[_R]:
+    """Run ``work()`` on ``threads`` threads at once: the calling thread and idle workers.
 
-    Lengths in a batch are often sorted, so striding balances the shares. The
-    calling thread runs the first share and idle workers the others. An exception
-    raised by a share is raised here, once every share has finished (the first
-    share's first, then the workers' in share order).
+    For kernels whose threads take their items from one shared counter
+    (``ctckit._atomic.fetch_add``), each the next when done with one, so that a thread
+    slowed by its item or its core leaves the rest to the others. An exception raised
+    by a run is raised here, once every run has finished (the calling thread's first,
+    then the workers' in turn).
 
     Returns:
-        The results of the shares, in share order (share ``k`` holds items
-        ``k, k + threads, ...``).
+        The runs' results, the calling thread's first.
     """
-    threads = max(1, min(threads, count))
-    shares = [np.arange(s, count, threads, dtype=np.int64) for s in range(threads)]
-    return _run_shares(work, shares)
-
-
-def run_together(work: Callable[[], _R], threads: int) -> list[_R]:
-    """Run ``work()`` on ``threads`` threads at once: for kernels whose threads take
-    their items from one shared counter (``ctckit._atomic.fetch_add``), so that a thread
-    slowed by its item or its core leaves the rest to the others. Exceptions as in
-    :func:`run_strided`; the results in thread order (the calling thread's first)."""
-    return _run_shares(lambda _: work(), [None] * max(1, threads))
-
-
-def _run_shares(work: Callable[[Any], _R], shares: list[Any]) -> list[_R]:
-    """``work(share)`` for each share: the first on the calling thread, the others on
-    idle workers."""
-    if len(shares) == 1:
-        return [work(shares[0])]
-    helpers = _take(len(shares) - 1)
-    for helper, share in zip(helpers, shares[1:]):
-        helper.start(work, share)
+    if threads <= 1:
+        return [work()]
+    helpers = _take(threads - 1)
+    for helper in helpers:
+        helper.start(work)
     try:
-        first = work(shares[0])
+        first = work()
     finally:
         outcomes = [helper.join() for helper in helpers]
         with _idle_lock:

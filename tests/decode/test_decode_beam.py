@@ -661,3 +661,18 @@ def test_thread_pool_survives_fork() -> None:
     child.join(timeout=60)
     assert child.exitcode == 0
     assert got == [h[0].tokens for h in parent] == [(1, 2)] * 3
+
+
+@pytest.mark.parametrize("with_lengths", [False, True])
+def test_the_invalid_utterance_reported_does_not_depend_on_the_threads(with_lengths) -> None:
+    """Threads take utterances as they finish others; of several invalid ones the error
+    names the first in their order (longest first when lengths are given) however many
+    threads ran: utterance 4 (9 frames) before utterance 1 (6 frames)."""
+    lp = np.stack([blank_heavy(k, 9, 4, 0) for k in range(6)])
+    lp[1, 2, 1] = np.nan
+    lp[4, 5, 3] = np.inf
+    lengths = [9, 6, 9, 9, 9, 9] if with_lengths else None
+    want = r"log_probs\[4, 5\]" if with_lengths else r"log_probs\[1, 2\]"
+    for threads in (1, 2, 3):
+        with pytest.raises(InputValueError, match=want):
+            BeamSearchDecoder(beam_width=3, num_threads=threads).decode(lp, lengths)

@@ -34,6 +34,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ctckit._atomic import fetch_add
 from ctckit.align._common import NEG_INF as _NEG_INF
 from ctckit.align._common import NO_PATH, NON_FINITE, OK, Options
 from ctckit.align._common import emission_row as _emission_row
@@ -300,12 +301,13 @@ def _lse3(a, b, c):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def posterior_many(  # type: ignore[no-untyped-def]
-    lp, lengths, targets, target_lengths, utts, opts, starts, ends, inside, total
+    lp, lengths, targets, target_lengths, utts, opts, starts, ends, inside, total, taken
 ):
     """Forward-backward posterior occupancy of each token state.
 
     Args:
-        lp, lengths, targets, target_lengths, utts, opts: As :func:`viterbi_many`.
+        lp, lengths, targets, target_lengths, utts, opts, taken: As :func:`viterbi_many`
+            (``taken`` not optional).
         starts, ends: ``(B, L)`` int64: each token's span on the best path.
         inside: ``(B, L)`` float64 out: posterior mass of token ``k``'s state
             within ``[starts, ends)``.
@@ -324,7 +326,11 @@ def posterior_many(  # type: ignore[no-untyped-def]
     emit = np.empty(max_s, np.float64)
     ext = np.empty(max_s, np.int64)
     skip = np.empty(max_s, np.float64)
-    for b in utts:
+    while True:
+        i = fetch_add(taken, 1)
+        if i >= utts.shape[0]:
+            break
+        b = utts[i]
         n_frames = lengths[b]
         length = target_lengths[b]
         for k in range(length):

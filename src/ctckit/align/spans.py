@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ctckit._checks import check_float, check_int, is_tensor
-from ctckit._threads import run_strided
+from ctckit._threads import run_together
 from ctckit.align.forced import _best_paths, _check_run_options, _prepare
 from ctckit.decode.types import TokenSpan
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
@@ -217,12 +217,16 @@ def _posterior_confidence(
     total = np.zeros((batch, width))
     opts = p.options()
 
-    def work(utts: npt.NDArray[np.int64]) -> None:
-        _kernels.posterior_many(
-            arr, p.lengths, p.cols, p.target_lengths, utts, opts, starts, ends, inside, total
-        )
+    utts = np.arange(batch, dtype=np.int64)
+    taken = np.zeros(1, np.int64)  # the threads take the utterances from it in turn
 
-    run_strided(work, batch, threads)
+    def work() -> None:
+        _kernels.posterior_many(
+            arr, p.lengths, p.cols, p.target_lengths, utts, opts, starts, ends, inside, total,
+            taken,
+        )  # fmt: skip
+
+    run_together(work, min(batch, threads))
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.clip(inside / total, 0.0, 1.0)
     return [share[b, : p.target_lengths[b]] for b in range(batch)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -121,3 +122,29 @@ def invalid_value_error(b: int | None, t: int, value: float) -> InputValueError:
     return InputValueError(
         f"log_probs must hold finite values or -inf within lengths, got {value} in {where}"
     )
+
+
+def gather_threads(
+    parts: list[tuple[Any, ...]],
+    order: npt.NDArray[np.int64],
+    arr: npt.NDArray[Any],
+    batched: bool,
+    results: Callable[[tuple[Any, ...]], list[Any]],
+) -> list[Any]:
+    """Each utterance's results from the parts the kernel's threads returned, each
+    ``(utts, ..., bad, where)``: the utterances a thread decoded, its packed output,
+    and where it stopped (``bad`` >= 0). ``results(part)``: the part's results, one per
+    utterance of ``utts``, in turn. A thread stops at its first invalid utterance; the
+    error is for the first in ``order`` that a thread found, the same whatever the
+    thread count (every utterance before it was taken, and searched, by some thread)."""
+    failed = [(part[-1], part[-2]) for part in parts if part[-2] >= 0]
+    if failed:
+        rank = np.argsort(order)
+        where, bad = min(failed, key=lambda found: rank[found[0]])
+        value = float(arr[where].flat[bad])
+        raise invalid_value_error(where if batched else None, bad // arr.shape[2], value)
+    out: list[Any] = [[] for _ in range(arr.shape[0])]
+    for part in parts:
+        for b, found in zip(part[0].tolist(), results(part)):
+            out[b] = found
+    return out

@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ctckit._checks import check_float, check_int
-from ctckit._threads import run_strided
-from ctckit.decode._input import check_lengths, invalid_value_error, kernel_log_prob_array
+from ctckit._threads import run_together
+from ctckit.decode._input import check_lengths, gather_threads, kernel_log_prob_array
 from ctckit.decode.stream import DecoderStream
 from ctckit.decode.types import Hypothesis, _new_hypothesis
 from ctckit.errors import InputTypeError, InputValueError, ShapeError
@@ -404,21 +404,12 @@ class BeamSearchDecoder:
             self._check_memory(longest, vocab, threads)  # raises
 
         opts, scorer, rows = kernel.opts, kernel.scorer, kernel.model_rows
-        args = (arr, lens, 0, threads, opts, scorer, rows)
+        # the threads take the utterances in this order, each the next when done with one
+        order = np.arange(batch) if lens is _ALL_FRAMES else np.argsort(-lens, kind="stable")
+        taken = np.zeros(1, np.int64)
+        args = (arr, lens, order, taken, opts, scorer, rows)
         fn = kernel.entry(_search().decode_many, args, _array_key(arr))
-
-        def run(first: int) -> list[list[Hypothesis]]:
-            ints, floats, bad, where = fn(arr, lens, first, threads, opts, scorer, rows)
-            if bad >= 0:
-                value = float(arr[where].flat[bad])
-                raise invalid_value_error(where if batched else None, bad // vocab, value)
-            return _hypotheses(ints.tolist(), floats.tolist())
-
-        if threads == 1:
-            return run(0)
-        # the process-wide pool (ctckit._threads)
-        parts = run_strided(lambda utts: run(int(utts[0])), batch, threads)
-        out: list[list[Hypothesis]] = [[] for _ in range(batch)]
-        for start, part in enumerate(parts):
-            out[start::threads] = part
-        return out
+        parts = run_together(lambda: fn(*args), threads)  # the process-wide pool
+        return gather_threads(
+            parts, order, arr, batched, lambda part: _hypotheses(part[1].tolist(), part[2].tolist())
+        )

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from ctckit._checks import check_float, check_int
 from ctckit._threads import default_threads, run_together
-from ctckit.decode._input import check_lengths, invalid_value_error, kernel_log_prob_array
+from ctckit.decode._input import check_lengths, gather_threads, kernel_log_prob_array
 from ctckit.decode._word_tables import (
     FlatTrie,
     build_trie,
@@ -880,18 +880,8 @@ class WordBeamSearchDecoder:
             return utts, ints, floats, words, bad, where
 
         parts = run_together(run, threads)  # the process-wide pool (ctckit._threads)
-        failed = [(where, bad) for *_, bad, where in parts if bad >= 0]
-        if failed:  # the first invalid utterance in the order, whatever the threads
-            rank = np.argsort(order)
-            where, bad = min(failed, key=lambda found: rank[found[0]])
-            value = float(arr[where].flat[bad])
-            raise invalid_value_error(where if batched else None, bad // vocab, value)
-        out: list[list[WordHypothesis]] = [[] for _ in range(batch)]
-        for utts, ints, floats, words, *_ in parts:
-            found = self._results(ints.tolist(), floats.tolist(), words.tolist())
-            for b, hyps in zip(utts.tolist(), found):
-                out[b] = hyps
-        return out
+        return gather_threads(parts, order, arr, batched, lambda part: self._results(
+            part[1].tolist(), part[2].tolist(), part[3].tolist()))  # fmt: skip
 
     def _results(
         self, ints: list[int], floats: list[float], words: list[int]

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from ctckit._atomic import fetch_add
 from ctckit.decode._kernels.backtrace import append_empty, append_n_best, n_best
 from ctckit.decode._kernels.candidates import candidate_tokens, entry_threshold
 from ctckit.decode._kernels.commit import commit_survivors
@@ -199,29 +200,34 @@ def advance(i32, f64, i64, opts, scorer, lp, frames, row):  # type: ignore[no-un
 
 
 @njit(cache=True, nogil=True)
-def decode_many(arr, lens, first, step, opts, scorer, model_rows):  # type: ignore[no-untyped-def]
-    """Decode utterances ``b = first, first + step, ...`` of ``arr`` (``(B, T, V)``), frames
-    ``arr[b, :lens[b]]``, one after another (one call from Python per thread).
+def decode_many(arr, lens, order, taken, opts, scorer, model_rows):  # type: ignore[no-untyped-def]
+    """Decode utterances ``order[i]`` of ``arr`` (``(B, T, V)``), frames ``arr[b, :lens[b]]``,
+    one after another, ``i = fetch_add(taken, 1)`` each: the threads running this call on
+    the same ``taken`` (one call from Python per thread) each take the next utterance
+    when done with one, so that they end together.
 
     ``lens``: ``(B,)``, or empty for ``T`` frames each. ``model_rows``: the scorer's
     ``(model_int, model_float)`` row counts.
 
     Returns:
-        ``(ints, floats, bad, where)``: the N best of each utterance in order, packed (see
-        :mod:`.backtrace`; ``k`` is 0 when every labelling has probability 0); ``bad``:
-        the flat index ``t * V + v`` of the first invalid entry in a valid frame of
-        utterance ``where``, or -1 (and ``where`` -1) if none (the call stops there).
+        ``(utts, ints, floats, bad, where)``: the utterances this thread decoded, in
+        turn, and their N best, packed (see :mod:`.backtrace`; ``k`` is 0 when every
+        labelling has probability 0); ``bad``: the flat index ``t * V + v`` of the first
+        invalid entry in a valid frame of utterance ``where``, or -1 (and ``where`` -1)
+        if none (this thread stops there).
     """
-    batch, time = arr.shape[0], arr.shape[1]
+    time = arr.shape[1]
     all_frames = lens.shape[0] == 0
     longest = 0
-    cap = 0
-    for b in range(first, batch, step):
-        length = time if all_frames else lens[b]
+    cap = 0  # room for all of them (pages this thread does not fill are never touched)
+    for i in range(order.shape[0]):
+        length = time if all_frames else lens[order[i]]
         longest = max(longest, length)
         cap += 1 + opts.top_n * (1 + 3 * length)
+    utts = np.empty(order.shape[0], np.int64)
     ints = np.empty(cap, np.int64)
     floats = np.empty(cap, np.float64)
+    nu = 0
     ni = 0
     nf = 0
     # the search's buffers, once for all utterances (allocating them per utterance costs
@@ -231,7 +237,13 @@ def decode_many(arr, lens, first, step, opts, scorer, model_rows):  # type: igno
     i32, f64, i64 = i32[0], f64[0], i64[0]
     state = state_views(i32, f64, i64)
     row = np.empty(max(arr.shape[2], 2), arr.dtype)  # the frame, copied (see advance)
-    for b in range(first, batch, step):
+    while True:
+        i = fetch_add(taken, 1)
+        if i >= order.shape[0]:
+            break
+        b = order[i]
+        utts[nu] = b
+        nu += 1
         length = time if all_frames else lens[b]
         if length == 0:  # the empty labelling, score 0, whatever the LM
             ints, floats, ni, nf = append_empty(ints, floats, ni, nf)
@@ -239,7 +251,7 @@ def decode_many(arr, lens, first, step, opts, scorer, model_rows):  # type: igno
         reset(state, scorer)
         bad = advance(i32, f64, i64, opts, scorer, arr[b], length, row)
         if bad >= 0:
-            return ints[:ni], floats[:nf], bad, b
+            return utts[: nu - 1], ints[:ni], floats[:nf], bad, b
         found = n_best(state, scorer, opts.top_n, True)
         ints, floats, ni, nf = append_n_best(ints, floats, ni, nf, found)
-    return ints[:ni], floats[:nf], -1, -1
+    return utts[:nu], ints[:ni], floats[:nf], -1, -1
