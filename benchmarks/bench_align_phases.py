@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Does the aligner's speed depend on where its buffers lie modulo 4096 bytes, or on when it runs?
 
-    python benchmarks/bench_align_phases.py                # both tests, about 30 s
+    python benchmarks/bench_align_phases.py                # all three tests, about 50 s
     python benchmarks/bench_align_phases.py --rounds 8 --calls 1000
 
 A load whose address matches an earlier in-flight store's low 12 bits can be held
@@ -9,7 +9,7 @@ as if it depended on it (4K aliasing), so a kernel's speed may depend on its
 buffers' offsets modulo 4096. A machine can also run slower for a while (other
 work on the sibling core, the host). The two look alike when offsets are swept
 in order, since consecutive offsets are also consecutive in time. Two tests
-separate them:
+separate them, and a third tells whether the cores have their phases apart:
 
 * ``offsets``: the dense pass (``_viterbi._dense_forward``) on one flat row of
   1,000 frames and 150 tokens, with its score rows at the start of a page and
@@ -24,6 +24,13 @@ separate them:
   1.25x the best) and the chance that a call is slow after a slow one. Calls
   whose buffers landed badly would be slow at random (a chance near the share);
   phases make it near 1.
+* ``cores``: two threads, each pinned to its own core (Linux), call the kernel on
+  the first 8 flat rows for ``--seconds``; per core, the median call in each 200 ms
+  window over the best call. The correlation of the two cores' series says whether
+  the phases are the machine's (both slow together) or each core's (independent:
+  then a two-thread call is as fast as its slower core unless the threads share
+  the work as they go, and two threads beat one by more when the one ran on a
+  slow core).
 """
 
 from __future__ import annotations
@@ -119,17 +126,80 @@ def runs_test(calls: int) -> None:
     print("  " + "".join("S" if s else "." for s in slow))
 
 
+def cores_test(seconds: float, window: float = 0.2) -> None:
+    import threading
+
+    from ctckit.align._common import Options
+
+    data = ba.synthetic("flat")
+    lp = np.ascontiguousarray(data["lp"][:8])
+    batch, frames, vocab = lp.shape
+    args = (lp, np.asarray(data["lens"][:8], np.int64),
+            np.ascontiguousarray(data["tg"][:8], np.int64), np.asarray(data["tlens"][:8], np.int64),
+            np.arange(batch, dtype=np.int64), Options(0, vocab, 0.0))  # fmt: skip
+
+    def outputs() -> tuple:
+        return (np.empty((batch, frames), np.int64), np.empty((batch, frames), lp.dtype),
+                np.zeros(batch, np.int64), np.zeros((batch, 2), np.int64),
+                np.zeros(batch, np.bool_))  # fmt: skip
+
+    _viterbi.viterbi_many(*args, *outputs())
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    if len(cpus) < 2:
+        print("cores: needs two cores")
+        return
+    calls: dict[int, list[tuple[float, float]]] = {cpu: [] for cpu in cpus}
+    end = time.perf_counter() + seconds
+
+    def run(cpu: int) -> None:
+        os.sched_setaffinity(0, {cpu})
+        out = outputs()
+        while time.perf_counter() < end:
+            t0 = time.perf_counter()
+            _viterbi.viterbi_many(*args, *out)
+            calls[cpu].append((t0, time.perf_counter() - t0))
+
+    threads = [threading.Thread(target=run, args=(cpu,)) for cpu in cpus]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    best = min(d for cpu in cpus for _, d in calls[cpu])
+    start = min(calls[cpu][0][0] for cpu in cpus)
+    n_windows = int(seconds / window)
+    series = []
+    for cpu in cpus:
+        rec = np.array(calls[cpu])
+        slot = ((rec[:, 0] - start) / window).astype(int)
+        series.append(np.array([np.median(rec[slot == w, 1]) / best if (slot == w).any()
+                                else np.nan for w in range(n_windows)]))  # fmt: skip
+    a, b = series
+    ok = ~np.isnan(a) & ~np.isnan(b)
+    slow_a, slow_b = a[ok] > SLOW, b[ok] > SLOW
+    print(
+        f"cores ({seconds:.0f} s, two pinned threads, cores {cpus}, {window * 1e3:.0f} ms windows):"
+    )
+    print(f"  correlation of the cores' window medians {np.corrcoef(a[ok], b[ok])[0, 1]:.2f}; "
+          f"slow share core {cpus[0]} {slow_a.mean():.2f}, core {cpus[1]} {slow_b.mean():.2f}, "
+          f"both {(slow_a & slow_b).mean():.2f}, neither {(~slow_a & ~slow_b).mean():.2f}")  # fmt: skip
+    for cpu, s in zip(cpus, series):
+        print(f"  core {cpu}: " + "".join("S" if x > SLOW else "." for x in s[:100]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--calls", type=int, default=500)
-    parser.add_argument("--only", choices=("offsets", "runs"))
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--only", choices=("offsets", "runs", "cores"))
     opts = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
-    if opts.only != "runs":
+    if opts.only in (None, "offsets"):
         offsets_test(opts.rounds)
-    if opts.only != "offsets":
+    if opts.only in (None, "runs"):
         runs_test(opts.calls)
+    if opts.only in (None, "cores"):
+        cores_test(opts.seconds)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
