@@ -28,11 +28,12 @@ between two different tokens; ties keep the first of stay, up, skip.
   ties a best path's, so the moves, and the path, are those of the full trellis.
 * Dense: a pruned pass that has computed more than ``DENSE_SHARE`` of the pairs
   so far (where pruning removes little, e.g. untrained output) stops, and the
-  utterance is searched by :func:`_dense_forward`: every pair of every frame, in
-  one loop that LLVM vectorises (the pruned loop, with its moving range, does
+  utterance is searched by :func:`_dense_forward`: every pair of each frame's range,
+  in one loop that LLVM vectorises (the pruned loop, with its moving range, does
   not). It stores no moves, only the rows of every ``CHECKPOINT``-th frame.
-  States that cannot finish are computed too; none is a predecessor of a state
-  that can, so the best path, ties included, is the pruned passes'.
+  Like the pruned passes' it skips the pairs no path can reach or finish from,
+  which are no predecessors of those it can, so the best path, ties included, is
+  the pruned passes'.
 * Backtrace: from the final state (the last blank unless the last token scores
   strictly more), each frame's stored move; after the dense pass, each block of
   frames between two kept rows is recomputed over the pairs the path can be on
@@ -499,24 +500,31 @@ def _scores(blank_prev, token_prev, blank_cur, token_cur, lo, n, e_blank, emit, 
 
 @njit(cache=True, nogil=True)
 def _dense_forward(frames, n_frames, length, blank, rows, checkpoints, cols, jump, emit):  # type: ignore[no-untyped-def]
-    """The forward pass over every pair of every frame, without moves: the rows of every
-    ``CHECKPOINT``-th frame go to ``checkpoints`` (:func:`_dense_backtrace` recomputes
-    the frames between). Returns the best final score (``-inf``: none) and the last
-    frame's row slot. States above those reachable stay ``-inf``: ``emit[L]`` and
-    ``jump[L]`` are ``-inf``, so the one pair past the last token never scores."""
+    """The forward pass over the pairs of each frame that hold a state a path can reach
+    and finish from (pairs ``max(0, L - T + t)`` to ``min(t, L)``, the pruned passes'
+    range before pruning: the trellis less its two corner triangles, 15% of it at
+    T = 1,000, L = 150), without moves: the rows of every ``CHECKPOINT``-th frame go to
+    ``checkpoints`` (:func:`_dense_backtrace` recomputes the frames between). Returns the
+    best final score (``-inf``: none) and the last frame's row slot. Exact: every
+    predecessor of a state that can finish can finish, so lies in the previous frame's
+    range; the states above the range read ``-inf`` (never written; ``emit[L]`` and
+    ``jump[L]`` are ``-inf``, so the pair past the last token never scores), those below
+    it stale scores that nothing in the range reads (the low end moves up one pair a
+    frame once it leaves 0)."""
     rows[:, :, :] = NEG_INF
     rows[0, 0, 0] = frames[0, blank]
     if length > 0:
         rows[0, 1, 1] = frames[0, cols[0]]
     checkpoints[0] = rows[0]
-    n = length + 1
     for t in range(1, n_frames):
         old = (t - 1) & 1
         new = t & 1
-        for k in range(length):
+        lo = max(0, length - n_frames + t)
+        hi = min(t, length)
+        for k in range(lo, min(hi, length - 1) + 1):
             emit[k] = frames[t, cols[k]]
-        _scores(rows[old, 0], rows[old, 1], rows[new, 0], rows[new, 1], 0, n, frames[t, blank],
-                emit, jump)  # fmt: skip
+        _scores(rows[old, 0], rows[old, 1], rows[new, 0], rows[new, 1], lo, hi - lo + 1,
+                frames[t, blank], emit, jump)  # fmt: skip
         if t % CHECKPOINT == 0:
             checkpoints[t // CHECKPOINT] = rows[new]
     last = (n_frames - 1) & 1
@@ -563,12 +571,15 @@ def _dense_backtrace(  # type: ignore[no-untyped-def]
         t0 = (t - 1) // CHECKPOINT * CHECKPOINT
         top = state >> 1
         c = t0 // CHECKPOINT
-        first = max(0, top - (t - t0))
+        # the pairs the path can be on: below its pair by at most a pair a frame, and
+        # within the forward pass's range (able to finish)
+        finish = length - n_frames + t0
+        first = max(0, top - (t - t0), finish)
         for k in range(first, top + 1):
             block[0, 0, k] = checkpoints[c, 0, k]
             block[0, 1, k + 1] = checkpoints[c, 1, k + 1]
         for j in range(1, t - t0):
-            lo = max(0, top - (t - t0 - j))
+            lo = max(0, top - (t - t0 - j), finish + j)
             e_blank = frames[t0 + j, opts.blank]
             for k in range(lo, top + 1):
                 stay_blank = block[j - 1, 0, k]
