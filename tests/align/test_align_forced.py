@@ -332,6 +332,15 @@ def test_flat_posteriors_switch_to_the_dense_search_and_peaky_ones_do_not(seed, 
         np.testing.assert_allclose(auto[1].sum(1), ref.numpy().sum(1), rtol=0, atol=1e-9)
         for b in range(batch):
             assert oracles.collapse(tuple(auto[0][b]), 0) == tuple(targets[b])
+    # mixed in one call: a peaky row after a flat one (which makes the next row's first
+    # pass give way to the dense search sooner) still takes the pruned search
+    mixed = np.stack([flat, peaky], axis=1).reshape(2 * batch, time, vocab)
+    both = np.repeat(targets, 2, axis=0)
+    auto = kernel_align(mixed, both, np.repeat(lengths, 2), np.repeat(tlens, 2), 0, _viterbi.AUTO)
+    assert auto[2].tolist() == [True, False] * batch
+    pruned = kernel_align(mixed, both, np.repeat(lengths, 2), np.repeat(tlens, 2), 0,
+                          _viterbi.PRUNED)  # fmt: skip
+    np.testing.assert_array_equal(auto[0], pruned[0])
 
 
 @given(

@@ -31,9 +31,9 @@ between two different tokens; ties keep the first of stay, up, skip.
   utterance is searched by :func:`_dense_forward`: every pair of each frame's range,
   in one loop that LLVM vectorises (the pruned loop, with its moving range, does
   not). It stores no moves, only the rows of every ``CHECKPOINT``-th frame.
-  Like the pruned passes' it skips the pairs no path can reach or finish from,
-  which are no predecessors of those it can, so the best path, ties included, is
-  the pruned passes'.
+  It skips the pairs no path can reach, and computes those no path can finish
+  from, which are no predecessors of those it can, so the best path, ties included,
+  is the pruned passes'.
 * Backtrace: from the final state (the last blank unless the last token scores
   strictly more), each frame's stored move; after the dense pass, each block of
   frames between two kept rows is recomputed over the pairs the path can be on
@@ -54,6 +54,11 @@ BEAM = 15.0  # nats below the frame's best bound that the first pass keeps
 # pruned pair costs about twice a dense one), plus DENSE_SLACK frames' worth
 DENSE_SHARE = 0.25
 DENSE_SLACK = 8
+# a row after one that went dense gives way at frame EARLY_FRAME of its first pass if
+# the beam has kept more than half of the pairs a path can reach so far (a flat row's
+# keeps them all; a peaky row's a few a frame), instead of at about frame 80
+EARLY_FRAME = 24
+WENT_DENSE = -2.0  # gap[0] after a row that went dense
 CHECKPOINT = 16  # the dense pass keeps the rows of every this many frames
 # a row after one whose best path the pruned passes found first tries a single floor
 # pass, the floor below the row's bound by GUESS_FACTOR times that row's per-frame gap
@@ -185,7 +190,8 @@ def _align_one(  # type: ignore[no-untyped-def]
             scale = _bound_terms(src, n_frames, used, upper)
         score, last, dense, guessed = _guessed_pass(args, scale, share, gap[0])
     if not dense and not guessed:
-        score, pruned, last, dense = _forward(args, NEG_INF, BEAM, share)
+        early = EARLY_FRAME if gap[0] == WENT_DENSE and share < np.inf else 0
+        score, pruned, last, dense = _forward(args, NEG_INF, BEAM, share, early)
     if not dense and not guessed:
         if scale < 0.0:
             scale = _bound_terms(src, n_frames, used, upper)
@@ -193,12 +199,13 @@ def _align_one(  # type: ignore[no-untyped-def]
         margin = _ROUNDING * 4.0 * (scale + abs(score))
         if not pruned < score - margin:
             floor = score - margin if score > NEG_INF else NEG_INF
-            score, pruned, last, dense = _forward(args, floor, np.inf, share)
+            score, pruned, last, dense = _forward(args, floor, np.inf, share, 0)
             if not dense and score == NEG_INF and floor > NEG_INF:  # rounding beyond the margin
                 dense = True
     if not dense and score > NEG_INF:  # the bound is made: this row's gap for the next
         gap[0] = (_total_bound(src, length, opts, cols, upper) - score) / n_frames
     if dense:
+        gap[0] = WENT_DENSE
         found = _dense_path(src, vocab, b, n_frames, length, opts, rows, checkpoints, block, cols,
                             jump, emit, out_align, out_scores)  # fmt: skip
         return found, dense
@@ -229,7 +236,7 @@ def _guessed_pass(args, scale, share, gap):  # type: ignore[no-untyped-def]
     src, n_frames, length, opts = args[0], args[1], args[2], args[3]
     total = _total_bound(src, length, opts, args[7], args[10])
     floor = total - GUESS_FACTOR * gap * n_frames - GUESS_NATS
-    score, _, last, dense = _forward(args, floor, np.inf, share)
+    score, _, last, dense = _forward(args, floor, np.inf, share, 0)
     found = score > NEG_INF and score - _ROUNDING * 4.0 * (scale + abs(score)) >= floor
     return score, last, dense, found or dense
 
@@ -405,7 +412,7 @@ def _step_top(prev, cur, lo, n, frame, blank_col, cols, length, jump, moves, bas
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _forward(args, floor, beam, share):  # type: ignore[no-untyped-def]
+def _forward(args, floor, beam, share, early):  # type: ignore[no-untyped-def]
     """The forward pass over two rows, the moves of each frame's region (the pairs it
     computes: ``regions[t]`` = first pair, count, offset in ``moves``), pruning the pairs
     at the ends of the range whose best score plus ``upper[t]`` is below ``floor`` and
@@ -415,8 +422,9 @@ def _forward(args, floor, beam, share):  # type: ignore[no-untyped-def]
     Returns the best final score (``-inf``: none), the highest score plus bound of a
     pruned pair (without a beam), the last frame's row slot, and whether it stopped
     because it computed more than ``share`` of the pairs (the dense pass is cheaper
-    then). ``args``: the utterance's frames, its frame and token counts, the options and
-    the buffers."""
+    then), or at frame ``early`` (0: never) more than half of those a path can reach.
+    ``args``: the utterance's frames, its frame and token counts, the options and the
+    buffers."""
     frames, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper, cut = args
     for k in range(rows.shape[2]):
         rows[0, 0, k] = NEG_INF
@@ -439,6 +447,9 @@ def _forward(args, floor, beam, share):  # type: ignore[no-untyped-def]
         if lo > hi:
             return NEG_INF, pruned, new, False
         if offset > share * (t + DENSE_SLACK) * (length + 1):
+            return NEG_INF, pruned, new, True
+        # frames 1 to t - 1 reach at most t' + 1 pairs each
+        if t == early and early <= length and 4 * offset > (t - 1) * (t + 2):
             return NEG_INF, pruned, new, True
         n = hi - lo + 1
         if beam < np.inf:
@@ -500,17 +511,15 @@ def _scores(blank_prev, token_prev, blank_cur, token_cur, lo, n, e_blank, emit, 
 
 @njit(cache=True, nogil=True)
 def _dense_forward(frames, n_frames, length, blank, rows, checkpoints, cols, jump, emit):  # type: ignore[no-untyped-def]
-    """The forward pass over the pairs of each frame that hold a state a path can reach
-    and finish from (pairs ``max(0, L - T + t)`` to ``min(t, L)``, the pruned passes'
-    range before pruning: the trellis less its two corner triangles, 15% of it at
-    T = 1,000, L = 150), without moves: the rows of every ``CHECKPOINT``-th frame go to
+    """The forward pass over the pairs of each frame that a path can reach (pairs 0 to
+    ``min(t, L)``: the trellis less its upper corner triangle, 7% of it at T = 1,000,
+    L = 150), without moves: the rows of every ``CHECKPOINT``-th frame go to
     ``checkpoints`` (:func:`_dense_backtrace` recomputes the frames between). Returns the
-    best final score (``-inf``: none) and the last frame's row slot. Exact: every
-    predecessor of a state that can finish can finish, so lies in the previous frame's
-    range; the states above the range read ``-inf`` (never written; ``emit[L]`` and
-    ``jump[L]`` are ``-inf``, so the pair past the last token never scores), those below
-    it stale scores that nothing in the range reads (the low end moves up one pair a
-    frame once it leaves 0)."""
+    best final score (``-inf``: none) and the last frame's row slot. The states above
+    the range read ``-inf`` (never written; ``emit[L]`` and ``jump[L]`` are ``-inf``, so
+    the pair past the last token never scores). The lower corner, which no path can
+    finish from, is computed: with a low end that moves, the whole pass ran 1.2-1.4x
+    slower (measured; the vector loop's cause not found), far more than the corner costs."""
     rows[:, :, :] = NEG_INF
     rows[0, 0, 0] = frames[0, blank]
     if length > 0:
@@ -519,11 +528,10 @@ def _dense_forward(frames, n_frames, length, blank, rows, checkpoints, cols, jum
     for t in range(1, n_frames):
         old = (t - 1) & 1
         new = t & 1
-        lo = max(0, length - n_frames + t)
         hi = min(t, length)
-        for k in range(lo, min(hi, length - 1) + 1):
+        for k in range(min(hi, length - 1) + 1):
             emit[k] = frames[t, cols[k]]
-        _scores(rows[old, 0], rows[old, 1], rows[new, 0], rows[new, 1], lo, hi - lo + 1,
+        _scores(rows[old, 0], rows[old, 1], rows[new, 0], rows[new, 1], 0, hi + 1,
                 frames[t, blank], emit, jump)  # fmt: skip
         if t % CHECKPOINT == 0:
             checkpoints[t // CHECKPOINT] = rows[new]
@@ -571,15 +579,12 @@ def _dense_backtrace(  # type: ignore[no-untyped-def]
         t0 = (t - 1) // CHECKPOINT * CHECKPOINT
         top = state >> 1
         c = t0 // CHECKPOINT
-        # the pairs the path can be on: below its pair by at most a pair a frame, and
-        # within the forward pass's range (able to finish)
-        finish = length - n_frames + t0
-        first = max(0, top - (t - t0), finish)
+        first = max(0, top - (t - t0))
         for k in range(first, top + 1):
             block[0, 0, k] = checkpoints[c, 0, k]
             block[0, 1, k + 1] = checkpoints[c, 1, k + 1]
         for j in range(1, t - t0):
-            lo = max(0, top - (t - t0 - j), finish + j)
+            lo = max(0, top - (t - t0 - j))
             e_blank = frames[t0 + j, opts.blank]
             for k in range(lo, top + 1):
                 stay_blank = block[j - 1, 0, k]
