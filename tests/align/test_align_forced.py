@@ -765,3 +765,47 @@ def test_a_best_path_the_beam_pruned_is_found_by_the_bounded_pass(dtype, oracles
     assert labels.tolist() == [1, 1, 1, 1, 2, 2]
     assert float(scores.sum()) == -20.0
     assert oracles.brute_force_best(lp, (1, 2), 0).paths == [(1, 1, 1, 1, 2, 2)]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_the_early_check_stops_a_flat_rows_beam_pass_at_its_frame_only(seed) -> None:
+    """The first (beam) pass of a row after a dense one checks at frame ``EARLY_FRAME``
+    whether its beam kept over half the reachable pairs: a flat row's keeps all and
+    stops there for the dense search (the frames after it are not computed); without
+    the check it runs on to the share rule (frame 43-44 here); a peaky row's beam keeps
+    a few pairs a frame and runs to the end."""
+    from ctckit.align import _viterbi
+    from ctckit.align._common import Options
+
+    rng = np.random.default_rng(seed)
+    time, vocab, length = 300, 6, 60
+    targets = rng.integers(1, vocab, size=length)
+    flat = log_softmax(rng.normal(size=(time, vocab)) * 0.3)
+    spikes = np.zeros(time, np.int64)
+    spikes[2 : 2 + 4 * length : 4] = targets
+    peaky = log_softmax(np.eye(vocab)[spikes] * 8.0 + rng.normal(size=(time, vocab)))
+    width = length + 3
+    cols = np.empty(width, np.uint32)
+    jump, emit, used = np.empty(width), np.empty(width), np.empty(vocab + 1)
+    opts = Options(0, vocab, 0.0)
+    _viterbi._columns(targets[None].astype(np.int64), 0, length, vocab, opts, cols, jump, emit,
+                      used)  # fmt: skip
+
+    def first_pass(lp, early):
+        regions = np.full((time, 3), -1, np.int64)
+        args = (lp, time, length, opts, np.empty((2, 2, width)), regions,
+                np.empty(time * (length + 1), np.int8), cols, jump, emit, np.empty(time),
+                np.empty(time))  # fmt: skip
+        score, _, _, dense = _viterbi._forward(args, -np.inf, _viterbi.BEAM,
+                                               _viterbi.DENSE_SHARE, early)  # fmt: skip
+        computed = int((regions[:, 1] >= 0).sum())  # frames computed
+        return score, dense, computed
+
+    assert first_pass(flat, _viterbi.EARLY_FRAME)[1:] == (True, _viterbi.EARLY_FRAME)
+    _, dense, computed = first_pass(flat, 0)
+    assert dense
+    assert computed > _viterbi.EARLY_FRAME + 10
+    score, dense, computed = first_pass(peaky, _viterbi.EARLY_FRAME)
+    assert not dense
+    assert computed == time
+    assert score > -np.inf
