@@ -121,7 +121,7 @@ def viterbi_many(  # type: ignore[no-untyped-def]
     checkpoints = np.empty((0, 2, width), np.float64)  # the dense pass's, made below
     block = np.empty((CHECKPOINT, 2, width), np.float64)
     block[:, 1, 0] = NEG_INF  # token 0's guard
-    gap = np.full(1, -1.0)  # the last pruned row's (bound - best score) per frame (-1: none)
+    gap = np.full(1, -1.0)  # last row's (bound - best score) per frame; -1: none; WENT_DENSE
     counter = np.zeros(1, np.int64)
     if taken is not None:
         counter = taken
@@ -176,8 +176,10 @@ def _align_one(  # type: ignore[no-untyped-def]
     input's dtype, or the ``(T, V + 1)`` float64 copy with the wildcard's column). ``scale``
     < 0: the bound ``upper`` is still to be made (by :func:`_bound_terms`, from ``used``), once
     the first pass has not gone dense. ``gap[0]``: the per-frame gap between bound and
-    best score of the last row the pruned passes solved (-1: none yet); with one, a
-    single floor pass goes first (:func:`_guessed_pass`), and this row's gap replaces it.
+    best score of the last row the pruned passes solved (-1: none yet; ``WENT_DENSE``:
+    the last row went dense, so the first pass checks at ``EARLY_FRAME`` whether to
+    as well); with a gap, a single floor pass goes first (:func:`_guessed_pass`), and
+    this row's gap (or ``WENT_DENSE``) replaces it.
     Returns whether a path exists and whether the dense pass found it."""
     args = (src, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper, cut)
     share = np.inf if mode == PRUNED else DENSE_SHARE
@@ -529,7 +531,7 @@ def _dense_forward(frames, n_frames, length, blank, rows, checkpoints, cols, jum
         old = (t - 1) & 1
         new = t & 1
         hi = min(t, length)
-        for k in range(min(hi, length - 1) + 1):
+        for k in range(min(t + 1, length)):  # pair hi = L reads emit[L] = -inf
             emit[k] = frames[t, cols[k]]
         _scores(rows[old, 0], rows[old, 1], rows[new, 0], rows[new, 1], 0, hi + 1,
                 frames[t, blank], emit, jump)  # fmt: skip
