@@ -7,7 +7,7 @@ import threading
 import numpy as np
 from numba import njit
 
-from ctckit._atomic import fetch_add
+from ctckit._atomic import fetch_add, spin_until_set
 
 
 @njit(nogil=True)
@@ -45,3 +45,16 @@ def test_fetch_add_returns_the_value_before_and_takes_any_integer_type() -> None
     assert _add(counter, 3) == 5
     assert _add(counter, np.int32(-2)) == 8
     assert counter[0] == 6
+
+
+def test_spin_until_set_sees_a_flag_another_thread_sets_while_it_polls() -> None:
+    """The poll returns once another thread sets the flag (well before its 10**9 rounds,
+    seconds): a poll that reads the flag once, as a compiler may make of a plain read
+    in the loop, fails it (tried). With the flag unset it returns False after its
+    rounds."""
+    flag = np.zeros(1, np.int64)
+    assert not spin_until_set(flag, 1000)
+    setter = threading.Timer(0.02, flag.__setitem__, (0, 1))
+    setter.start()
+    assert spin_until_set(flag, 10**9)
+    setter.join()

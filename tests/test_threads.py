@@ -123,3 +123,21 @@ def test_a_forked_child_makes_its_own_workers() -> None:
     assert ready
     assert os.read(read, 1) == b"1"
     assert run_together(lambda: 2, 2) == [2, 2]
+
+
+@pytest.mark.parametrize("rounds", [0, 10**7])
+def test_jobs_reach_a_worker_that_polls_or_that_sleeps(monkeypatch, rounds) -> None:
+    """The flag a worker polls after a job is a hint beside its lock: with no polling
+    (every job wakes a sleeping worker) and with polls for about 50 ms (every
+    back-to-back job is seen by a polling worker), each of many back-to-back calls runs
+    once on both threads, as do calls after a pause. A worker that skips the lock when
+    its poll sees the job fails it (tried)."""
+    monkeypatch.setattr(_threads, "SPIN_ROUNDS", rounds)
+    counter, lock = [0], threading.Lock()
+    for i in range(200):
+        before = counter[0]
+        results = run_together(lambda: _counted(counter, lock), 2)
+        assert sorted(results) == [before, before + 1]
+        if i % 50 == 49:
+            threading.Event().wait(0.01)
+    assert counter[0] == 400

@@ -5,18 +5,19 @@ slowest share: utterances differ in work, and on a shared host one core can run
 slower than the other for seconds. Threads that instead take the next utterance
 from one counter, each as it finishes the last, end within one utterance of each
 other. Numba has no atomics on the CPU, so :func:`fetch_add` emits LLVM's
-``atomicrmw`` itself.
+``atomicrmw`` itself. :func:`spin_until_set` polls a flag with it, without the
+GIL, for the thread pool's workers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from numba import types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["fetch_add"]
+__all__ = ["fetch_add", "spin_until_set"]
 
 
 def _fetch_add(typingctx: Any, counter: Any, value: Any) -> Any:
@@ -45,3 +46,14 @@ def _fetch_add(typingctx: Any, counter: Any, value: Any) -> Any:
 
 
 fetch_add: Any = intrinsic(_fetch_add)  # typed by Numba, not by mypy
+
+
+@njit(cache=True, nogil=True)
+def spin_until_set(flag, rounds):  # type: ignore[no-untyped-def]
+    """Poll ``flag[0]`` (a 1-D int64 array another thread sets) up to ``rounds`` times
+    without the GIL; whether it became nonzero. An atomic read each time (``fetch_add``
+    of 0), which the compiler cannot hoist out of the loop as it would a plain load."""
+    for _ in range(rounds):  # noqa: SIM110 (a loop: Numba compiles no any() over a generator)
+        if fetch_add(flag, 0) != 0:
+            return True
+    return False

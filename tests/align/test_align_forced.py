@@ -438,25 +438,30 @@ def test_a_non_finite_entry_is_reported_where_it_is(dtype, wildcard) -> None:
     vocab=st.integers(1, 45),
     n_frames=st.integers(1, 40),
     dtype=st.sampled_from([np.float32, np.float64]),
+    every=st.booleans(),
 )
 def test_the_pruning_bound_sums_the_later_frames_best_used_emission(
-    seed, vocab, n_frames, dtype
+    seed, vocab, n_frames, dtype, every
 ) -> None:
     """The in-place bound (``_viterbi._bound_terms``): at frame t, the sum over the frames
     after t of each frame's best log-probability among the used columns (a numpy oracle),
     with ``-inf`` entries; and the first non-finite entry's flat position
-    (``_viterbi._first_non_finite``)."""
+    (``_viterbi._first_non_finite``). Every column used, or some (the two loops), the
+    columns listed from ``_columns``'s mask by ``_used_columns``."""
     from ctckit.align import _viterbi
 
     rng = np.random.default_rng(seed)
     lp = rng.normal(size=(n_frames + 3, vocab)).astype(dtype) * 5
     lp[rng.random(lp.shape) < 0.2] = -np.inf
-    used_mask = rng.random(vocab) < 0.7
+    used_mask = (rng.random(vocab) < 0.7) | every
     used_mask[rng.integers(vocab)] = True
-    used = np.where(used_mask, 0.0, -np.inf).astype(dtype)
+    columns = np.empty(vocab, np.uint32)
+    mask = np.where(used_mask, 0.0, -np.inf)
+    n_used = _viterbi._used_columns(mask, vocab, columns)
+    np.testing.assert_array_equal(columns[:n_used], np.flatnonzero(used_mask))
     upper = np.full(n_frames + 3, np.nan)
     bad = _viterbi._first_non_finite(lp, n_frames)
-    scale = _viterbi._bound_terms(lp, n_frames, used, upper)
+    scale = _viterbi._bound_terms(lp, n_frames, columns[:n_used], upper)
     best = np.where(used_mask, lp[:n_frames].astype(np.float64), -np.inf).max(1)
     want = [sum(best[t + 1 :]) for t in range(n_frames)]
     assert bad == -1
@@ -500,7 +505,9 @@ def test_a_guessed_floor_pass_is_taken_only_when_it_proves_its_path(seed) -> Non
 
     def guess(b, gap):
         _viterbi._columns(targets.astype(np.int64), b, length, vocab, opts, cols, jump, emit, used)
-        scale = _viterbi._bound_terms(lp[b], time, used[:vocab].astype(lp.dtype), upper)
+        columns = np.empty(vocab, np.uint32)
+        n_used = _viterbi._used_columns(used, vocab, columns)
+        scale = _viterbi._bound_terms(lp[b], time, columns[:n_used], upper)
         args = (lp[b], time, length, opts, *buffers)
         score, _, dense, found = _viterbi._guessed_pass(args, scale, np.inf, gap)
         assert not dense

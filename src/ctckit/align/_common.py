@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
-from numba.core.extending import intrinsic
 
 NEG_INF = -np.inf
 
@@ -44,24 +43,3 @@ def emission_row(lp, b, t, vocab, opts, row):  # type: ignore[no-untyped-def]
 def label(col, vocab, opts):  # type: ignore[no-untyped-def]
     """The label written for emission column ``col`` (``vocab``: the wildcard)."""
     return opts.wildcard if col == vocab else col
-
-
-def _maxnum(typingctx, a, b):  # type: ignore[no-untyped-def]
-    if a != b:
-        return None
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        from llvmlite import ir  # type: ignore[import-untyped]
-
-        kind = args[0].type
-        fn = builder.module.declare_intrinsic(
-            "llvm.maxnum", [kind], ir.FunctionType(kind, [kind, kind])
-        )
-        return builder.call(fn, args)
-
-    return a(a, b), codegen
-
-
-# LLVM's maxnum of two floats of one type (the larger; NaN only if both are): a reduction
-# over it vectorises, where one over max() or a comparison does not
-maxnum: Any = intrinsic(_maxnum)

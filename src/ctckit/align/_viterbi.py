@@ -47,7 +47,7 @@ import numpy as np
 from numba import njit
 
 from ctckit._atomic import fetch_add
-from ctckit.align._common import NEG_INF, NO_PATH, NON_FINITE, OK, label, maxnum
+from ctckit.align._common import NEG_INF, NO_PATH, NON_FINITE, OK, label
 
 BEAM = 15.0  # nats below the frame's best bound that the first pass keeps
 # a pruned pass gives way to the dense one past this share of the frames' pairs (a
@@ -117,7 +117,7 @@ def viterbi_many(  # type: ignore[no-untyped-def]
     cols = np.empty(width, np.uint32)  # unsigned: indexing it needs no wraparound
     jump = np.empty(width, np.float64)
     emit = np.empty(width, np.float64)
-    used_src = np.empty(vocab, lp.dtype)
+    used_cols = np.empty(vocab, np.uint32)
     checkpoints = np.empty((0, 2, width), np.float64)  # the dense pass's, made below
     block = np.empty((CHECKPOINT, 2, width), np.float64)
     block[:, 1, 0] = NEG_INF  # token 0's guard
@@ -139,13 +139,12 @@ def viterbi_many(  # type: ignore[no-untyped-def]
             status[b] = OK
             continue
         has_wild = _columns(targets, b, length, vocab, opts, cols, jump, emit, used)
+        emitted = used_cols[: _used_columns(used, vocab, used_cols)]
         if has_wild:  # a float64 copy with the wildcard's column
             if frames.shape[0] < max_t:
                 frames = np.empty((max_t, vocab + 1), np.float64)
             bad, scale = _frames(lp, b, n_frames, opts, used, frames, upper)
         else:  # the input's own frames; the bound once the first pass needs it
-            for v in range(vocab):
-                used_src[v] = used[v]
             bad = _first_non_finite(lp[b], n_frames)
             scale = -1.0
         if bad >= 0:
@@ -157,11 +156,11 @@ def viterbi_many(  # type: ignore[no-untyped-def]
             checkpoints = np.empty((max_t // CHECKPOINT + 1, 2, width), np.float64)
         if has_wild:
             found, dense = _align_one(frames, vocab, b, n_frames, length, opts, mode, scale, rows,
-                                      regions, moves, cols, jump, emit, upper, cut, used,
+                                      regions, moves, cols, jump, emit, upper, cut, emitted,
                                       checkpoints, block, out_align, out_scores, gap)  # fmt: skip
         else:
             found, dense = _align_one(lp[b], vocab, b, n_frames, length, opts, mode, scale, rows,
-                                      regions, moves, cols, jump, emit, upper, cut, used_src,
+                                      regions, moves, cols, jump, emit, upper, cut, emitted,
                                       checkpoints, block, out_align, out_scores, gap)  # fmt: skip
         searched[b] = dense
         status[b] = OK if found else NO_PATH
@@ -170,15 +169,15 @@ def viterbi_many(  # type: ignore[no-untyped-def]
 @njit(cache=True, nogil=True)
 def _align_one(  # type: ignore[no-untyped-def]
     src, vocab, b, n_frames, length, opts, mode, scale, rows, regions, moves, cols, jump, emit,
-    upper, cut, used, checkpoints, block, out_align, out_scores, gap,
+    upper, cut, emitted, checkpoints, block, out_align, out_scores, gap,
 ):  # fmt: skip
     """One utterance's search and backtrace over its frames ``src`` (``(T, V)`` of the
     input's dtype, or the ``(T, V + 1)`` float64 copy with the wildcard's column). ``scale``
-    < 0: the bound ``upper`` is still to be made (by :func:`_bound_terms`, from ``used``), once
-    the first pass has not gone dense. ``gap[0]``: the per-frame gap between bound and
-    best score of the last row the pruned passes solved (-1: none yet; ``WENT_DENSE``:
-    the last row went dense, so the first pass checks at ``EARLY_FRAME`` whether to
-    as well); with a gap, a single floor pass goes first (:func:`_guessed_pass`), and
+    < 0: the bound ``upper`` is still to be made (by :func:`_bound_terms`, over the columns
+    ``emitted``), once the first pass has not gone dense. ``gap[0]``: the per-frame gap
+    between bound and best score of the last row the pruned passes solved (-1: none yet;
+    ``WENT_DENSE``: the last row went dense, so the first pass checks at ``EARLY_FRAME``
+    whether to as well); with a gap, a single floor pass goes first (:func:`_guessed_pass`), and
     this row's gap (or ``WENT_DENSE``) replaces it.
     Returns whether a path exists and whether the dense pass found it."""
     args = (src, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper, cut)
@@ -189,14 +188,14 @@ def _align_one(  # type: ignore[no-untyped-def]
     guessed = False
     if not dense and gap[0] >= 0.0:
         if scale < 0.0:
-            scale = _bound_terms(src, n_frames, used, upper)
+            scale = _bound_terms(src, n_frames, emitted, upper)
         score, last, dense, guessed = _guessed_pass(args, scale, share, gap[0])
     if not dense and not guessed:
         early = EARLY_FRAME if gap[0] == WENT_DENSE and share < np.inf else 0
         score, pruned, last, dense = _forward(args, NEG_INF, BEAM, share, early)
     if not dense and not guessed:
         if scale < 0.0:
-            scale = _bound_terms(src, n_frames, used, upper)
+            scale = _bound_terms(src, n_frames, emitted, upper)
         pruned = _pruned_bound(cut, upper, n_frames) if score > NEG_INF else NEG_INF
         margin = _ROUNDING * 4.0 * (scale + abs(score))
         if not pruned < score - margin:
@@ -339,20 +338,78 @@ def _first_non_finite(src, n_frames):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _bound_terms(src, n_frames, used, upper):  # type: ignore[no-untyped-def]
-    """The bound ``upper`` on finite frames ``src``, each frame's masked maximum one
-    vectorised loop (``maxnum``). Returns the sum of its terms' magnitudes."""
+def _bound_terms(src, n_frames, used_cols, upper):  # type: ignore[no-untyped-def]
+    """The bound ``upper`` on finite frames ``src``: each frame's best among the columns
+    ``used_cols`` (uint32: those a path can emit, :func:`_used_columns`). Returns the sum of
+    its terms' magnitudes."""
     vocab = src.shape[1]
+    n_used = used_cols.shape[0]
     scale = 0.0
-    for t in range(n_frames):
-        row = src[t]
-        best = row[0] + used[0]
-        for v in range(1, vocab):
-            best = maxnum(best, row[v] + used[v])
-        upper[t] = best
-        scale += abs(float(best))
+    if n_used == vocab:
+        for t in range(n_frames):
+            best = _max_all(src[t], vocab)
+            upper[t] = best
+            scale += abs(float(best))
+    else:
+        for t in range(n_frames):
+            best = _max_at(src[t], used_cols, n_used)
+            upper[t] = best
+            scale += abs(float(best))
     _suffix_sums(upper, n_frames)
     return scale
+
+
+# A frame's maximum over its ~40 columns, as independent running maxima: LLVM's vector
+# loop for a reduction takes 64 floats at a time, so on ~40 it runs the scalar remainder,
+# one dependent chain (33 us a 1,000-frame row, masked; these take 6-8 us).
+@njit(cache=True, nogil=True, inline="always")
+def _max_all(row, n):  # type: ignore[no-untyped-def]
+    """The best of ``row[:n]`` (``n >= 1``), eight running maxima apart."""
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = row[0]
+    v = 0
+    while v + 8 <= n:
+        m0 = max(m0, row[v])
+        m1 = max(m1, row[v + 1])
+        m2 = max(m2, row[v + 2])
+        m3 = max(m3, row[v + 3])
+        m4 = max(m4, row[v + 4])
+        m5 = max(m5, row[v + 5])
+        m6 = max(m6, row[v + 6])
+        m7 = max(m7, row[v + 7])
+        v += 8
+    while v < n:
+        m0 = max(m0, row[v])
+        v += 1
+    return max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _max_at(row, idx, n):  # type: ignore[no-untyped-def]
+    """The best of ``row[idx[:n]]`` (``n >= 1``), four running maxima apart."""
+    m0 = m1 = m2 = m3 = row[idx[0]]
+    v = 0
+    while v + 4 <= n:
+        m0 = max(m0, row[idx[v]])
+        m1 = max(m1, row[idx[v + 1]])
+        m2 = max(m2, row[idx[v + 2]])
+        m3 = max(m3, row[idx[v + 3]])
+        v += 4
+    while v < n:
+        m0 = max(m0, row[idx[v]])
+        v += 1
+    return max(max(m0, m1), max(m2, m3))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _used_columns(used, vocab, out):  # type: ignore[no-untyped-def]
+    """The columns below ``vocab`` that ``used`` (:func:`_columns`) marks, in order, into
+    ``out``; how many."""
+    n = 0
+    for v in range(vocab):
+        if used[v] == 0.0:
+            out[n] = v
+            n += 1
+    return n
 
 
 @njit(cache=True, nogil=True, inline="always")
