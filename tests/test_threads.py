@@ -7,6 +7,7 @@ import select
 import signal
 import threading
 
+import numpy as np
 import pytest
 
 from ctckit import _threads
@@ -141,3 +142,15 @@ def test_jobs_reach_a_worker_that_polls_or_that_sleeps(monkeypatch, rounds) -> N
         if i % 50 == 49:
             threading.Event().wait(0.01)
     assert counter[0] == 400
+
+
+def test_a_workers_flag_lies_alone_on_its_cache_line() -> None:
+    """The flag a worker polls starts a 64-byte line that the rest of its block fills."""
+    for _ in range(20):
+        flag = _threads._own_cache_line()
+        assert flag.shape == (1,)
+        assert flag.dtype == np.int64
+        assert flag[0] == 0
+        assert flag.ctypes.data % 64 == 0
+        block = flag.base
+        assert flag.ctypes.data + 64 <= block.ctypes.data + block.nbytes

@@ -38,6 +38,15 @@ def default_threads() -> int:
     return os.cpu_count() or 1
 
 
+def _own_cache_line() -> Any:
+    """A one-element int64 array alone on its 64-byte cache line: a worker polls its flag
+    with atomic read-modify-writes, each of which takes the line from the other cores,
+    so no array that a kernel uses may share it (small arrays lie side by side)."""
+    block = np.zeros(24, np.int64)  # 192 bytes hold one aligned 64-byte line
+    start = (-block.ctypes.data % 64) // 8
+    return block[start : start + 1]
+
+
 def _no_work() -> None:
     """The job of a worker that holds none."""
 
@@ -47,7 +56,7 @@ class _Worker:
     it polls for a while after each job)."""
 
     def __init__(self, name: str) -> None:
-        self._posted = np.zeros(1, np.int64)  # set with the job, cleared when taken
+        self._posted = _own_cache_line()  # set with the job, cleared when taken
         self._go = threading.Lock()
         self._go.acquire()
         self._done = threading.Lock()
