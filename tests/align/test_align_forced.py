@@ -500,7 +500,7 @@ def test_a_guessed_floor_pass_is_taken_only_when_it_proves_its_path(seed) -> Non
     jump, emit, used = np.empty(width), np.empty(width), np.empty(vocab + 1)
     upper, cut = np.empty(time), np.empty(time)
     buffers = (np.empty((2, 2, width)), np.empty((time, 3), np.int64),
-               np.empty(time * (length + 1), np.int8), cols, jump, emit, upper, cut)  # fmt: skip
+               np.empty(time * (length + 1), np.int8), cols, jump, upper, cut)  # fmt: skip
     opts = Options(0, vocab, 0.0)
 
     def guess(b, gap):
@@ -801,7 +801,7 @@ def test_the_early_check_stops_a_flat_rows_beam_pass_at_its_frame_only(seed) -> 
     def first_pass(lp, early):
         regions = np.full((time, 3), -1, np.int64)
         args = (lp, time, length, opts, np.empty((2, 2, width)), regions,
-                np.empty(time * (length + 1), np.int8), cols, jump, emit, np.empty(time),
+                np.empty(time * (length + 1), np.int8), cols, jump, np.empty(time),
                 np.empty(time))  # fmt: skip
         score, _, _, dense = _viterbi._forward(args, -np.inf, _viterbi.BEAM,
                                                _viterbi.DENSE_SHARE, early)  # fmt: skip

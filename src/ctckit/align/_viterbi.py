@@ -29,8 +29,8 @@ between two different tokens; ties keep the first of stay, up, skip.
 * Dense: a pruned pass that has computed more than ``DENSE_SHARE`` of the pairs
   so far (where pruning removes little, e.g. untrained output) stops, and the
   utterance is searched by :func:`_dense_forward`: every pair of each frame's range,
-  in one loop that LLVM vectorises (the pruned loop, with its moving range, does
-  not). It stores no moves, only the rows of every ``CHECKPOINT``-th frame.
+  in one loop that LLVM vectorises (the pruned passes' loop is scalar: a few pairs
+  a frame). It stores no moves, only the rows of every ``CHECKPOINT``-th frame.
   It skips the pairs no path can reach, and computes those no path can finish
   from, which are no predecessors of those it can, so the best path, ties included,
   is the pruned passes'.
@@ -180,7 +180,7 @@ def _align_one(  # type: ignore[no-untyped-def]
     whether to as well); with a gap, a single floor pass goes first (:func:`_guessed_pass`), and
     this row's gap (or ``WENT_DENSE``) replaces it.
     Returns whether a path exists and whether the dense pass found it."""
-    args = (src, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper, cut)
+    args = (src, n_frames, length, opts, rows, regions, moves, cols, jump, upper, cut)
     share = np.inf if mode == PRUNED else DENSE_SHARE
     dense = mode == DENSE
     score = NEG_INF
@@ -235,7 +235,7 @@ def _guessed_pass(args, scale, share, gap):  # type: ignore[no-untyped-def]
     the two passes. Returns the score, the last row slot, whether it went dense and
     whether its path is the best."""
     src, n_frames, length, opts = args[0], args[1], args[2], args[3]
-    total = _total_bound(src, length, opts, args[7], args[10])
+    total = _total_bound(src, length, opts, args[7], args[9])
     floor = total - GUESS_FACTOR * gap * n_frames - GUESS_NATS
     score, _, last, dense = _forward(args, floor, np.inf, share, 0)
     found = score > NEG_INF and score - _ROUNDING * 4.0 * (scale + abs(score)) >= floor
@@ -423,24 +423,10 @@ def _pruned_bound(cut, upper, n_frames):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _step(blank_prev, token_prev, blank_cur, token_cur, lo, n, e_blank, emit, jump, moves, base):  # type: ignore[no-untyped-def]
-    """One frame for the ``n`` blank/token pairs from pair ``lo``: blank ``k`` stays or
-    comes from token ``k - 1``; token ``k`` stays, comes from blank ``k``, or skips from
-    token ``k - 1``. Pair ``lo + i``'s moves go to ``moves[base + i]``: bit 0 the
-    blank's up, bit 1 the token's up, bit 2 its skip (over the up)."""
-    for i in range(n):
-        k = np.uint64(lo + i)  # unsigned: indexing needs no wraparound, the loop vectorises
-        blank, token, move = _pair(blank_prev[k], token_prev[k], token_prev[k + 1], e_blank,
-                                   jump[k], emit[k])  # fmt: skip
-        blank_cur[k] = blank
-        token_cur[k + 1] = token
-        moves[np.uint64(base) + k - np.uint64(lo)] = move
-
-
-@njit(cache=True, nogil=True, inline="always")
 def _pair(stay_blank, token_below, stay_token, e_blank, jump, e_token):  # type: ignore[no-untyped-def]
     """Blank ``k``'s and token ``k``'s new scores from blank ``k`` (``stay_blank``) and
-    tokens ``k - 1`` and ``k``, and their moves as :func:`_step` stores them."""
+    tokens ``k - 1`` and ``k``, and their moves as :func:`_step` stores them: bit 0 the
+    blank's up, bit 1 the token's up, bit 2 its skip (over the up)."""
     blank_up = token_below > stay_blank
     blank = (token_below if blank_up else stay_blank) + e_blank
     token_up = stay_blank > stay_token
@@ -452,11 +438,14 @@ def _pair(stay_blank, token_below, stay_token, e_blank, jump, e_token):  # type:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _step_top(prev, cur, lo, n, frame, blank_col, cols, length, jump, moves, base):  # type: ignore[no-untyped-def]
-    """:func:`_step` (rows ``prev[0]``/``prev[1]`` to ``cur``, emissions from the frame's
-    row) that also returns the best score it computed: a scalar loop (the reduction does
-    not vectorise), which for the first pass's few pairs per frame costs less than the
-    vector loop's set-up and a separate gather."""
+def _step(prev, cur, lo, n, frame, blank_col, cols, length, jump, moves, base):  # type: ignore[no-untyped-def]
+    """One frame for the ``n`` blank/token pairs from pair ``lo``, rows ``prev[0]``/``prev[1]``
+    (blanks, tokens) to ``cur``, emissions from the frame's row: blank ``k`` stays or comes
+    from token ``k - 1``; token ``k`` stays, comes from blank ``k``, or skips from token
+    ``k - 1``. Pair ``lo + i``'s moves go to ``moves[base + i]`` (:func:`_pair`). Returns
+    the best score it computed. A scalar loop: for the pruned passes' few pairs a frame
+    (about 2-15) it costs less than a vector loop's scalar remainder and separate gather
+    of the emissions (4% of a trained-model row's time)."""
     top = NEG_INF
     e_blank = frame[blank_col]
     for k in range(lo, lo + n):
@@ -484,7 +473,7 @@ def _forward(args, floor, beam, share, early):  # type: ignore[no-untyped-def]
     then), or at frame ``early`` (0: never) more than half of those a path can reach.
     ``args``: the utterance's frames, its frame and token counts, the options and the
     buffers."""
-    frames, n_frames, length, opts, rows, regions, moves, cols, jump, emit, upper, cut = args
+    frames, n_frames, length, opts, rows, regions, moves, cols, jump, upper, cut = args
     for k in range(rows.shape[2]):
         rows[0, 0, k] = NEG_INF
         rows[0, 1, k] = NEG_INF
@@ -511,14 +500,8 @@ def _forward(args, floor, beam, share, early):  # type: ignore[no-untyped-def]
         if t == early and early <= length and 4 * offset > (t - 1) * (t + 2):
             return NEG_INF, pruned, new, True
         n = hi - lo + 1
-        if beam < np.inf:
-            top = _step_top(rows[old], rows[new], lo, n, frames[t], opts.blank, cols, length, jump,
-                            moves, offset)  # fmt: skip
-        else:
-            for k in range(lo, min(hi, length - 1) + 1):
-                emit[k] = frames[t, cols[k]]
-            _step(rows[old, 0], rows[old, 1], rows[new, 0], rows[new, 1], lo, n,
-                  frames[t, opts.blank], emit, jump, moves, offset)  # fmt: skip
+        top = _step(rows[old], rows[new], lo, n, frames[t], opts.blank, cols, length, jump, moves,
+                    offset)  # fmt: skip
         regions[t, 0] = lo
         regions[t, 1] = n
         regions[t, 2] = offset
@@ -558,7 +541,8 @@ def _forward(args, floor, beam, share, early):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True, inline="always")
 def _scores(blank_prev, token_prev, blank_cur, token_cur, lo, n, e_blank, emit, jump):  # type: ignore[no-untyped-def]
-    """:func:`_step`'s scores without its moves (the same maxima, so the same values)."""
+    """:func:`_pair`'s scores without its moves (the same maxima, so the same values), over
+    the ``n`` pairs from pair ``lo``: a loop that LLVM vectorises (the dense pass's)."""
     for i in range(n):
         k = np.uint64(lo + i)
         stay_blank = blank_prev[k]
@@ -627,7 +611,7 @@ def _dense_backtrace(  # type: ignore[no-untyped-def]
     below, the rows between recomputed (``block``: ``(CHECKPOINT, 2, L + 3)``, the
     checkpoint's frame first) over the pairs the path can still be on (at most one pair
     per frame below its pair at the block's end), then each frame's move taken from its
-    predecessors' scores by :func:`_step`'s comparisons (so ties go alike)."""
+    predecessors' scores by :func:`_pair`'s comparisons (so ties go alike)."""
     t = n_frames - 1
     # the last blank unless the last token scores strictly more
     state = 2 * length
