@@ -29,7 +29,12 @@ few tens of milliseconds. ``paired median`` is the median over all peer calls of
 (peer call) / (mean of the two ctckit calls around it). This machine has
 stretches of seconds in which load/store-heavy code runs about 1.5x slower
 (``bench_align_phases.py``); best-vs-best ratios can take the two bests from
-different stretches, the paired ratios are taken within one.
+different stretches, the paired ratios are taken within one. Each timed call of
+a pair follows an untimed call of the same aligner (ctckit's and the peer's
+alike): a call right after the other process has run on the core finds its
+caches and branch predictors cold, a fixed cost (ctckit's model-row call 2.76 ms
+median right after torchaudio's, 2.38 ms right after its own) that weighed on the
+shorter call only.
 
 Posterior sources: ``peaky`` (each token a 1-3 frame spike among blanks, with
 noise), ``flat`` (untrained-like: near-uniform), and ``model`` (dev
@@ -233,8 +238,11 @@ def bench_batch(name: str, data: dict, args: argparse.Namespace) -> list[str]:
                     best[key] = (min(best[key][0], cpu), min(best[key][1], wall))
                 for key, server in servers.items():
                     for _ in range(args.peer_repeats):
+                        one_thread()  # each timed call after one of its own (see above)
                         before = timed(one_thread, 1)[0]
+                        server.call()
                         cpu = server.call()
+                        one_thread()
                         after = timed(one_thread, 1)[0]
                         peer_cpu[key] = min(peer_cpu[key], cpu)
                         paired[key].append(cpu / ((before + after) / 2))
