@@ -447,7 +447,8 @@ def test_the_pruning_bound_sums_the_later_frames_best_used_emission(
     after t of each frame's best log-probability among the used columns (a numpy oracle),
     with ``-inf`` entries; and the first non-finite entry's flat position
     (``_viterbi._first_non_finite``). Every column used, or some (the two loops), the
-    columns listed from ``_columns``'s mask by ``_used_columns``."""
+    columns listed from ``_columns``'s mask by ``_used_columns``; and the share of frames
+    whose term is below ``UNSURE_LOGP`` (what the guessed floor scales with)."""
     from ctckit.align import _viterbi
 
     rng = np.random.default_rng(seed)
@@ -461,8 +462,9 @@ def test_the_pruning_bound_sums_the_later_frames_best_used_emission(
     np.testing.assert_array_equal(columns[:n_used], np.flatnonzero(used_mask))
     upper = np.full(n_frames + 3, np.nan)
     bad = _viterbi._first_non_finite(lp, n_frames)
-    scale = _viterbi._bound_terms(lp, n_frames, columns[:n_used], upper)
+    scale, unsure = _viterbi._bound_terms(lp, n_frames, columns[:n_used], upper)
     best = np.where(used_mask, lp[:n_frames].astype(np.float64), -np.inf).max(1)
+    assert unsure == np.mean(best < _viterbi.UNSURE_LOGP)
     want = [sum(best[t + 1 :]) for t in range(n_frames)]
     assert bad == -1
     np.testing.assert_allclose(upper[:n_frames], want, rtol=1e-12)
@@ -507,7 +509,7 @@ def test_a_guessed_floor_pass_is_taken_only_when_it_proves_its_path(seed) -> Non
         _viterbi._columns(targets.astype(np.int64), b, length, vocab, opts, cols, jump, emit, used)
         columns = np.empty(vocab, np.uint32)
         n_used = _viterbi._used_columns(used, vocab, columns)
-        scale = _viterbi._bound_terms(lp[b], time, columns[:n_used], upper)
+        scale, _ = _viterbi._bound_terms(lp[b], time, columns[:n_used], upper)
         args = (lp[b], time, length, opts, *buffers)
         score, _, dense, found = _viterbi._guessed_pass(args, scale, np.inf, gap)
         assert not dense
