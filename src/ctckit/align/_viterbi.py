@@ -25,9 +25,9 @@ between two different tokens; ties keep the first of stay, up, skip.
   solved first tries one pass with a floor guessed from the gap between bound and
   best score of the rows before: their running ratio of gap to the share of unsure
   frames, times this row's share (:func:`_guessed_pass`; exact when its path is above
-  the floor), and
-  takes the two passes only when the guess was too high. Ties: a pruned state never
-  ties a best path's, so the moves, and the path, are those of the full trellis.
+  the floor), and takes the two passes only when the guess was too high. Ties: a
+  pruned state never ties a best path's, so the moves, and the path, are those of the
+  full trellis.
 * Dense: a pruned pass that has computed more than ``DENSE_SHARE`` of the pairs
   so far (where pruning removes little, e.g. untrained output) stops, and the
   utterance is searched by :func:`_dense_forward`: every pair of each frame's range,
