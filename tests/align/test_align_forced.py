@@ -818,3 +818,51 @@ def test_the_early_check_stops_a_flat_rows_beam_pass_at_its_frame_only(seed) -> 
     assert not dense
     assert computed == time
     assert score > -np.inf
+
+
+@pytest.mark.parametrize("penalty", [0.0, -1.0])
+def test_the_pruned_bound_covers_the_wildcard_over_a_column_no_token_uses(penalty) -> None:
+    """A wildcard row's bound (``_viterbi._frames``) takes each frame's best over the
+    columns a path can emit, the wildcard's among them (a numpy oracle): over a stretch
+    where a column no token uses is all but certain, the wildcard scores far above every
+    token. Two equal rows (the second takes the guessed floor): the pruned passes find
+    the torch trellis's paths without falling back to the dense pass."""
+    from ctckit.align import _viterbi
+    from ctckit.align._common import Options
+
+    rng = np.random.default_rng(0)
+    time, vocab, star = 200, 8, 8
+    tokens = [1, 2, 1, 2, star, 1, 2]
+    logits = rng.normal(size=(time, vocab)) * 0.3
+    logits[:, 0] += 4.0  # blank frames
+    for frame, tok in zip((10, 20, 30, 40, 150, 170), (1, 2, 1, 2, 1, 2)):
+        logits[frame, tok] += 8.0
+    logits[60:130, 7] += 10.0  # column 7: no token's
+    lp = np.repeat(log_softmax(logits)[None], 2, axis=0)
+    targets = np.array([tokens, tokens])
+    ref, ref_scores = forced_align(torch.from_numpy(lp), targets, wildcard=star,
+                                   wildcard_penalty=penalty, backend="torch")  # fmt: skip
+    assert (ref.numpy()[:, 60:130] == star).all()
+    used = np.full(vocab + 1, -np.inf)
+    used[[0, 1, 2, star]] = 0.0
+    columns = np.empty(vocab + 1, np.uint32)
+    emitted = columns[: _viterbi._used_columns(used, vocab + 1, columns)]
+    frames, upper = np.empty((time, vocab + 1)), np.empty(time)
+    bad, _, _ = _viterbi._frames(lp, 0, time, Options(0, star, penalty), emitted, frames, upper)
+    best = np.maximum(lp[0][:, [0, 1, 2]].max(1), lp[0].max(1) + penalty)
+    assert bad == -1
+    np.testing.assert_allclose(upper, [best[t + 1 :].sum() for t in range(time)], rtol=1e-12)
+    lengths, tlens = np.full(2, time), np.full(2, len(tokens))
+    labels = np.empty((2, time), np.int64)
+    scores = np.empty((2, time), lp.dtype)
+    status = np.zeros(2, np.int64)
+    searched = np.zeros(2, np.bool_)
+    _viterbi.viterbi_many(
+        lp, lengths, targets.astype(np.int64), tlens, np.arange(2, dtype=np.int64),
+        Options(0, star, penalty), labels, scores, status, np.zeros((2, 2), np.int64),
+        searched, _viterbi.PRUNED,
+    )  # fmt: skip
+    assert (status == 0).all()
+    assert not searched.any()  # the pruned passes found the path
+    np.testing.assert_array_equal(labels, ref.numpy())
+    np.testing.assert_allclose(scores, ref_scores.numpy(), rtol=0, atol=1e-12)

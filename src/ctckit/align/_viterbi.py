@@ -126,7 +126,7 @@ def viterbi_many(  # type: ignore[no-untyped-def]
     cols = np.empty(width, np.uint32)  # unsigned: indexing it needs no wraparound
     jump = np.empty(width, np.float64)
     emit = np.empty(width, np.float64)
-    used_cols = np.empty(vocab, np.uint32)
+    used_cols = np.empty(vocab + 1, np.uint32)
     checkpoints = np.empty((0, 2, width), np.float64)  # the dense pass's, made below
     block = np.empty((CHECKPOINT, 2, width), np.float64)
     block[:, 1, 0] = NEG_INF  # token 0's guard
@@ -150,11 +150,11 @@ def viterbi_many(  # type: ignore[no-untyped-def]
             status[b] = OK
             continue
         has_wild = _columns(targets, b, length, vocab, opts, cols, jump, emit, used)
-        emitted = used_cols[: _used_columns(used, vocab, used_cols)]
+        emitted = used_cols[: _used_columns(used, vocab + 1, used_cols)]  # the wildcard's too
         if has_wild:  # a float64 copy with the wildcard's column
             if frames.shape[0] < max_t:
                 frames = np.empty((max_t, vocab + 1), np.float64)
-            bad, scale, unsure = _frames(lp, b, n_frames, opts, used, frames, upper)
+            bad, scale, unsure = _frames(lp, b, n_frames, opts, emitted, frames, upper)
         else:  # the input's own frames; the bound once the first pass needs it
             bad = _first_non_finite(lp[b], n_frames)
             scale = unsure = -1.0
@@ -167,13 +167,11 @@ def viterbi_many(  # type: ignore[no-untyped-def]
             checkpoints = np.empty((max_t // CHECKPOINT + 1, 2, width), np.float64)
         if has_wild:
             found, dense = _align_one(frames, vocab, b, n_frames, length, opts, mode, scale, unsure,
-                                      rows,
-                                      regions, moves, cols, jump, emit, upper, cut, emitted,
+                                      rows, regions, moves, cols, jump, emit, upper, cut, emitted,
                                       checkpoints, block, out_align, out_scores, gap)  # fmt: skip
         else:
             found, dense = _align_one(lp[b], vocab, b, n_frames, length, opts, mode, scale, unsure,
-                                      rows,
-                                      regions, moves, cols, jump, emit, upper, cut, emitted,
+                                      rows, regions, moves, cols, jump, emit, upper, cut, emitted,
                                       checkpoints, block, out_align, out_scores, gap)  # fmt: skip
         searched[b] = dense
         status[b] = OK if found else NO_PATH
@@ -283,35 +281,12 @@ def _columns(targets, b, length, vocab, opts, cols, jump, emit, used):  # type: 
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _max4(frames, t, n, used, masked):  # type: ignore[no-untyped-def]
-    """The best of ``frames[t, :n]`` (plus ``used`` if ``masked``), four running maxima
-    apart (one chain would wait on each comparison)."""
-    m0 = m1 = m2 = m3 = NEG_INF
-    v = 0
-    while v + 4 <= n:
-        if masked:
-            m0 = max(m0, frames[t, v] + used[v])
-            m1 = max(m1, frames[t, v + 1] + used[v + 1])
-            m2 = max(m2, frames[t, v + 2] + used[v + 2])
-            m3 = max(m3, frames[t, v + 3] + used[v + 3])
-        else:
-            m0 = max(m0, frames[t, v])
-            m1 = max(m1, frames[t, v + 1])
-            m2 = max(m2, frames[t, v + 2])
-            m3 = max(m3, frames[t, v + 3])
-        v += 4
-    while v < n:
-        m0 = max(m0, frames[t, v] + used[v] if masked else frames[t, v])
-        v += 1
-    return max(max(m0, m1), max(m2, m3))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _frames(lp, b, n_frames, opts, used, frames, upper):  # type: ignore[no-untyped-def]
+def _frames(lp, b, n_frames, opts, emitted, frames, upper):  # type: ignore[no-untyped-def]
     """The utterance's frames as float64 with the wildcard's score in column ``V``, and the
-    bound ``upper``. Returns ``t * V + v`` of the first non-finite entry (or -1) and the
-    sum of the bound's terms' magnitudes (what its rounding margin scales with), and the
-    share of its terms below ``UNSURE_LOGP``."""
+    bound ``upper`` over the columns ``emitted`` (the wildcard's among them). Returns
+    ``t * V + v`` of the first non-finite entry (or -1), the sum of the bound's terms'
+    magnitudes (what its rounding margin scales with), and the share of its terms below
+    ``UNSURE_LOGP``."""
     vocab = lp.shape[2]
     scale = 0.0
     unsure = 0
@@ -325,8 +300,9 @@ def _frames(lp, b, n_frames, opts, used, frames, upper):  # type: ignore[no-unty
             for v in range(vocab):
                 if not frames[t, v] < np.inf:
                     return t * vocab + v, 0.0, 0.0
-        frames[t, vocab] = _max4(frames, t, vocab, used, False) + opts.wildcard_penalty
-        best = _max4(frames, t, vocab + 1, used, True)
+        row = frames[t]
+        row[vocab] = _max_all(row, vocab) + opts.wildcard_penalty
+        best = _max_at(row, emitted, emitted.shape[0])
         upper[t] = best  # for now the frame's own term
         scale += abs(best)
         unsure += best < UNSURE_LOGP
@@ -362,7 +338,8 @@ def _first_non_finite(src, n_frames):  # type: ignore[no-untyped-def]
 @njit(cache=True, nogil=True, inline="always")
 def _bound_terms(src, n_frames, used_cols, upper):  # type: ignore[no-untyped-def]
     """The bound ``upper`` on finite frames ``src``: each frame's best among the columns
-    ``used_cols`` (uint32: those a path can emit, :func:`_used_columns`). Returns the sum of
+    ``used_cols`` (uint32: those a path can emit, :func:`_used_columns`; all of ``src``'s
+    when there are as many). Returns the sum of
     its terms' magnitudes and the share of them below ``UNSURE_LOGP``."""
     vocab = src.shape[1]
     n_used = used_cols.shape[0]
@@ -428,7 +405,7 @@ def _max_at(row, idx, n):  # type: ignore[no-untyped-def]
 @njit(cache=True, nogil=True, inline="always")
 def _used_columns(used, vocab, out):  # type: ignore[no-untyped-def]
     """The columns below ``vocab`` that ``used`` (:func:`_columns`) marks, in order, into
-    ``out``; how many."""
+    ``out``; how many. (Column ``V``, the wildcard's, is marked only where it occurs.)"""
     n = 0
     for v in range(vocab):
         if used[v] == 0.0:
