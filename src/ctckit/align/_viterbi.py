@@ -106,6 +106,9 @@ def viterbi_many(  # type: ignore[no-untyped-def]
         taken: ``(1,)`` int64, how many of ``utts`` the threads running this call on
             the same arrays have taken: each takes the next (``fetch_add``) when it
             finishes one, so the threads end together. ``None``: all of ``utts`` here.
+
+    Returns:
+        How many of the utterances it aligned got a status other than ``OK``.
     """
     vocab = lp.shape[2]
     max_t = 1
@@ -136,6 +139,7 @@ def viterbi_many(  # type: ignore[no-untyped-def]
     counter = np.zeros(1, np.int64)
     if taken is not None:
         counter = taken
+    failed = 0
     while True:
         i = fetch_add(counter, 1)
         if i >= utts.shape[0]:
@@ -162,6 +166,7 @@ def viterbi_many(  # type: ignore[no-untyped-def]
             bad_pos[b, 0] = bad // vocab
             bad_pos[b, 1] = bad % vocab
             status[b] = NON_FINITE
+            failed += 1
             continue
         if mode != PRUNED and checkpoints.shape[0] < max_t // CHECKPOINT + 1:
             checkpoints = np.empty((max_t // CHECKPOINT + 1, 2, width), np.float64)
@@ -175,6 +180,32 @@ def viterbi_many(  # type: ignore[no-untyped-def]
                                       checkpoints, block, out_align, out_scores, gap)  # fmt: skip
         searched[b] = dense
         status[b] = OK if found else NO_PATH
+        failed += not found
+    return failed
+
+
+@njit(cache=True)
+def run_arrays(lp, lengths, target_lengths):  # type: ignore[no-untyped-def]
+    """What :func:`viterbi_many` writes and reads besides its inputs, for a batch ``lp``
+    ``(B, T, V)``, in one call (a dozen numpy calls in Python cost tens of microseconds
+    after a kernel has left the caches cold): ``out_align`` ``(B, T)`` int64,
+    ``out_scores`` ``(B, T)`` of ``lp``'s dtype, ``status`` ``(B,)`` and ``bad_pos``
+    ``(B, 2)`` int64 zeros, ``searched`` ``(B,)`` False, the utterances in the order the
+    threads take them (largest trellis first, stable, so that the threads end within a
+    small one of each other), the ``taken`` counter at 0, and the trellis cells in all."""
+    batch, n_frames, _ = lp.shape
+    cells = lengths * (2 * target_lengths + 1)
+    order = np.argsort(-cells, kind="mergesort")  # stable
+    return (
+        np.empty((batch, n_frames), np.int64),
+        np.empty((batch, n_frames), lp.dtype),
+        np.zeros(batch, np.int64),
+        np.zeros((batch, 2), np.int64),
+        np.zeros(batch, np.bool_),
+        order,
+        np.zeros(1, np.int64),
+        cells.sum(),
+    )
 
 
 @njit(cache=True, nogil=True)

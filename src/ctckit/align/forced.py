@@ -98,31 +98,24 @@ def _align_numba(
     p: _Prepared, num_threads: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]:
     from ctckit.align import _kernels
-    from ctckit.align._viterbi import AUTO
+    from ctckit.align._viterbi import AUTO, run_arrays
 
     arr = p.x.detach().cpu().numpy() if is_tensor(p.x) else p.x
     arr = np.ascontiguousarray(arr)
-    batch, time, _ = arr.shape
-    out_align = np.empty((batch, time), np.int64)
-    out_scores = np.empty((batch, time), arr.dtype)
-    status = np.zeros(batch, np.int64)
-    bad = np.zeros((batch, 2), np.int64)
-    searched = np.zeros(batch, np.bool_)
+    out_align, out_scores, status, bad, searched, order, taken, cells = run_arrays(
+        arr, p.lengths, p.target_lengths
+    )
     opts = p.options()
-    # the threads take the utterances in this order, each the next when it is done with
-    # one: largest trellis first, so that they end within a small one of each other
-    cells = p.lengths * (2 * p.target_lengths + 1)
-    order = np.argsort(-cells, kind="stable")
-    taken = np.zeros(1, np.int64)
 
-    def work() -> None:
-        _kernels.viterbi_many(
+    def work() -> int:
+        return _kernels.viterbi_many(  # type: ignore[no-any-return]
             arr, p.lengths, p.cols, p.target_lengths, order, opts, out_align, out_scores,
             status, bad, searched, AUTO, taken,
         )  # fmt: skip
 
-    run_together(work, min(batch, _threads_for(int(cells.sum()), num_threads)))
-    _raise_status(p, status, bad, arr)
+    failed = run_together(work, min(len(order), _threads_for(int(cells), num_threads)))
+    if any(failed):
+        _raise_status(p, status, bad, arr)
     return out_align, out_scores
 
 
